@@ -1,0 +1,6 @@
+//! Authentication building blocks: password hashing, access tokens (JWT) and opaque tokens.
+//! The extractors that use them live in `http::extract`.
+
+pub mod jwt;
+pub mod password;
+pub mod secret_token;

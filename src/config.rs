@@ -1,0 +1,275 @@
+//! Settings from the environment, a `.env` file and command-line flags.
+//!
+//! Every setting has a flag that mirrors its environment variable (`PORT` and `--port`); flags win,
+//! then the real environment, then the `.env` file (which never overrides what is already set).
+//! Secrets are wrapped in [`Secret`] so that `Debug` output and logs never show them.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::builder::BoolishValueParser;
+
+/// A string that must never appear in logs: its `Debug` and `Display` print a placeholder.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Self(s.to_owned()))
+    }
+}
+
+/// Which database a `DATABASE_URL` selects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    /// `sqlite://path` (relative to the working directory) or `sqlite:///absolute/path`.
+    Sqlite(String),
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(url: &str) -> Result<Self, String> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("sqlite:") {
+            Ok(Self::Sqlite(url.to_owned()))
+        } else if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
+            Ok(Self::Postgres(url.to_owned()))
+        } else {
+            Err("unknown database scheme: use sqlite://path or postgres://...".to_owned())
+        }
+    }
+
+    /// The file an SQLite URL points at (`None` for PostgreSQL or an in-memory database).
+    pub fn sqlite_path(&self) -> Option<PathBuf> {
+        let Self::Sqlite(url) = self else { return None };
+        let rest = url["sqlite:".len()..].trim_start_matches("//");
+        let path = rest.split('?').next().unwrap_or_default();
+        if path.is_empty() || path == ":memory:" {
+            None
+        } else {
+            Some(PathBuf::from(path))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Sqlite(url) | Self::Postgres(url) => url,
+        }
+    }
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Parses a lifetime: plain seconds (`3600`) or a number with one unit of `s`, `m`, `h`, `d`
+/// (`7d`, `1h`, `30m`).
+pub fn parse_ttl(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, unit_seconds) = match value.char_indices().last() {
+        Some((i, 's')) => (&value[..i], 1),
+        Some((i, 'm')) => (&value[..i], 60),
+        Some((i, 'h')) => (&value[..i], 3600),
+        Some((i, 'd')) => (&value[..i], 86_400),
+        _ => (value, 1),
+    };
+    let amount: u64 = digits
+        .parse()
+        .map_err(|_| format!("'{value}' is not a lifetime: use seconds or a number with s, m, h or d"))?;
+    let seconds = amount
+        .checked_mul(unit_seconds)
+        .filter(|s| *s > 0 && *s <= 10 * 365 * 86_400)
+        .ok_or_else(|| format!("'{value}' must be between 1 second and 10 years"))?;
+    Ok(Duration::from_secs(seconds))
+}
+
+fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
+    DatabaseUrl::parse(value)
+}
+
+fn parse_ip_list(value: &str) -> Result<IpAddr, String> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{value}' is not an IP address"))
+}
+
+/// Everything the server needs to know, from flags and environment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Settings {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
+    pub host: String,
+
+    /// Port to listen on; 0 picks a free one (the real port is logged).
+    #[arg(long, env = "PORT", default_value_t = 5000, global = true)]
+    pub port: u16,
+
+    /// `sqlite://path` (created if missing) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://movie-bag.db",
+          value_parser = parse_database_url, global = true)]
+    pub database_url: DatabaseUrl,
+
+    /// HS256 signing key, at least 32 bytes. Unset with SQLite: generated once and kept beside
+    /// the database file.
+    #[arg(long, env = "JWT_SECRET_KEY", hide_env_values = true, global = true)]
+    pub jwt_secret_key: Option<Secret>,
+
+    /// Access token lifetime.
+    #[arg(long, env = "ACCESS_TOKEN_TTL", default_value = "7d", value_parser = parse_ttl, global = true)]
+    pub access_token_ttl: Duration,
+
+    /// Refresh token (and session) lifetime.
+    #[arg(long, env = "REFRESH_TOKEN_TTL", default_value = "30d", value_parser = parse_ttl, global = true)]
+    pub refresh_token_ttl: Duration,
+
+    /// Password reset token lifetime.
+    #[arg(long, env = "RESET_TOKEN_TTL", default_value = "1h", value_parser = parse_ttl, global = true)]
+    pub reset_token_ttl: Duration,
+
+    /// Shortest accepted password, in characters.
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
+    pub password_min_length: u16,
+
+    /// Requests per minute per client address on signup, login, refresh, forgot and reset; 0 is off.
+    #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 30, global = true)]
+    pub auth_rate_limit_per_minute: u32,
+
+    /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses).
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_list, global = true)]
+    pub trusted_proxies: Vec<IpAddr>,
+
+    /// SMTP server; unset writes emails to the log instead.
+    #[arg(long, env = "MAIL_SERVER", global = true)]
+    pub mail_server: Option<String>,
+
+    #[arg(long, env = "MAIL_PORT", default_value_t = 25, global = true)]
+    pub mail_port: u16,
+
+    #[arg(long, env = "MAIL_USERNAME", global = true)]
+    pub mail_username: Option<String>,
+
+    #[arg(long, env = "MAIL_PASSWORD", hide_env_values = true, global = true)]
+    pub mail_password: Option<Secret>,
+
+    /// STARTTLS on a plain connection.
+    #[arg(long, env = "MAIL_USE_TLS", default_value = "false", value_parser = BoolishValueParser::new(),
+          action = clap::ArgAction::Set, global = true)]
+    pub mail_use_tls: bool,
+
+    /// TLS from the first byte (usually port 465).
+    #[arg(long, env = "MAIL_USE_SSL", default_value = "false", value_parser = BoolishValueParser::new(),
+          action = clap::ArgAction::Set, global = true)]
+    pub mail_use_ssl: bool,
+
+    #[arg(long, env = "MAIL_SENDER", default_value = "support@movie-bag.local", global = true)]
+    pub mail_sender: String,
+
+    /// Base URL used in emailed links; defaults to `http://{HOST}:{PORT}`.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
+
+    /// Origins allowed by CORS (comma-separated, `*` for any); unset sends no CORS headers.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub body_limit_bytes: usize,
+
+    /// `text` for people, `json` for log collectors.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
+    pub log_format: LogFormat,
+}
+
+impl Settings {
+    /// Builds settings from flags alone on top of the defaults and the environment (tests use it).
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            settings: Settings,
+        }
+        let args = std::iter::once("movie-bag".into()).chain(flags.into_iter().map(Into::into));
+        <Wrapper as clap::Parser>::try_parse_from(args).map(|w| w.settings)
+    }
+
+    /// The base of links sent by email.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}:{}", self.host, self.port),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lifetimes_accept_units_and_plain_seconds() {
+        assert_eq!(parse_ttl("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_ttl("1h"), Ok(Duration::from_secs(3600)));
+        assert_eq!(parse_ttl("30m"), Ok(Duration::from_secs(1800)));
+        assert_eq!(parse_ttl("45s"), Ok(Duration::from_secs(45)));
+        assert_eq!(parse_ttl("3600"), Ok(Duration::from_secs(3600)));
+    }
+
+    #[test]
+    fn lifetimes_reject_garbage_zero_and_overflow() {
+        for bad in ["", "d", "7x", "-1", "0", "1.5h", "99999999999999999999d"] {
+            assert!(parse_ttl(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn database_urls_select_the_backend_by_scheme() {
+        assert!(matches!(DatabaseUrl::parse("sqlite://movie-bag.db"), Ok(DatabaseUrl::Sqlite(_))));
+        assert!(matches!(DatabaseUrl::parse("postgres://u@h/db"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(matches!(DatabaseUrl::parse("postgresql://u@h/db"), Ok(DatabaseUrl::Postgres(_))));
+        assert!(DatabaseUrl::parse("mysql://u@h/db").is_err());
+    }
+
+    #[test]
+    fn sqlite_paths_are_read_from_the_url() {
+        let url = DatabaseUrl::parse("sqlite://data/movie-bag.db?mode=rwc").unwrap();
+        assert_eq!(url.sqlite_path(), Some(PathBuf::from("data/movie-bag.db")));
+        let url = DatabaseUrl::parse("sqlite:///var/lib/mb.db").unwrap();
+        assert_eq!(url.sqlite_path(), Some(PathBuf::from("/var/lib/mb.db")));
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret:?}"), "[redacted]");
+    }
+}

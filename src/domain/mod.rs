@@ -1,0 +1,10 @@
+//! Input types that validate once, at the edge: a value of one of these types is known good.
+//!
+//! Each `parse` returns the reason a value is rejected, in words fit for the `errors` map of the
+//! contract's error body.
+
+mod movie;
+mod user;
+
+pub use movie::{MovieName, TagList};
+pub use user::{Email, Password, Role};

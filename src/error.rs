@@ -1,0 +1,172 @@
+//! The one error type every handler returns, and the contract's JSON error body.
+//!
+//! Each variant names its HTTP status. Server-side failures are logged with their detail and
+//! answered with "Something went wrong" only: no SQL, no stack, no paths reach a client.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::store::StoreError;
+
+/// Field name -> reasons it was rejected.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// For people; may change between versions.
+    #[schema(example = "Request is missing required fields")]
+    pub message: String,
+    /// The HTTP status, repeated for clients that only see the body.
+    #[schema(example = 400)]
+    pub status: u16,
+    /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`.
+    #[schema(example = "validation_failed")]
+    pub code: &'static str,
+    /// Per-field reasons, on validation failures only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<FieldErrors>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// 400: the body or query parsed but broke an input rule.
+    #[error("{message}")]
+    Validation { message: String, errors: FieldErrors },
+    /// 400: the request could not be understood at all.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 401 with `WWW-Authenticate: Bearer`.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// 403: authenticated, but not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// 404.
+    #[error("{0}")]
+    NotFound(String),
+    /// 405.
+    #[error("Method not allowed")]
+    MethodNotAllowed,
+    /// 409: the request conflicts with existing data.
+    #[error("{0}")]
+    Conflict(String),
+    /// 413.
+    #[error("Request body is too large")]
+    PayloadTooLarge,
+    /// 415.
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    /// 429 with `Retry-After`.
+    #[error("Too many requests, try again later")]
+    TooManyRequests { retry_after: Duration },
+    /// 503: a dependency (the database) does not answer.
+    #[error("Service unavailable")]
+    Unavailable,
+    /// 500: logged in full, answered without detail.
+    #[error("Something went wrong")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn validation(field: &str, reason: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(field.to_owned(), vec![reason.into()]);
+        Self::Validation { message: "Request has invalid fields".to_owned(), errors }
+    }
+
+    pub fn internal(error: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(error.into())
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
+            Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn code(&self) -> &'static str {
+        match self {
+            Self::Validation { .. } => "validation_failed",
+            Self::BadRequest(_) => "bad_request",
+            Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Conflict(_) => "conflict",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::TooManyRequests { .. } => "rate_limited",
+            Self::Unavailable => "unavailable",
+            Self::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            // Callers that expect a conflict map it to their own message first; one that
+            // reaches here is still the client's doing, not a server fault.
+            StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
+            StoreError::Unavailable(e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Self::Unavailable
+            }
+            StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = ?source, "request failed");
+        }
+        let errors = match &self {
+            Self::Validation { errors, .. } => Some(errors.clone()),
+            _ => None,
+        };
+        let body = ErrorBody {
+            message: self.to_string(),
+            status: status.as_u16(),
+            code: self.code(),
+            errors,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        let headers = response.headers_mut();
+        match &self {
+            Self::Unauthorized(_) => {
+                headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::TooManyRequests { retry_after } => {
+                let seconds = retry_after.as_secs().max(1);
+                if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+                    headers.insert(header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

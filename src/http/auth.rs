@@ -1,0 +1,180 @@
+//! `/api/auth/*`: signup, login, refresh, logout, password change and reset.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{post, put};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{AuthRateLimit, AuthUser};
+use super::json::AppJson;
+use crate::error::{ApiResult, ErrorBody};
+use crate::service::auth::{self, TokenPair};
+use crate::state::SharedState;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/auth/signup", post(signup))
+        .route("/api/auth/login", post(login))
+        .route("/api/auth/refresh", post(refresh))
+        .route("/api/auth/logout", post(logout))
+        .route("/api/auth/logout-all", post(logout_all))
+        .route("/api/auth/password", put(change_password))
+        .route("/api/auth/forgot", post(forgot))
+        .route("/api/auth/reset", post(reset))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credentials {
+    #[schema(example = "ann@example.com", max_length = 254)]
+    pub email: String,
+    #[schema(example = "correct horse battery staple", min_length = 1, max_length = 256)]
+    pub password: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IdResponse {
+    pub id: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MessageResponse {
+    pub message: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgotRequest {
+    #[schema(example = "ann@example.com")]
+    pub email: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResetRequest {
+    /// The token from the reset email.
+    pub reset_token: String,
+    pub password: String,
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Account created", body = IdResponse),
+        (status = 400, description = "Invalid or missing fields", body = ErrorBody),
+        (status = 409, description = "Email already taken", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn signup(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<Credentials>) -> ApiResult<Json<IdResponse>> {
+    let id = auth::signup(&state, &body.email, &body.password).await?;
+    Ok(Json(IdResponse { id }))
+}
+
+/// Log in: starts a session and returns its access and refresh tokens.
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+    responses(
+        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
+        (status = 401, description = "Invalid username or password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn login(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<Credentials>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(auth::login(&state, &body.email, &body.password).await?))
+}
+
+/// Trade a refresh token for a new token pair; the old refresh token stops working.
+#[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
+    responses(
+        (status = 200, description = "New token pair", body = TokenPair),
+        (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
+        (status = 401, description = "Unknown, used, revoked or expired refresh token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn refresh(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
+    Ok(Json(auth::refresh(&state, &body.refresh_token).await?))
+}
+
+/// End this session: its access and refresh tokens stop working at once.
+#[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
+    auth::logout(&state, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End every session of this user.
+#[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Every session ended"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
+    auth::logout_all(&state, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Change the password; every session (this one too) ends, so the client logs in again.
+#[utoipa::path(put, path = "/api/auth/password", tag = "auth", security(("bearer" = [])), request_body = ChangePasswordRequest,
+    responses(
+        (status = 204, description = "Password changed"),
+        (status = 400, description = "Wrong current password or invalid new one", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn change_password(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(body): AppJson<ChangePasswordRequest>) -> ApiResult<StatusCode> {
+    auth::change_password(&state, &actor, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Ask for a password reset email. The answer is the same whether or not the account exists.
+#[utoipa::path(post, path = "/api/auth/forgot", tag = "auth", request_body = ForgotRequest,
+    responses(
+        (status = 202, description = "Accepted; an email is sent if the account exists", body = MessageResponse),
+        (status = 400, description = "Invalid email", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn forgot(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<ForgotRequest>) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
+    let message = auth::forgot(&state, &body.email).await?;
+    Ok((StatusCode::ACCEPTED, Json(MessageResponse { message: message.into() })))
+}
+
+/// Set a new password with the token from the reset email; every session ends.
+#[utoipa::path(post, path = "/api/auth/reset", tag = "auth", request_body = ResetRequest,
+    responses(
+        (status = 200, description = "Password reset", body = MessageResponse),
+        (status = 400, description = "Bad, used or expired token, or invalid password", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
+    ))]
+pub async fn reset(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<ResetRequest>) -> ApiResult<Json<MessageResponse>> {
+    let message = auth::reset(&state, &body.reset_token, &body.password).await?;
+    Ok(Json(MessageResponse { message: message.into() }))
+}

@@ -1,0 +1,251 @@
+//! `/api/movies`: the catalogue.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::IdResponse;
+use super::cursor;
+use super::extract::AuthUser;
+use super::json::{AppJson, present};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::model::Movie;
+use crate::service::movies::{self, MovieFields};
+use crate::state::SharedState;
+use crate::store::{MovieCursor, MovieQuery};
+
+pub const DEFAULT_LIMIT: u32 = 100;
+pub const MAX_LIMIT: u32 = 1000;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/movies", get(list_movies).post(create_movie))
+        .route("/api/movies/{id}", get(get_movie).put(replace_movie).patch(patch_movie).delete(delete_movie))
+}
+
+/// A whole movie, for create and replace.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MovieInput {
+    #[schema(example = "Heat", min_length = 1, max_length = 200)]
+    pub name: String,
+    #[schema(example = json!(["Al Pacino", "Robert De Niro"]), min_items = 1, max_items = 100)]
+    pub casts: Vec<String>,
+    #[schema(example = json!(["Crime", "Drama"]), min_items = 1, max_items = 100)]
+    pub genres: Vec<String>,
+}
+
+impl From<MovieInput> for MovieFields {
+    fn from(input: MovieInput) -> Self {
+        Self { name: Some(input.name), casts: Some(input.casts), genres: Some(input.genres) }
+    }
+}
+
+/// Some of a movie's fields, for patch; at least one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoviePatch {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(min_length = 1, max_length = 200)]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(min_items = 1, max_items = 100)]
+    pub casts: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(min_items = 1, max_items = 100)]
+    pub genres: Option<Vec<String>>,
+}
+
+/// Query of `GET /api/movies`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListParams {
+    /// Page size: 1 to 1000 (larger values are clamped), default 100.
+    #[param(value_type = Option<u32>, minimum = 1)]
+    pub limit: Option<String>,
+    /// Cursor from the previous page's `Link: rel="next"` header.
+    pub after: Option<String>,
+    /// Only movies with this genre (exact entry, case-insensitive).
+    pub genre: Option<String>,
+    /// Only movies with this cast member (exact entry, case-insensitive).
+    pub cast: Option<String>,
+    /// Only movies whose name contains this text (case-insensitive, taken literally).
+    pub q: Option<String>,
+    /// Only movies added by this user id.
+    pub added_by: Option<String>,
+}
+
+fn parse_limit(raw: Option<&str>) -> ApiResult<u32> {
+    let Some(raw) = raw else { return Ok(DEFAULT_LIMIT) };
+    let digits_only = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
+    match raw.parse::<u64>() {
+        Ok(n) if n >= 1 && digits_only => Ok(u32::try_from(n.min(u64::from(MAX_LIMIT))).unwrap_or(MAX_LIMIT)),
+        // More digits than u64 holds is still a positive integer: clamp it.
+        Err(_) if digits_only && raw.trim_start_matches('0').len() > 1 => Ok(MAX_LIMIT),
+        _ => Err(ApiError::validation("limit", "must be a positive integer")),
+    }
+}
+
+/// A filter given as an empty string filters nothing out... of an empty set: reject it instead.
+fn non_empty(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+    match value {
+        Some(v) if v.trim().is_empty() => Err(ApiError::validation(field, "must not be empty")),
+        Some(v) if v.chars().count() > 200 => Err(ApiError::validation(field, "must be at most 200 characters")),
+        other => Ok(other),
+    }
+}
+
+fn parse_query(raw: Option<&str>) -> ApiResult<(MovieQuery, ListParams)> {
+    let params: ListParams = serde_urlencoded::from_str(raw.unwrap_or_default())
+        .map_err(|_| ApiError::BadRequest("Malformed query string (is a parameter repeated?)".into()))?;
+    let after = match params.after.as_deref() {
+        Some(raw) => Some(cursor::decode(raw).ok_or_else(|| ApiError::validation("after", "is not a valid cursor"))?),
+        None => None,
+    };
+    let query = MovieQuery {
+        limit: parse_limit(params.limit.as_deref())?,
+        after,
+        genre: non_empty("genre", params.genre.clone())?,
+        cast: non_empty("cast", params.cast.clone())?,
+        name_contains: non_empty("q", params.q.clone())?,
+        added_by: non_empty("added_by", params.added_by.clone())?,
+    };
+    Ok((query, params))
+}
+
+/// `</api/movies?...&after=...>; rel="next"`, keeping every filter and the page size.
+fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Option<HeaderValue> {
+    let limit = query.limit.to_string();
+    let after = cursor::encode(last);
+    let mut pairs: Vec<(&str, &str)> = vec![("limit", &limit)];
+    for (key, value) in [("genre", &params.genre), ("cast", &params.cast), ("q", &params.q), ("added_by", &params.added_by)] {
+        if let Some(value) = value {
+            pairs.push((key, value));
+        }
+    }
+    pairs.push(("after", &after));
+    let encoded = serde_urlencoded::to_string(pairs).ok()?;
+    HeaderValue::from_str(&format!("</api/movies?{encoded}>; rel=\"next\"")).ok()
+}
+
+/// List movies, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/movies", tag = "movies", params(ListParams),
+    responses(
+        (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie]),
+        (status = 400, description = "Bad query parameter", body = ErrorBody),
+    ))]
+pub async fn list_movies(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<(HeaderMap, Json<Vec<Movie>>)> {
+    let (mut query, params) = parse_query(raw.as_deref())?;
+    let page_size = query.limit;
+    // One extra row tells whether a next page exists, without a COUNT.
+    query.limit += 1;
+    let mut page = movies::list(&state, &query).await?;
+    query.limit = page_size;
+    let mut headers = HeaderMap::new();
+    if page.len() > page_size as usize {
+        page.truncate(page_size as usize);
+        if let Some(last) = page.last() {
+            let last = MovieCursor { created_at: last.created_at, id: last.id.clone() };
+            if let Some(link) = next_link(&query, &params, &last) {
+                headers.insert(header::LINK, link);
+            }
+        }
+    }
+    Ok((headers, Json(page)))
+}
+
+/// Add a movie; the caller becomes its owner.
+#[utoipa::path(post, path = "/api/movies", tag = "movies", security(("bearer" = [])), request_body = MovieInput,
+    responses(
+        (status = 200, description = "Created", body = IdResponse),
+        (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 409, description = "Movie with given name already exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn create_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(input): AppJson<MovieInput>) -> ApiResult<Json<IdResponse>> {
+    let id = movies::create(&state, &actor, &input.into()).await?;
+    Ok(Json(IdResponse { id }))
+}
+
+/// One movie.
+#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", params(("id" = String, Path, description = "Movie id")),
+    responses(
+        (status = 200, description = "The movie", body = Movie),
+        (status = 404, description = "No such movie", body = ErrorBody),
+    ))]
+pub async fn get_movie(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<Movie>> {
+    Ok(Json(movies::get(&state, &id).await?))
+}
+
+/// Replace a movie's name, casts and genres (owner or admin).
+#[utoipa::path(put, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MovieInput,
+    params(("id" = String, Path, description = "Movie id")),
+    responses(
+        (status = 200, description = "The updated movie", body = Movie),
+        (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
+        (status = 404, description = "No such movie", body = ErrorBody),
+        (status = 409, description = "Movie with given name already exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn replace_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>, AppJson(input): AppJson<MovieInput>) -> ApiResult<Json<Movie>> {
+    Ok(Json(movies::update(&state, &actor, &id, &input.into()).await?))
+}
+
+/// Change some of a movie's fields (owner or admin).
+#[utoipa::path(patch, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MoviePatch,
+    params(("id" = String, Path, description = "Movie id")),
+    responses(
+        (status = 200, description = "The updated movie", body = Movie),
+        (status = 400, description = "Invalid or unknown fields, or none given", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
+        (status = 404, description = "No such movie", body = ErrorBody),
+        (status = 409, description = "Movie with given name already exists", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn patch_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>, AppJson(patch): AppJson<MoviePatch>) -> ApiResult<Json<Movie>> {
+    if patch.name.is_none() && patch.casts.is_none() && patch.genres.is_none() {
+        return Err(ApiError::BadRequest("Give at least one of name, casts, genres".into()));
+    }
+    let fields = MovieFields { name: patch.name, casts: patch.casts, genres: patch.genres };
+    Ok(Json(movies::update(&state, &actor, &id, &fields).await?))
+}
+
+/// Delete a movie (owner or admin).
+#[utoipa::path(delete, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Movie id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Deleting movie added by other is forbidden", body = ErrorBody),
+        (status = 404, description = "No such movie", body = ErrorBody),
+    ))]
+pub async fn delete_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    movies::delete(&state, &actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_default_clamp_and_reject_non_positive_values() {
+        assert_eq!(parse_limit(None).unwrap(), 100);
+        assert_eq!(parse_limit(Some("1")).unwrap(), 1);
+        assert_eq!(parse_limit(Some("5000")).unwrap(), 1000);
+        assert_eq!(parse_limit(Some("99999999999999999999999")).unwrap(), 1000);
+        for bad in ["0", "-1", "abc", "", "1.5", "+3", " 2", "000"] {
+            assert!(parse_limit(Some(bad)).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,48 @@
+//! Operational endpoints: liveness and readiness.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::SharedState;
+
+/// How long readiness waits for the database before answering 503.
+const READY_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub fn router() -> Router<SharedState> {
+    Router::new().route("/health", get(health)).route("/ready", get(ready))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Status {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+}
+
+/// Liveness: 200 while the process runs.
+#[utoipa::path(get, path = "/health", tag = "operations", responses((status = 200, description = "Alive", body = Status)))]
+pub async fn health() -> Json<Status> {
+    Json(Status { status: "ok" })
+}
+
+/// Readiness: 200 when the database answers, else 503.
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses(
+        (status = 200, description = "Ready", body = Status),
+        (status = 503, description = "Database not answering", body = ErrorBody),
+    ))]
+pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> {
+    match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => Ok(Json(Status { status: "ok" })),
+        Ok(Err(error)) => {
+            tracing::warn!(error = %error, "readiness check failed");
+            Err(ApiError::Unavailable)
+        }
+        Err(_) => Err(ApiError::Unavailable),
+    }
+}

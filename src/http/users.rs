@@ -1,0 +1,101 @@
+//! `/api/users/*`: the caller's account, and user administration for admins.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, patch};
+use axum::{Json, Router};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::extract::{AdminUser, AuthUser};
+use super::json::AppJson;
+use crate::error::{ApiResult, ErrorBody};
+use crate::model::User;
+use crate::service::users::{self, Profile};
+use crate::state::SharedState;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/api/users", get(list_users))
+        .route("/api/users/me", get(me).delete(delete_me))
+        .route("/api/users/{id}", patch(set_role).delete(delete_user))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteAccountRequest {
+    /// The account's current password.
+    pub password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RoleRequest {
+    #[schema(example = "admin", pattern = "^(user|admin)$")]
+    pub role: String,
+}
+
+/// The caller's account and the ids of their movies.
+#[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account", body = Profile),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+    ))]
+pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<Json<Profile>> {
+    Ok(Json(users::profile(&state, &actor).await?))
+}
+
+/// Delete the caller's account and every movie it added; needs the password.
+#[utoipa::path(delete, path = "/api/users/me", tag = "users", security(("bearer" = [])), request_body = DeleteAccountRequest,
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, description = "Wrong or missing password", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn delete_me(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(body): AppJson<DeleteAccountRequest>) -> ApiResult<StatusCode> {
+    users::delete_own_account(&state, &actor, &body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Every user (admin only); never a password hash.
+#[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "All users", body = [User]),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+    ))]
+pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> ApiResult<Json<Vec<User>>> {
+    Ok(Json(users::list(&state).await?))
+}
+
+/// Set a user's role (admin only).
+#[utoipa::path(patch, path = "/api/users/{id}", tag = "users", security(("bearer" = [])), request_body = RoleRequest,
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 200, description = "The updated user", body = User),
+        (status = 400, description = "Invalid role", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 415, description = "Not JSON", body = ErrorBody),
+    ))]
+pub async fn set_role(State(state): State<SharedState>, AdminUser(admin): AdminUser, Path(id): Path<String>, AppJson(body): AppJson<RoleRequest>) -> ApiResult<Json<User>> {
+    Ok(Json(users::set_role(&state, &admin, &id, &body.role).await?))
+}
+
+/// Delete a user and every movie they added (admin only).
+#[utoipa::path(delete, path = "/api/users/{id}", tag = "users", security(("bearer" = [])),
+    params(("id" = String, Path, description = "User id")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ))]
+pub async fn delete_user(State(state): State<SharedState>, AdminUser(admin): AdminUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+    users::delete(&state, &admin, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,19 @@
+//! movie-bag: the movie catalogue REST API of the Flask "movie-bag" tutorial, rebuilt in Rust.
+//!
+//! Layers, outside in: [`http`] (routes, extractors, error mapping) -> [`service`] (rules) ->
+//! [`store`] (one trait, SQLite and PostgreSQL implementations). Beside them: [`auth`]
+//! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
+
+pub mod auth;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod mail;
+pub mod model;
+pub mod rate_limit;
+pub mod service;
+pub mod startup;
+pub mod state;
+pub mod store;
+pub mod telemetry;

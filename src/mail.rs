@@ -1,0 +1,90 @@
+//! Outgoing email: SMTP through lettre when `MAIL_SERVER` is set, otherwise the log.
+//!
+//! Sending never blocks or fails an HTTP answer: messages are handed to a background task and a
+//! failed send is logged. The log fallback exists for development, so it includes the message
+//! body (and thus reset tokens); start-up warns that it is active.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::{Mailbox, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::Settings;
+
+/// One email to one recipient.
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub body: String,
+}
+
+#[derive(Clone)]
+pub enum Mailer {
+    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, sender: Mailbox },
+    Log,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let Some(server) = settings.mail_server.as_deref().filter(|s| !s.trim().is_empty()) else {
+            tracing::warn!("MAIL_SERVER is not set: emails (with their reset tokens) are written to the log, not sent");
+            return Ok(Self::Log);
+        };
+        let sender: Mailbox = settings
+            .mail_sender
+            .parse()
+            .with_context(|| format!("MAIL_SENDER {:?} is not an email address", settings.mail_sender))?;
+        let tls_parameters = || TlsParameters::new(server.to_owned()).context("MAIL_SERVER is not a valid TLS name");
+        let tls = if settings.mail_use_ssl {
+            Tls::Wrapper(tls_parameters()?)
+        } else if settings.mail_use_tls {
+            Tls::Required(tls_parameters()?)
+        } else {
+            Tls::None
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server)
+            .port(settings.mail_port)
+            .tls(tls)
+            .timeout(Some(Duration::from_secs(20)));
+        if let (Some(user), Some(password)) = (&settings.mail_username, &settings.mail_password) {
+            builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
+        }
+        tracing::info!(server, port = settings.mail_port, "emails are sent through SMTP");
+        Ok(Self::Smtp { transport: builder.build(), sender })
+    }
+
+    /// Queues the email and returns at once; the outcome is logged.
+    pub fn send_in_background(&self, email: Email) {
+        let mailer = self.clone();
+        tokio::spawn(async move {
+            if let Err(error) = mailer.send(&email).await {
+                tracing::error!(error = format!("{error:#}"), subject = %email.subject, "email not sent");
+            }
+        });
+    }
+
+    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+        match self {
+            Self::Log => {
+                tracing::info!(to = %email.to, subject = %email.subject, body = %email.body, "email (MAIL_SERVER unset, not sent)");
+                Ok(())
+            }
+            Self::Smtp { transport, sender } => {
+                let message = Message::builder()
+                    .from(sender.clone())
+                    .to(email.to.parse().context("recipient is not a valid address")?)
+                    .subject(&email.subject)
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(email.body.clone())
+                    .context("cannot build the email")?;
+                transport.send(message).await.context("SMTP delivery failed")?;
+                tracing::info!(subject = %email.subject, "email sent");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The `movie-bag` command: serve, migrate, and promote or demote users.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use movie_bag::config::Settings;
+use movie_bag::domain::Role;
+use movie_bag::startup::{Application, shutdown_signal};
+use movie_bag::{service, store, telemetry};
+
+#[derive(Parser)]
+#[command(name = "movie-bag", version, about = "The movie-bag catalogue API server")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    settings: Settings,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the server (the default); applies pending migrations first.
+    Serve,
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Manage users.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Make a user an admin.
+    Promote { email: String },
+    /// Make an admin an ordinary user.
+    Demote { email: String },
+}
+
+fn load_env_file() -> Result<(), String> {
+    let path = std::env::var("ENV_FILE_LOCATION").unwrap_or_else(|_| ".env".to_owned());
+    match dotenvy::from_path(&path) {
+        Ok(()) => Ok(()),
+        Err(dotenvy::Error::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(format!("cannot read the env file {path}: {e}")),
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    if let Err(message) = load_env_file() {
+        eprintln!("error: {message}");
+        return ExitCode::FAILURE;
+    }
+    let cli = Cli::parse();
+    telemetry::init(cli.settings.log_format);
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let app = Application::build(cli.settings).await?;
+            app.run_until(shutdown_signal()).await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            store::connect(&cli.settings.database_url).await?;
+            println!("migrations applied");
+        }
+        Command::User { action } => {
+            let (email, role) = match action {
+                UserAction::Promote { email } => (email, Role::Admin),
+                UserAction::Demote { email } => (email, Role::User),
+            };
+            let store = store::connect(&cli.settings.database_url).await?;
+            let user = service::users::set_role_by_email(&store, &email, role).await?;
+            println!("{} is now {}", user.email, role.as_str());
+        }
+    }
+    Ok(())
+}

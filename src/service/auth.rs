@@ -1,0 +1,217 @@
+//! Accounts and sessions: signup, login, refresh, logout, password change and reset.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{Actor, Validator};
+use crate::auth::secret_token;
+use crate::domain::{Email, Password, Role};
+use crate::error::{ApiError, ApiResult};
+use crate::mail;
+use crate::model::{User, new_id, now};
+use crate::state::AppState;
+use crate::store::{NewSession, RefreshOutcome, StoreError};
+
+const INVALID_CREDENTIALS: &str = "Invalid username or password";
+const INVALID_REFRESH: &str = "Invalid or expired refresh token";
+const INVALID_RESET: &str = "Invalid, used or expired reset token";
+pub const FORGOT_ANSWER: &str = "If an account with that email exists, a password reset link has been sent to it";
+const RESET_DONE: &str = "Password reset was successful";
+
+/// What login and refresh answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenPair {
+    /// Access token (JWT) for `Authorization: Bearer`.
+    pub token: String,
+    /// Opaque token for `POST /api/auth/refresh`; single use.
+    pub refresh_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: &'static str,
+    /// Seconds until `token` expires.
+    #[schema(example = 604800)]
+    pub expires_in: u64,
+}
+
+fn chrono_after(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
+    now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
+}
+
+fn min_password(state: &AppState) -> usize {
+    usize::from(state.settings.password_min_length)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<String> {
+    let mut v = Validator::default();
+    let email = v.check("email", Email::parse(email));
+    let password = v.check("password", Password::parse(password, min_password(state)));
+    let (email, password) = v.finish(email.zip(password))?;
+    let hash = state.hasher.hash(&password).await.map_err(ApiError::internal)?;
+    let user = User { id: new_id(), email: email.as_str().to_owned(), role: Role::User, created_at: now() };
+    match state.store.insert_user(&user, &hash).await {
+        Ok(()) => {
+            tracing::info!(user_id = %user.id, "user signed up");
+            Ok(user.id)
+        }
+        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict("User with given email address already exists".into())),
+        Err(other) => Err(other.into()),
+    }
+}
+
+/// Starts a session for the user and signs its first token pair.
+async fn start_session(state: &AppState, user_id: &str) -> ApiResult<TokenPair> {
+    let now = now();
+    let refresh_token = secret_token::generate();
+    let session = NewSession {
+        id: new_id(),
+        user_id: user_id.to_owned(),
+        refresh_token_hash: secret_token::hash(&refresh_token),
+        created_at: now,
+        expires_at: chrono_after(now, state.settings.refresh_token_ttl),
+    };
+    state.store.create_session(&session).await?;
+    token_pair(state, user_id, &session.id, refresh_token, now)
+}
+
+fn token_pair(state: &AppState, user_id: &str, session_id: &str, refresh_token: String, now: DateTime<Utc>) -> ApiResult<TokenPair> {
+    let token = state.keys.issue(user_id, session_id, now).map_err(ApiError::internal)?;
+    Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: state.keys.ttl().as_secs() })
+}
+
+/// Unknown email and wrong password get the same answer after the same work (a dummy verify).
+#[tracing::instrument(skip_all)]
+pub async fn login(state: &AppState, email: &str, password: &str) -> ApiResult<TokenPair> {
+    let credentials = match Email::parse(email) {
+        Ok(email) => state.store.credentials_by_email(email.as_str()).await?,
+        Err(_) => None,
+    };
+    let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
+    let matches = state.hasher.verify(password, stored_hash).await.map_err(ApiError::internal)?;
+    match credentials {
+        Some(credentials) if matches => {
+            tracing::info!(user_id = %credentials.user.id, "login succeeded");
+            start_session(state, &credentials.user.id).await
+        }
+        _ => {
+            tracing::info!("login failed");
+            Err(ApiError::Unauthorized(INVALID_CREDENTIALS.into()))
+        }
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
+    let now = now();
+    let new_refresh_token = secret_token::generate();
+    let outcome = state
+        .store
+        .rotate_refresh_token(&secret_token::hash(refresh_token), &secret_token::hash(&new_refresh_token), now)
+        .await?;
+    match outcome {
+        RefreshOutcome::Rotated { session_id, user_id } => token_pair(state, &user_id, &session_id, new_refresh_token, now),
+        RefreshOutcome::Reused => {
+            tracing::warn!("a rotated refresh token was presented again: its session is revoked");
+            Err(ApiError::Unauthorized(INVALID_REFRESH.into()))
+        }
+        RefreshOutcome::Invalid => Err(ApiError::Unauthorized(INVALID_REFRESH.into())),
+    }
+}
+
+pub async fn logout(state: &AppState, actor: &Actor) -> ApiResult<()> {
+    state.store.revoke_session(&actor.session_id, now()).await?;
+    tracing::info!(user_id = %actor.user.id, "logged out");
+    Ok(())
+}
+
+pub async fn logout_all(state: &AppState, actor: &Actor) -> ApiResult<()> {
+    state.store.revoke_user_sessions(&actor.user.id, now()).await?;
+    tracing::info!(user_id = %actor.user.id, "logged out everywhere");
+    Ok(())
+}
+
+/// Checks the actor's current password; a wrong one is a 400 on the named field (the token is
+/// fine, so 401 would tell the client to log in again, which would not help).
+pub(crate) async fn confirm_password(state: &AppState, actor: &Actor, field: &str, password: &str) -> ApiResult<()> {
+    let credentials = state.store.credentials_by_id(&actor.user.id).await?;
+    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
+    if state.hasher.verify(password, stored).await.map_err(ApiError::internal)? {
+        Ok(())
+    } else {
+        Err(ApiError::validation(field, "is incorrect"))
+    }
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
+pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> ApiResult<()> {
+    let new = Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
+    confirm_password(state, actor, "current_password", current).await?;
+    let hash = state.hasher.hash(&new).await.map_err(ApiError::internal)?;
+    state.store.set_password(&actor.user.id, &hash, now()).await?;
+    tracing::info!("password changed; every session revoked");
+    Ok(())
+}
+
+/// Always the same answer; an email goes out only when the account exists.
+#[tracing::instrument(skip_all)]
+pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
+    let email = Email::parse(email).map_err(|reason| ApiError::validation("email", reason))?;
+    let Some(user) = state.store.user_by_email(email.as_str()).await? else {
+        return Ok(FORGOT_ANSWER);
+    };
+    let token = secret_token::generate();
+    let now = now();
+    let expires_at = chrono_after(now, state.settings.reset_token_ttl);
+    state.store.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at).await?;
+    let link = format!("{}/reset?token={token}", state.settings.public_url());
+    let minutes = state.settings.reset_token_ttl.as_secs().div_ceil(60);
+    state.mailer.send_in_background(mail::Email {
+        to: user.email.clone(),
+        subject: "Reset your movie-bag password".into(),
+        body: format!(
+            "Someone asked to reset the password of your movie-bag account.\n\n\
+             To choose a new password, open:\n{link}\n\n\
+             or send this reset token to POST /api/auth/reset:\n{token}\n\n\
+             It works once, for {minutes} minutes. If you did not ask for it, ignore this email.\n"
+        ),
+    });
+    tracing::info!(user_id = %user.id, "password reset requested");
+    Ok(FORGOT_ANSWER)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiResult<&'static str> {
+    let password = Password::parse(password, min_password(state)).map_err(|reason| ApiError::validation("password", reason))?;
+    if reset_token.is_empty() || reset_token.len() > 256 {
+        return Err(ApiError::BadRequest(INVALID_RESET.into()));
+    }
+    let hash = state.hasher.hash(&password).await.map_err(ApiError::internal)?;
+    let Some(user_id) = state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now()).await? else {
+        return Err(ApiError::BadRequest(INVALID_RESET.into()));
+    };
+    if let Some(user) = state.store.user_by_id(&user_id).await? {
+        state.mailer.send_in_background(mail::Email {
+            to: user.email,
+            subject: "Your movie-bag password was changed".into(),
+            body: "The password of your movie-bag account was just reset, and every session was \
+                   logged out.\n\nIf this was not you, reset it again at once and contact support.\n"
+                .into(),
+        });
+    }
+    tracing::info!(%user_id, "password reset; every session revoked");
+    Ok(RESET_DONE)
+}
+
+/// The actor behind an access token, or 401: bad signature, expired, revoked session, or a
+/// deleted user all look the same to the client.
+pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Actor> {
+    let unauthorized = || ApiError::Unauthorized("Invalid or expired token".into());
+    let claims = state.keys.verify(token).ok_or_else(unauthorized)?;
+    let owner = state.store.live_session(&claims.sid, now()).await?.ok_or_else(unauthorized)?;
+    if owner.user.id != claims.sub {
+        return Err(unauthorized());
+    }
+    Ok(owner.into())
+}

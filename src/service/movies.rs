@@ -1,0 +1,111 @@
+//! The catalogue: create, read, list, replace, patch, delete; only the owner or an admin edits.
+
+use super::{Actor, Validator};
+use crate::domain::{MovieName, TagList};
+use crate::error::{ApiError, ApiResult};
+use crate::model::{Movie, new_id, now};
+use crate::state::AppState;
+use crate::store::{MovieQuery, StoreError};
+
+const NAME_TAKEN: &str = "Movie with given name already exists";
+const NOT_FOUND: &str = "Movie with given id doesn't exist";
+const UPDATE_FORBIDDEN: &str = "Updating movie added by other is forbidden";
+const DELETE_FORBIDDEN: &str = "Deleting movie added by other is forbidden";
+
+/// Raw fields of a create, replace or patch; `None` means "not given".
+#[derive(Debug, Default)]
+pub struct MovieFields {
+    pub name: Option<String>,
+    pub casts: Option<Vec<String>>,
+    pub genres: Option<Vec<String>>,
+}
+
+/// Validated changes: each `Some` replaces the stored value.
+struct MovieChanges {
+    name: Option<String>,
+    casts: Option<Vec<String>>,
+    genres: Option<Vec<String>>,
+}
+
+fn validate(fields: &MovieFields) -> ApiResult<MovieChanges> {
+    let mut v = Validator::default();
+    let name = fields.name.as_deref().map(|n| v.check("name", MovieName::parse(n).map(MovieName::into_inner)));
+    let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
+    let genres = fields.genres.as_deref().map(|g| v.check("genres", TagList::parse(g).map(TagList::into_inner)));
+    // Each outer Option is "given", each inner one "valid"; only all-valid passes.
+    let all_valid = [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
+        .iter()
+        .all(|valid| valid.unwrap_or(true));
+    v.finish(all_valid.then_some(MovieChanges { name: name.flatten(), casts: casts.flatten(), genres: genres.flatten() }))
+}
+
+fn map_conflict(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict(_) => ApiError::Conflict(NAME_TAKEN.into()),
+        other => other.into(),
+    }
+}
+
+/// The owner of a movie and admins may change it.
+pub fn can_edit(actor: &Actor, movie: &Movie) -> bool {
+    actor.is_admin() || movie.added_by == actor.user.id
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
+pub async fn create(state: &AppState, actor: &Actor, fields: &MovieFields) -> ApiResult<String> {
+    let changes = validate(fields)?;
+    let (Some(name), Some(casts), Some(genres)) = (changes.name, changes.casts, changes.genres) else {
+        return Err(ApiError::internal(anyhow::anyhow!("create called without every field")));
+    };
+    let at = now();
+    let movie = Movie { id: new_id(), name, casts, genres, added_by: actor.user.id.clone(), created_at: at, updated_at: at };
+    state.store.insert_movie(&movie).await.map_err(map_conflict)?;
+    tracing::info!(movie_id = %movie.id, "movie created");
+    Ok(movie.id)
+}
+
+pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
+    state.store.movie(movie_id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+}
+
+pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Vec<Movie>> {
+    Ok(state.store.list_movies(query).await?)
+}
+
+/// Applies a replace (every field given) or a patch (some fields given).
+#[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
+pub async fn update(state: &AppState, actor: &Actor, movie_id: &str, fields: &MovieFields) -> ApiResult<Movie> {
+    let changes = validate(fields)?;
+    let mut movie = get(state, movie_id).await?;
+    if !can_edit(actor, &movie) {
+        return Err(ApiError::Forbidden(UPDATE_FORBIDDEN.into()));
+    }
+    if let Some(name) = changes.name {
+        movie.name = name;
+    }
+    if let Some(casts) = changes.casts {
+        movie.casts = casts;
+    }
+    if let Some(genres) = changes.genres {
+        movie.genres = genres;
+    }
+    movie.updated_at = now();
+    if !state.store.update_movie(&movie).await.map_err(map_conflict)? {
+        return Err(ApiError::NotFound(NOT_FOUND.into()));
+    }
+    tracing::info!("movie updated");
+    Ok(movie)
+}
+
+#[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
+pub async fn delete(state: &AppState, actor: &Actor, movie_id: &str) -> ApiResult<()> {
+    let movie = get(state, movie_id).await?;
+    if !can_edit(actor, &movie) {
+        return Err(ApiError::Forbidden(DELETE_FORBIDDEN.into()));
+    }
+    if !state.store.delete_movie(movie_id).await? {
+        return Err(ApiError::NotFound(NOT_FOUND.into()));
+    }
+    tracing::info!("movie deleted");
+    Ok(())
+}

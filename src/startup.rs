@@ -1,0 +1,151 @@
+//! Builds the application from settings and serves it.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::jwt::{MIN_SECRET_BYTES, TokenKeys};
+use crate::auth::password::PasswordHasher;
+use crate::config::{DatabaseUrl, Secret, Settings};
+use crate::mail::Mailer;
+use crate::rate_limit::RateLimiter;
+use crate::state::{AppState, SharedState};
+use crate::store;
+
+/// A bound, ready-to-serve server. Port 0 in the settings picks a free port: see [`Self::port`].
+pub struct Application {
+    listener: TcpListener,
+    router: axum::Router,
+    state: SharedState,
+}
+
+impl Application {
+    /// Connects the database (applying migrations), prepares keys and binds the port.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let secret = resolve_jwt_secret(&settings)?;
+        let keys = TokenKeys::new(&secret, settings.access_token_ttl)?;
+        let store = store::connect(&settings.database_url).await?;
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let state = Arc::new(AppState {
+            hasher: PasswordHasher::new(cores)?,
+            mailer: Mailer::from_settings(&settings)?,
+            auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
+            keys,
+            store,
+            settings,
+        });
+        let address = format!("{}:{}", state.settings.host, state.settings.port);
+        let listener = TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
+        let router = crate::http::router(state.clone());
+        Ok(Self { listener, router, state })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> SharedState {
+        self.state.clone()
+    }
+
+    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let local = self.listener.local_addr()?;
+        tracing::info!(address = %local, database = backend_name(&self.state.settings.database_url), "movie-bag listening");
+        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn backend_name(url: &DatabaseUrl) -> &'static str {
+    match url {
+        DatabaseUrl::Sqlite(_) => "sqlite",
+        DatabaseUrl::Postgres(_) => "postgres",
+    }
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received: finishing in-flight requests");
+}
+
+/// The signing key: `JWT_SECRET_KEY`, or with SQLite a key generated once and kept in a file
+/// beside the database (`<database>.jwt-key`, mode 0600), so tokens survive restarts with zero
+/// configuration. PostgreSQL deployments run several replicas, which must share one key: there
+/// it must be set.
+fn resolve_jwt_secret(settings: &Settings) -> anyhow::Result<Secret> {
+    if let Some(secret) = &settings.jwt_secret_key {
+        if secret.expose().len() < MIN_SECRET_BYTES {
+            anyhow::bail!("JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long");
+        }
+        return Ok(secret.clone());
+    }
+    match (&settings.database_url, settings.database_url.sqlite_path()) {
+        (DatabaseUrl::Postgres(_), _) => {
+            anyhow::bail!("JWT_SECRET_KEY must be set with PostgreSQL: every replica must sign with the same key")
+        }
+        (_, Some(database)) => {
+            let mut name = database.file_name().unwrap_or_default().to_os_string();
+            name.push(".jwt-key");
+            load_or_create_key(&database.with_file_name(name))
+        }
+        (_, None) => {
+            tracing::warn!("JWT_SECRET_KEY is not set: using a random key for this in-memory database; tokens die with the process");
+            Ok(Secret::new(crate::auth::secret_token::generate()))
+        }
+    }
+}
+
+fn load_or_create_key(path: &Path) -> anyhow::Result<Secret> {
+    if let Ok(existing) = std::fs::read_to_string(path) {
+        let key = existing.trim();
+        if key.len() >= MIN_SECRET_BYTES {
+            return Ok(Secret::new(key));
+        }
+        anyhow::bail!("the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY", path.display());
+    }
+    let key = format!("{}{}", crate::auth::secret_token::generate(), crate::auth::secret_token::generate());
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    write_private(path, &key).with_context(|| format!("cannot write the generated JWT key to {}", path.display()))?;
+    tracing::warn!(path = %path.display(), "JWT_SECRET_KEY is not set: generated a signing key and kept it beside the database");
+    Ok(Secret::new(key))
+}
+
+#[cfg(unix)]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
+    std::fs::write(path, contents)
+}

@@ -1,0 +1,21 @@
+//! What every request handler shares: the store, keys, hasher, mailer and settings.
+
+use std::sync::Arc;
+
+use crate::auth::jwt::TokenKeys;
+use crate::auth::password::PasswordHasher;
+use crate::config::Settings;
+use crate::mail::Mailer;
+use crate::rate_limit::RateLimiter;
+use crate::store::DynStore;
+
+pub struct AppState {
+    pub settings: Settings,
+    pub store: DynStore,
+    pub keys: TokenKeys,
+    pub hasher: PasswordHasher,
+    pub mailer: Mailer,
+    pub auth_rate_limiter: RateLimiter,
+}
+
+pub type SharedState = Arc<AppState>;

@@ -1,0 +1,192 @@
+//! Persistence behind one trait, with an SQLite and a PostgreSQL implementation.
+//!
+//! The business rules live in `service/`; a store only runs SQL. Every method that must be
+//! atomic runs its own transaction, so callers never hold one across an `.await` of theirs.
+
+mod postgres;
+mod sqlite;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::config::DatabaseUrl;
+use crate::domain::Role;
+use crate::model::{Movie, User};
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; names what was duplicated ("email", "name").
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// The database cannot be reached or the pool is exhausted.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    #[error(transparent)]
+    Other(anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+impl StoreError {
+    /// Maps a driver error, turning a unique violation into `Conflict(what)`.
+    pub(crate) fn from_sqlx_unique(error: sqlx::Error, what: &'static str) -> Self {
+        if let sqlx::Error::Database(db) = &error
+            && db.kind() == sqlx::error::ErrorKind::UniqueViolation
+        {
+            return Self::Conflict(what);
+        }
+        Self::from(error)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match error {
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
+                Self::Unavailable(error)
+            }
+            other => Self::Other(other.into()),
+        }
+    }
+}
+
+/// A user together with their password hash: only the auth service sees this.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// What an access token resolves to when its session is live and its user exists.
+#[derive(Debug, Clone)]
+pub struct SessionOwner {
+    pub session_id: String,
+    pub user: User,
+}
+
+/// The result of presenting a refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was live; it is now rotated and the new one stored.
+    Rotated { session_id: String, user_id: String },
+    /// The token had been rotated already: its session is now revoked.
+    Reused,
+    /// Unknown token, or its session is revoked or expired.
+    Invalid,
+}
+
+/// A new session and its first refresh token hash.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: String,
+    pub user_id: String,
+    pub refresh_token_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Where a page of the newest-first listing starts: after this (created_at, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MovieCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: String,
+}
+
+/// Filters and page of `GET /api/movies`; every filter is optional and they combine with AND.
+#[derive(Debug, Clone, Default)]
+pub struct MovieQuery {
+    pub limit: u32,
+    pub after: Option<MovieCursor>,
+    /// Exact entry, case-insensitive.
+    pub genre: Option<String>,
+    /// Exact entry, case-insensitive.
+    pub cast: Option<String>,
+    /// Case-insensitive substring of the name, matched literally.
+    pub name_contains: Option<String>,
+    pub added_by: Option<String>,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Answers when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+
+    // --- users -----------------------------------------------------------------------------
+    /// Conflict("email") when the address is taken, case-insensitively.
+    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>>;
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>>;
+    /// Deletes the user, their sessions and their movies. False when there was no such user.
+    async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
+    /// Replaces the password hash and revokes every session of the user, atomically.
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- sessions ----------------------------------------------------------------------------
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// The session's user when the session is neither revoked nor expired. One round trip.
+    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>>;
+    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshOutcome>;
+    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+
+    // --- password reset ------------------------------------------------------------------------
+    /// Stores a reset token hash, superseding every earlier token of the user.
+    async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// Uses a live reset token: marks it used, sets the password hash, revokes every session.
+    /// Returns the user id, or `None` for an unknown, used or expired token.
+    async fn consume_reset_token(&self, token_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>>;
+
+    // --- movies --------------------------------------------------------------------------------
+    /// Conflict("name") when the name is taken.
+    async fn insert_movie(&self, movie: &Movie) -> StoreResult<()>;
+    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>>;
+    /// Writes name, casts, genres and updated_at. False when the movie is gone.
+    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool>;
+    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool>;
+    /// Newest first; at most `query.limit` movies.
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
+    /// Ids of the user's movies, newest first.
+    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+}
+
+pub type DynStore = Arc<dyn Store>;
+
+/// Opens the database the URL names and applies pending migrations.
+pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DynStore> {
+    Ok(match url {
+        DatabaseUrl::Sqlite(_) => Arc::new(SqliteStore::connect(url).await?),
+        DatabaseUrl::Postgres(raw) => Arc::new(PgStore::connect(raw).await?),
+    })
+}
+
+/// Escapes `%`, `_` and `\` so a LIKE pattern matches them literally (with `ESCAPE '\'`).
+pub(crate) fn escape_like(value: &str) -> String {
+    let mut escaped = String::with_capacity(value.len() + 2);
+    for c in value.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::escape_like;
+
+    #[test]
+    fn like_wildcards_are_escaped() {
+        assert_eq!(escape_like(r"50%_off\"), r"50\%\_off\\");
+        assert_eq!(escape_like("plain"), "plain");
+    }
+}

@@ -1,0 +1,365 @@
+//! PostgreSQL implementation of [`Store`]: for several server processes sharing one database.
+//!
+//! Same methods and meaning as the SQLite store; only the SQL dialect differs (`$n` parameters,
+//! `TIMESTAMPTZ`, `TEXT[]` lists, `lower(email)` unique index). Migrations run under sqlx's
+//! advisory lock, so replicas starting together against a fresh database do not race.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+
+use super::{
+    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult,
+    escape_like,
+};
+use crate::domain::Role;
+use crate::model::{Movie, User};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+const USER_COLUMNS: &str = "id, email, role, created_at";
+const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
+
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?;
+        let shown = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
+        let connections = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
+        let pool = PgPoolOptions::new()
+            .max_connections(connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.statement_cache_capacity(256))
+            .await
+            .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
+        Ok(Self { pool })
+    }
+}
+
+fn user_from_row(row: &PgRow) -> StoreResult<User> {
+    let role: String = row.try_get("role")?;
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        role: Role::parse(&role).map_err(|e| StoreError::Other(anyhow::anyhow!("role {role:?} {e}")))?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
+    Ok(Movie {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        casts: row.try_get("casts")?,
+        genres: row.try_get("genres")?,
+        added_by: row.try_get("added_by")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+impl PgStore {
+    async fn user_where(&self, condition: &str, value: &str) -> StoreResult<Option<Credentials>> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
+        let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
+        row.map(|row| {
+            Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? })
+        })
+        .transpose()
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        sqlx::query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)")
+            .bind(&user.id)
+            .bind(&user.email)
+            .bind(password_hash)
+            .bind(user.role.as_str())
+            .bind(user.created_at)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx_unique(e, "email"))?;
+        Ok(())
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        self.user_where("lower(email) = lower($1)", email).await
+    }
+
+    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
+        self.user_where("id = $1", user_id).await
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>> {
+        Ok(self.user_where("id = $1", user_id).await?.map(|c| c.user))
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        Ok(self.credentials_by_email(email).await?.map(|c| c.user))
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        rows.iter().map(user_from_row).collect()
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>> {
+        let sql = format!("UPDATE users SET role = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
+        let row = sqlx::query(&sql).bind(role.as_str()).bind(user_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        // Foreign keys cascade to sessions, tokens and movies.
+        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(&session.id)
+            .bind(&session.user_id)
+            .bind(session.created_at)
+            .bind(session.expires_at)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(&session.refresh_token_hash)
+            .bind(&session.id)
+            .bind(session.created_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, u.id, u.email, u.role, u.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
+        )
+        .bind(session_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| Ok(SessionOwner { session_id: row.try_get("session_id")?, user: user_from_row(&row)? }))
+            .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+        let mut tx = self.pool.begin().await?;
+        // FOR UPDATE serialises two concurrent presentations of one token: the second sees it
+        // rotated and is treated as reuse.
+        let token = sqlx::query(
+            "SELECT rt.session_id, rt.rotated_at, s.user_id, s.revoked_at, s.expires_at
+             FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+             WHERE rt.token_hash = $1
+             FOR UPDATE OF rt",
+        )
+        .bind(old_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(token) = token else { return Ok(RefreshOutcome::Invalid) };
+        let session_id: String = token.try_get("session_id")?;
+        let rotated_at: Option<DateTime<Utc>> = token.try_get("rotated_at")?;
+        let revoked_at: Option<DateTime<Utc>> = token.try_get("revoked_at")?;
+        let expires_at: DateTime<Utc> = token.try_get("expires_at")?;
+        if revoked_at.is_some() || expires_at <= now {
+            return Ok(RefreshOutcome::Invalid);
+        }
+        if rotated_at.is_some() {
+            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(&session_id)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            return Ok(RefreshOutcome::Reused);
+        }
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
+            .bind(now)
+            .bind(old_hash)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
+            .bind(new_hash)
+            .bind(&session_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(RefreshOutcome::Rotated { session_id, user_id: token.try_get("user_id")? })
+    }
+
+    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(session_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM reset_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(token_hash)
+            .bind(user_id)
+            .bind(now)
+            .bind(expires_at)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn consume_reset_token(&self, token_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+        let mut tx = self.pool.begin().await?;
+        let user_id: Option<String> = sqlx::query_scalar(
+            "UPDATE reset_tokens SET used_at = $1
+             WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(user_id) = user_id else { return Ok(None) };
+        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+            .bind(now)
+            .bind(&user_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(user_id))
+    }
+
+    async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&movie.id)
+        .bind(&movie.name)
+        .bind(&movie.casts)
+        .bind(&movie.genres)
+        .bind(&movie.added_by)
+        .bind(movie.created_at)
+        .bind(movie.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(|e| StoreError::from_sqlx_unique(e, "name"))?;
+        Ok(())
+    }
+
+    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+        let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
+        let row = sqlx::query(&sql).bind(movie_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(movie_from_row).transpose()
+    }
+
+    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE movies SET name = $1, casts = $2, genres = $3, updated_at = $4 WHERE id = $5")
+            .bind(&movie.name)
+            .bind(&movie.casts)
+            .bind(&movie.genres)
+            .bind(movie.updated_at)
+            .bind(&movie.id)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| StoreError::from_sqlx_unique(e, "name"))?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM movies WHERE id = $1").bind(movie_id).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
+        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE TRUE"));
+        if let Some(cursor) = &query.after {
+            sql.push(" AND (created_at, id) < (").push_bind(cursor.created_at);
+            sql.push(", ").push_bind(cursor.id.clone()).push(")");
+        }
+        if let Some(owner) = &query.added_by {
+            sql.push(" AND added_by = ").push_bind(owner.clone());
+        }
+        if let Some(genre) = &query.genre {
+            sql.push(" AND EXISTS (SELECT 1 FROM unnest(movies.genres) AS g(value) WHERE lower(g.value) = lower(")
+                .push_bind(genre.clone())
+                .push("))");
+        }
+        if let Some(cast) = &query.cast {
+            sql.push(" AND EXISTS (SELECT 1 FROM unnest(movies.casts) AS c(value) WHERE lower(c.value) = lower(")
+                .push_bind(cast.clone())
+                .push("))");
+        }
+        if let Some(fragment) = &query.name_contains {
+            let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+            sql.push(" AND lower(name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+        }
+        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(movie_from_row).collect()
+    }
+
+    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        Ok(sqlx::query_scalar("SELECT id FROM movies WHERE added_by = $1 ORDER BY created_at DESC, id DESC")
+            .bind(user_id)
+            .fetch_all(&self.pool)
+            .await?)
+    }
+}
