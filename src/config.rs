@@ -64,11 +64,7 @@ impl DatabaseUrl {
         let Self::Sqlite(url) = self else { return None };
         let rest = url["sqlite:".len()..].trim_start_matches("//");
         let path = rest.split('?').next().unwrap_or_default();
-        if path.is_empty() || path == ":memory:" {
-            None
-        } else {
-            Some(PathBuf::from(path))
-        }
+        if path.is_empty() || path == ":memory:" { None } else { Some(PathBuf::from(path)) }
     }
 
     pub fn as_str(&self) -> &str {
@@ -111,10 +107,7 @@ fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
 }
 
 fn parse_ip_list(value: &str) -> Result<IpAddr, String> {
-    value
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{value}' is not an IP address"))
+    value.trim().parse().map_err(|_| format!("'{value}' is not an IP address"))
 }
 
 /// Everything the server needs to know, from flags and environment.
@@ -207,13 +200,15 @@ pub struct Settings {
 }
 
 impl Settings {
-    /// Builds settings from flags alone on top of the defaults and the environment (tests use it).
+    /// Builds settings from flags on top of the defaults and the environment (tests use it); a
+    /// repeated flag takes its last value.
     pub fn from_flags<I, T>(flags: I) -> Result<Self, clap::Error>
     where
         I: IntoIterator<Item = T>,
         T: Into<std::ffi::OsString> + Clone,
     {
         #[derive(clap::Parser)]
+        #[command(args_override_self = true)]
         struct Wrapper {
             #[command(flatten)]
             settings: Settings,

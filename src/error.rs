@@ -145,12 +145,7 @@ impl IntoResponse for ApiError {
             Self::Validation { errors, .. } => Some(errors.clone()),
             _ => None,
         };
-        let body = ErrorBody {
-            message: self.to_string(),
-            status: status.as_u16(),
-            code: self.code(),
-            errors,
-        };
+        let body = ErrorBody { message: self.to_string(), status: status.as_u16(), code: self.code(), errors };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         match &self {

@@ -24,7 +24,8 @@ pub struct Email {
 
 #[derive(Clone)]
 pub enum Mailer {
-    Smtp { transport: AsyncSmtpTransport<Tokio1Executor>, sender: Mailbox },
+    // Boxed: the transport is large and the enum is cloned per message.
+    Smtp { transport: Box<AsyncSmtpTransport<Tokio1Executor>>, sender: Mailbox },
     Log,
 }
 
@@ -54,7 +55,7 @@ impl Mailer {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
         tracing::info!(server, port = settings.mail_port, "emails are sent through SMTP");
-        Ok(Self::Smtp { transport: builder.build(), sender })
+        Ok(Self::Smtp { transport: Box::new(builder.build()), sender })
     }
 
     /// Queues the email and returns at once; the outcome is logged.

@@ -113,7 +113,9 @@ fn resolve_jwt_secret(settings: &Settings) -> anyhow::Result<Secret> {
             load_or_create_key(&database.with_file_name(name))
         }
         (_, None) => {
-            tracing::warn!("JWT_SECRET_KEY is not set: using a random key for this in-memory database; tokens die with the process");
+            tracing::warn!(
+                "JWT_SECRET_KEY is not set: using a random key for this in-memory database; tokens die with the process"
+            );
             Ok(Secret::new(crate::auth::secret_token::generate()))
         }
     }
@@ -125,7 +127,10 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<Secret> {
         if key.len() >= MIN_SECRET_BYTES {
             return Ok(Secret::new(key));
         }
-        anyhow::bail!("the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY", path.display());
+        anyhow::bail!(
+            "the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY",
+            path.display()
+        );
     }
     let key = format!("{}{}", crate::auth::secret_token::generate(), crate::auth::secret_token::generate());
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {

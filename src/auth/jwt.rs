@@ -73,9 +73,7 @@ impl TokenKeys {
 
     /// The claims of a well-formed, correctly signed, unexpired token; `None` otherwise.
     pub fn verify(&self, token: &str) -> Option<AccessClaims> {
-        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|data| data.claims)
+        jsonwebtoken::decode::<AccessClaims>(token, &self.decoding, &self.validation).ok().map(|data| data.claims)
     }
 }
 

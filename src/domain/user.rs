@@ -132,8 +132,23 @@ mod tests {
     #[test]
     fn malformed_addresses_are_rejected() {
         for bad in [
-            "", "   ", "plain", "@x.io", "a@", "a@b", "a@.io", "a@b..io", "a b@x.io", "a@@x.io",
-            ".a@x.io", "a.@x.io", "a..b@x.io", "a@-x.io", "a@x-.io", "a@x.123", "<a>@x.io",
+            "",
+            "   ",
+            "plain",
+            "@x.io",
+            "a@",
+            "a@b",
+            "a@.io",
+            "a@b..io",
+            "a b@x.io",
+            "a@@x.io",
+            ".a@x.io",
+            "a.@x.io",
+            "a..b@x.io",
+            "a@-x.io",
+            "a@x-.io",
+            "a@x.123",
+            "<a>@x.io",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} should be rejected");
         }

@@ -82,7 +82,11 @@ pub struct ResetRequest {
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn signup(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<Credentials>) -> ApiResult<Json<IdResponse>> {
+pub async fn signup(
+    _rate_limit: AuthRateLimit,
+    State(state): State<SharedState>,
+    AppJson(body): AppJson<Credentials>,
+) -> ApiResult<Json<IdResponse>> {
     let id = auth::signup(&state, &body.email, &body.password).await?;
     Ok(Json(IdResponse { id }))
 }
@@ -97,7 +101,11 @@ pub async fn signup(_rate_limit: AuthRateLimit, State(state): State<SharedState>
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn login(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<Credentials>) -> ApiResult<Json<TokenPair>> {
+pub async fn login(
+    _rate_limit: AuthRateLimit,
+    State(state): State<SharedState>,
+    AppJson(body): AppJson<Credentials>,
+) -> ApiResult<Json<TokenPair>> {
     Ok(Json(auth::login(&state, &body.email, &body.password).await?))
 }
 
@@ -111,7 +119,11 @@ pub async fn login(_rate_limit: AuthRateLimit, State(state): State<SharedState>,
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn refresh(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<RefreshRequest>) -> ApiResult<Json<TokenPair>> {
+pub async fn refresh(
+    _rate_limit: AuthRateLimit,
+    State(state): State<SharedState>,
+    AppJson(body): AppJson<RefreshRequest>,
+) -> ApiResult<Json<TokenPair>> {
     Ok(Json(auth::refresh(&state, &body.refresh_token).await?))
 }
 
@@ -146,7 +158,11 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn change_password(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(body): AppJson<ChangePasswordRequest>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    AppJson(body): AppJson<ChangePasswordRequest>,
+) -> ApiResult<StatusCode> {
     auth::change_password(&state, &actor, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -160,7 +176,11 @@ pub async fn change_password(State(state): State<SharedState>, AuthUser(actor): 
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn forgot(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<ForgotRequest>) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
+pub async fn forgot(
+    _rate_limit: AuthRateLimit,
+    State(state): State<SharedState>,
+    AppJson(body): AppJson<ForgotRequest>,
+) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
     let message = auth::forgot(&state, &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageResponse { message: message.into() })))
 }
@@ -174,7 +194,11 @@ pub async fn forgot(_rate_limit: AuthRateLimit, State(state): State<SharedState>
         (status = 415, description = "Not JSON", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
-pub async fn reset(_rate_limit: AuthRateLimit, State(state): State<SharedState>, AppJson(body): AppJson<ResetRequest>) -> ApiResult<Json<MessageResponse>> {
+pub async fn reset(
+    _rate_limit: AuthRateLimit,
+    State(state): State<SharedState>,
+    AppJson(body): AppJson<ResetRequest>,
+) -> ApiResult<Json<MessageResponse>> {
     let message = auth::reset(&state, &body.reset_token, &body.password).await?;
     Ok(Json(MessageResponse { message: message.into() }))
 }

@@ -40,7 +40,13 @@ mod tests {
 
     #[test]
     fn garbled_or_forged_cursors_are_rejected() {
-        for bad in ["", "!!!", "bm90LWEtY3Vyc29y", &URL_SAFE_NO_PAD.encode("12.x';--"), &URL_SAFE_NO_PAD.encode("99999999999999999999.ab")] {
+        for bad in [
+            "",
+            "!!!",
+            "bm90LWEtY3Vyc29y",
+            &URL_SAFE_NO_PAD.encode("12.x';--"),
+            &URL_SAFE_NO_PAD.encode("99999999999999999999.ab"),
+        ] {
             assert_eq!(decode(bad), None, "{bad}");
         }
     }

@@ -18,7 +18,9 @@ impl FromRequestParts<SharedState> for AuthUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
-        let token = bearer_token(parts).ok_or_else(|| ApiError::Unauthorized("Missing or malformed Authorization header: expected 'Bearer <token>'".into()))?;
+        let token = bearer_token(parts).ok_or_else(|| {
+            ApiError::Unauthorized("Missing or malformed Authorization header: expected 'Bearer <token>'".into())
+        })?;
         service::auth::authenticate(state, token).await.map(AuthUser)
     }
 }

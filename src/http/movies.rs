@@ -121,7 +121,9 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
     let limit = query.limit.to_string();
     let after = cursor::encode(last);
     let mut pairs: Vec<(&str, &str)> = vec![("limit", &limit)];
-    for (key, value) in [("genre", &params.genre), ("cast", &params.cast), ("q", &params.q), ("added_by", &params.added_by)] {
+    for (key, value) in
+        [("genre", &params.genre), ("cast", &params.cast), ("q", &params.q), ("added_by", &params.added_by)]
+    {
         if let Some(value) = value {
             pairs.push((key, value));
         }
@@ -137,7 +139,10 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
         (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie]),
         (status = 400, description = "Bad query parameter", body = ErrorBody),
     ))]
-pub async fn list_movies(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<(HeaderMap, Json<Vec<Movie>>)> {
+pub async fn list_movies(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<(HeaderMap, Json<Vec<Movie>>)> {
     let (mut query, params) = parse_query(raw.as_deref())?;
     let page_size = query.limit;
     // One extra row tells whether a next page exists, without a COUNT.
@@ -167,7 +172,11 @@ pub async fn list_movies(State(state): State<SharedState>, RawQuery(raw): RawQue
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn create_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(input): AppJson<MovieInput>) -> ApiResult<Json<IdResponse>> {
+pub async fn create_movie(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    AppJson(input): AppJson<MovieInput>,
+) -> ApiResult<Json<IdResponse>> {
     let id = movies::create(&state, &actor, &input.into()).await?;
     Ok(Json(IdResponse { id }))
 }
@@ -195,7 +204,12 @@ pub async fn get_movie(State(state): State<SharedState>, Path(id): Path<String>)
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn replace_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>, AppJson(input): AppJson<MovieInput>) -> ApiResult<Json<Movie>> {
+pub async fn replace_movie(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<String>,
+    AppJson(input): AppJson<MovieInput>,
+) -> ApiResult<Json<Movie>> {
     Ok(Json(movies::update(&state, &actor, &id, &input.into()).await?))
 }
 
@@ -212,7 +226,12 @@ pub async fn replace_movie(State(state): State<SharedState>, AuthUser(actor): Au
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn patch_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>, AppJson(patch): AppJson<MoviePatch>) -> ApiResult<Json<Movie>> {
+pub async fn patch_movie(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<String>,
+    AppJson(patch): AppJson<MoviePatch>,
+) -> ApiResult<Json<Movie>> {
     if patch.name.is_none() && patch.casts.is_none() && patch.genres.is_none() {
         return Err(ApiError::BadRequest("Give at least one of name, casts, genres".into()));
     }
@@ -229,7 +248,11 @@ pub async fn patch_movie(State(state): State<SharedState>, AuthUser(actor): Auth
         (status = 403, description = "Deleting movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
     ))]
-pub async fn delete_movie(State(state): State<SharedState>, AuthUser(actor): AuthUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_movie(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     movies::delete(&state, &actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -54,7 +54,11 @@ pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> 
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn delete_me(State(state): State<SharedState>, AuthUser(actor): AuthUser, AppJson(body): AppJson<DeleteAccountRequest>) -> ApiResult<StatusCode> {
+pub async fn delete_me(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    AppJson(body): AppJson<DeleteAccountRequest>,
+) -> ApiResult<StatusCode> {
     users::delete_own_account(&state, &actor, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -82,7 +86,12 @@ pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> 
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
-pub async fn set_role(State(state): State<SharedState>, AdminUser(admin): AdminUser, Path(id): Path<String>, AppJson(body): AppJson<RoleRequest>) -> ApiResult<Json<User>> {
+pub async fn set_role(
+    State(state): State<SharedState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+    AppJson(body): AppJson<RoleRequest>,
+) -> ApiResult<Json<User>> {
     Ok(Json(users::set_role(&state, &admin, &id, &body.role).await?))
 }
 
@@ -95,7 +104,11 @@ pub async fn set_role(State(state): State<SharedState>, AdminUser(admin): AdminU
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
     ))]
-pub async fn delete_user(State(state): State<SharedState>, AdminUser(admin): AdminUser, Path(id): Path<String>) -> ApiResult<StatusCode> {
+pub async fn delete_user(
+    State(state): State<SharedState>,
+    AdminUser(admin): AdminUser,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
     users::delete(&state, &admin, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -76,7 +76,13 @@ async fn start_session(state: &AppState, user_id: &str) -> ApiResult<TokenPair> 
     token_pair(state, user_id, &session.id, refresh_token, now)
 }
 
-fn token_pair(state: &AppState, user_id: &str, session_id: &str, refresh_token: String, now: DateTime<Utc>) -> ApiResult<TokenPair> {
+fn token_pair(
+    state: &AppState,
+    user_id: &str,
+    session_id: &str,
+    refresh_token: String,
+    now: DateTime<Utc>,
+) -> ApiResult<TokenPair> {
     let token = state.keys.issue(user_id, session_id, now).map_err(ApiError::internal)?;
     Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: state.keys.ttl().as_secs() })
 }
@@ -111,7 +117,9 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
         .rotate_refresh_token(&secret_token::hash(refresh_token), &secret_token::hash(&new_refresh_token), now)
         .await?;
     match outcome {
-        RefreshOutcome::Rotated { session_id, user_id } => token_pair(state, &user_id, &session_id, new_refresh_token, now),
+        RefreshOutcome::Rotated { session_id, user_id } => {
+            token_pair(state, &user_id, &session_id, new_refresh_token, now)
+        }
         RefreshOutcome::Reused => {
             tracing::warn!("a rotated refresh token was presented again: its session is revoked");
             Err(ApiError::Unauthorized(INVALID_REFRESH.into()))
@@ -146,7 +154,8 @@ pub(crate) async fn confirm_password(state: &AppState, actor: &Actor, field: &st
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
 pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> ApiResult<()> {
-    let new = Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
+    let new =
+        Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
     confirm_password(state, actor, "current_password", current).await?;
     let hash = state.hasher.hash(&new).await.map_err(ApiError::internal)?;
     state.store.set_password(&actor.user.id, &hash, now()).await?;
@@ -183,7 +192,8 @@ pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
 
 #[tracing::instrument(skip_all)]
 pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiResult<&'static str> {
-    let password = Password::parse(password, min_password(state)).map_err(|reason| ApiError::validation("password", reason))?;
+    let password =
+        Password::parse(password, min_password(state)).map_err(|reason| ApiError::validation("password", reason))?;
     if reset_token.is_empty() || reset_token.len() > 256 {
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     }

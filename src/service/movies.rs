@@ -33,10 +33,15 @@ fn validate(fields: &MovieFields) -> ApiResult<MovieChanges> {
     let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
     let genres = fields.genres.as_deref().map(|g| v.check("genres", TagList::parse(g).map(TagList::into_inner)));
     // Each outer Option is "given", each inner one "valid"; only all-valid passes.
-    let all_valid = [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
-        .iter()
-        .all(|valid| valid.unwrap_or(true));
-    v.finish(all_valid.then_some(MovieChanges { name: name.flatten(), casts: casts.flatten(), genres: genres.flatten() }))
+    let all_valid =
+        [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
+            .iter()
+            .all(|valid| valid.unwrap_or(true));
+    v.finish(all_valid.then_some(MovieChanges {
+        name: name.flatten(),
+        casts: casts.flatten(),
+        genres: genres.flatten(),
+    }))
 }
 
 fn map_conflict(error: StoreError) -> ApiError {
@@ -58,7 +63,8 @@ pub async fn create(state: &AppState, actor: &Actor, fields: &MovieFields) -> Ap
         return Err(ApiError::internal(anyhow::anyhow!("create called without every field")));
     };
     let at = now();
-    let movie = Movie { id: new_id(), name, casts, genres, added_by: actor.user.id.clone(), created_at: at, updated_at: at };
+    let movie =
+        Movie { id: new_id(), name, casts, genres, added_by: actor.user.id.clone(), created_at: at, updated_at: at };
     state.store.insert_movie(&movie).await.map_err(map_conflict)?;
     tracing::info!(movie_id = %movie.id, "movie created");
     Ok(movie.id)

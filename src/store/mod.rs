@@ -47,9 +47,7 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => {
-                Self::Unavailable(error)
-            }
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(error),
             other => Self::Other(other.into()),
         }
     }
@@ -134,16 +132,32 @@ pub trait Store: Send + Sync + 'static {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session's user when the session is neither revoked nor expired. One round trip.
     async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>>;
-    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshOutcome>;
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome>;
     async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- password reset ------------------------------------------------------------------------
     /// Stores a reset token hash, superseding every earlier token of the user.
-    async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    async fn replace_reset_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Uses a live reset token: marks it used, sets the password hash, revokes every session.
     /// Returns the user id, or `None` for an unknown, used or expired token.
-    async fn consume_reset_token(&self, token_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>>;
+    async fn consume_reset_token(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>>;
 
     // --- movies --------------------------------------------------------------------------------
     /// Conflict("name") when the name is taken.

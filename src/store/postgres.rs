@@ -13,8 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult,
-    escape_like,
+    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::domain::Role;
 use crate::model::{Movie, User};
@@ -31,7 +30,8 @@ pub struct PgStore {
 impl PgStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
         let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?;
-        let shown = format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
+        let shown =
+            format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
         let connections = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
         let pool = PgPoolOptions::new()
             .max_connections(connections)
@@ -39,10 +39,7 @@ impl PgStore {
             .connect_with(options.statement_cache_capacity(256))
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
+        MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
         Ok(Self { pool })
     }
 }
@@ -73,10 +70,8 @@ impl PgStore {
     async fn user_where(&self, condition: &str, value: &str) -> StoreResult<Option<Credentials>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
         let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
-        row.map(|row| {
-            Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? })
-        })
-        .transpose()
+        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
+            .transpose()
     }
 }
 
@@ -183,7 +178,12 @@ impl Store for PgStore {
             .transpose()
     }
 
-    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
         let mut tx = self.pool.begin().await?;
         // FOR UPDATE serialises two concurrent presentations of one token: the second sees it
         // rotated and is treated as reuse.
@@ -246,7 +246,13 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn replace_reset_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM reset_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -260,7 +266,12 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn consume_reset_token(&self, token_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+    async fn consume_reset_token(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
         let mut tx = self.pool.begin().await?;
         let user_id: Option<String> = sqlx::query_scalar(
             "UPDATE reset_tokens SET used_at = $1

@@ -16,8 +16,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult,
-    escape_like,
+    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -54,10 +53,7 @@ impl SqliteStore {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
-        MIGRATOR
-            .run(&writer)
-            .await
-            .with_context(|| format!("cannot apply migrations to {shown}"))?;
+        MIGRATOR.run(&writer).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
         let reader_connections = std::thread::available_parallelism().map_or(2, |n| n.get() as u32 * 2);
         let reader = SqlitePoolOptions::new()
             .max_connections(reader_connections)
@@ -75,10 +71,8 @@ impl SqliteStore {
     async fn user_where(&self, condition: &str, value: &str) -> StoreResult<Option<Credentials>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
         let row = sqlx::query(&sql).bind(value).fetch_optional(&self.reader).await?;
-        row.map(|row| {
-            Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? })
-        })
-        .transpose()
+        row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
+            .transpose()
     }
 }
 
@@ -228,7 +222,12 @@ impl Store for SqliteStore {
             .transpose()
     }
 
-    async fn rotate_refresh_token(&self, old_hash: &str, new_hash: &str, now: DateTime<Utc>) -> StoreResult<RefreshOutcome> {
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
         let mut tx = self.begin_write().await?;
         let token = sqlx::query(
             "SELECT rt.session_id, rt.rotated_at, s.user_id, s.revoked_at, s.expires_at
@@ -288,7 +287,13 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn replace_reset_token(&self, user_id: &str, token_hash: &str, now: DateTime<Utc>, expires_at: DateTime<Utc>) -> StoreResult<()> {
+    async fn replace_reset_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM reset_tokens WHERE user_id = ?").bind(user_id).execute(&mut *tx).await?;
         sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
@@ -302,7 +307,12 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    async fn consume_reset_token(&self, token_hash: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<Option<String>> {
+    async fn consume_reset_token(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
         let mut tx = self.begin_write().await?;
         let user_id: Option<String> = sqlx::query_scalar(
             "UPDATE reset_tokens SET used_at = ?

@@ -1,0 +1,162 @@
+//! The `movie-bag` command line: user promote/demote, migrate, configuration errors, `.env`.
+
+use std::process::{Command, Output};
+
+use crate::backend_tests;
+use crate::helpers::{TEST_JWT_KEY, TestApp, TestDatabase};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_movie-bag");
+
+/// Runs the binary with a clean environment plus `env`.
+fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(BINARY);
+    command.env_clear().env("RUST_LOG", "warn").args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    command.current_dir(std::env::temp_dir());
+    command.output().expect("binary runs")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+backend_tests! {
+    async fn user_promote_and_demote_change_the_role_seen_by_the_api(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let url = app.database.url.clone();
+        let env = [("DATABASE_URL", url.as_str()), ("JWT_SECRET_KEY", TEST_JWT_KEY)];
+        let upper = user.email.to_uppercase();
+        let promoted = run(&["user", "promote", &upper], &env);
+        assert!(promoted.status.success(), "{}", stderr(&promoted));
+        assert!(String::from_utf8_lossy(&promoted.stdout).contains("is now admin"));
+        app.get("/api/users", Some(&user.token)).await.assert_status(200);
+
+        let demoted = run(&["user", "demote", &user.email], &env);
+        assert!(demoted.status.success(), "{}", stderr(&demoted));
+        app.get("/api/users", Some(&user.token)).await.assert_error(403, "forbidden");
+    }
+
+    async fn promoting_an_unknown_email_fails_with_a_message(backend) {
+        let app = TestApp::spawn(backend).await;
+        let url = app.database.url.clone();
+        let output = run(&["user", "promote", "nobody@example.com"], &[("DATABASE_URL", url.as_str())]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("no user with email"), "{}", stderr(&output));
+    }
+
+    async fn migrate_prepares_a_fresh_database_and_exits(backend) {
+        let database = TestDatabase::create(&backend).await;
+        let output = run(&["migrate"], &[("DATABASE_URL", database.url.as_str())]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let again = run(&["migrate"], &[("DATABASE_URL", database.url.as_str())]);
+        assert!(again.status.success(), "migrating twice is a no-op: {}", stderr(&again));
+    }
+}
+
+fn sqlite_url_in(dir: &std::path::Path) -> String {
+    format!("sqlite://{}", dir.join("mb.db").display())
+}
+
+fn temp_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("movie-bag-cli-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Asserts a failed start with a one-line error naming the problem.
+#[track_caller]
+fn assert_config_error(output: &Output, mentions: &str) {
+    assert!(!output.status.success(), "should fail");
+    let text = stderr(output);
+    assert!(text.contains(mentions), "stderr should mention {mentions:?}: {text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
+
+#[test]
+fn an_unparseable_ttl_is_a_clear_error() {
+    let output = run(&["migrate"], &[("ACCESS_TOKEN_TTL", "7x")]);
+    assert_config_error(&output, "7x");
+}
+
+#[test]
+fn an_unknown_database_scheme_is_a_clear_error() {
+    let output = run(&["migrate"], &[("DATABASE_URL", "mysql://localhost/movies")]);
+    assert_config_error(&output, "unknown database scheme");
+}
+
+#[test]
+fn an_unwritable_database_path_is_a_clear_error() {
+    let output = run(&["migrate"], &[("DATABASE_URL", "sqlite:///proc/movie-bag/none.db")]);
+    assert_config_error(&output, "cannot open the SQLite database");
+    assert_eq!(stderr(&output).lines().filter(|l| l.starts_with("error:")).count(), 1);
+}
+
+#[test]
+fn a_short_jwt_secret_is_refused() {
+    let dir = temp_dir();
+    let url = sqlite_url_in(&dir);
+    let output = run(&["serve", "--port", "0"], &[("DATABASE_URL", url.as_str()), ("JWT_SECRET_KEY", "too-short")]);
+    assert_config_error(&output, "at least 32 bytes");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn postgres_without_a_jwt_secret_is_refused_before_connecting() {
+    let output = run(&["serve", "--port", "0"], &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")]);
+    assert_config_error(&output, "JWT_SECRET_KEY must be set");
+}
+
+#[test]
+fn the_env_file_is_read_but_never_overrides_the_environment() {
+    let dir = temp_dir();
+    let from_file = dir.join("from-file.db");
+    let from_env = dir.join("from-env.db");
+    let env_file = dir.join("settings.env");
+    std::fs::write(&env_file, format!("DATABASE_URL=sqlite://{}\n", from_file.display())).unwrap();
+    let env_file = env_file.display().to_string();
+
+    let output = run(&["migrate"], &[("ENV_FILE_LOCATION", env_file.as_str())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(from_file.exists(), "the .env file's DATABASE_URL is used");
+
+    let env_url = format!("sqlite://{}", from_env.display());
+    let output = run(&["migrate"], &[("ENV_FILE_LOCATION", env_file.as_str()), ("DATABASE_URL", env_url.as_str())]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(from_env.exists(), "the environment wins over the .env file");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_a_jwt_secret_sqlite_keeps_a_generated_key_beside_the_database() {
+    let dir = temp_dir();
+    let url = sqlite_url_in(&dir);
+    let mut child = Command::new(BINARY)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", &url)
+        .args(["serve", "--port", "0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let key_file = dir.join("mb.db.jwt-key");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !key_file.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
+    assert!(key_file.exists(), "key file created: {}", stderr(&output));
+    assert!(stderr(&output).contains("JWT_SECRET_KEY is not set"), "a warning is logged");
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(key.trim().len() >= 32);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(!stderr(&output).contains(key.trim()), "the key itself is never logged");
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -1,0 +1,353 @@
+//! The test harness: a real server on port 0 with a fresh database, spoken to over HTTP.
+//!
+//! Every test runs against SQLite, and against PostgreSQL when `MOVIEBAG_TEST_POSTGRES_URL`
+//! names a server; each test gets its own database, dropped when the test ends.
+
+use std::path::PathBuf;
+use std::sync::Once;
+use std::time::Duration;
+
+use movie_bag::config::Settings;
+use movie_bag::domain::Role;
+use movie_bag::startup::Application;
+use movie_bag::state::SharedState;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use sqlx::Connection as _;
+
+/// The signing key every test server uses, so tests can forge tokens with other keys.
+pub const TEST_JWT_KEY: &str = "test-signing-key-0123456789abcdef0123456789";
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Declares each test once per backend: `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! backend_tests {
+    ($( $(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block )*) => {$(
+        $(#[$meta])*
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let $backend = $crate::helpers::Backend::Sqlite;
+                $body
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                let Some($backend) = $crate::helpers::Backend::postgres() else { return };
+                $body
+            }
+        }
+    )*};
+}
+
+#[derive(Debug, Clone)]
+pub enum Backend {
+    Sqlite,
+    /// The admin URL of a PostgreSQL server; each test creates a database on it.
+    Postgres(String),
+}
+
+impl Backend {
+    /// `None` (with a printed reason) when no PostgreSQL server is configured.
+    pub fn postgres() -> Option<Self> {
+        match std::env::var("MOVIEBAG_TEST_POSTGRES_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(Self::Postgres(url)),
+            _ => {
+                static SAID: Once = Once::new();
+                SAID.call_once(|| {
+                    eprintln!("skipping PostgreSQL tests: MOVIEBAG_TEST_POSTGRES_URL is not set");
+                });
+                None
+            }
+        }
+    }
+}
+
+/// A database that exists for one test and is removed afterwards.
+pub struct TestDatabase {
+    pub url: String,
+    cleanup: Cleanup,
+}
+
+enum Cleanup {
+    Directory(PathBuf),
+    PostgresDatabase { admin_url: String, name: String },
+}
+
+impl TestDatabase {
+    pub async fn create(backend: &Backend) -> Self {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        match backend {
+            Backend::Sqlite => {
+                let dir = std::env::temp_dir().join(format!("movie-bag-test-{unique}"));
+                std::fs::create_dir_all(&dir).expect("create temp dir");
+                let url = format!("sqlite://{}", dir.join("movie-bag.db").display());
+                Self { url, cleanup: Cleanup::Directory(dir) }
+            }
+            Backend::Postgres(admin_url) => {
+                let name = format!("moviebag_test_{unique}");
+                let mut admin = sqlx::PgConnection::connect(admin_url)
+                    .await
+                    .expect("MOVIEBAG_TEST_POSTGRES_URL is set but PostgreSQL does not answer");
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create test database");
+                let url = with_database(admin_url, &name);
+                Self { url, cleanup: Cleanup::PostgresDatabase { admin_url: admin_url.clone(), name } }
+            }
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, format!("?{query}")),
+        None => (url, String::new()),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(slash) => &base[..scheme_end + slash],
+        None => base,
+    };
+    format!("{host_part}/{database}{query}")
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        match &self.cleanup {
+            Cleanup::Directory(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Cleanup::PostgresDatabase { admin_url, name } => {
+                let (admin_url, name) = (admin_url.clone(), name.clone());
+                // Drop runs inside the test's runtime; a fresh thread with its own runtime can
+                // block on the DROP without stalling it.
+                let dropper = std::thread::spawn(move || {
+                    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    runtime.block_on(async {
+                        let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .execute(&mut admin)
+                            .await
+                            .ok()
+                    })
+                });
+                let _ = dropper.join();
+            }
+        }
+    }
+}
+
+/// A user signed up and logged in through the API.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub id: String,
+    pub email: String,
+    pub password: String,
+    pub token: String,
+    pub refresh_token: String,
+}
+
+/// A running server. Dropping it stops the server and removes its database.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: SharedState,
+    server: tokio::task::JoinHandle<()>,
+    // Declared last: dropped after the server task is aborted.
+    pub database: std::sync::Arc<TestDatabase>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// Builds a test server with extra flags.
+pub struct TestAppBuilder {
+    backend: Backend,
+    flags: Vec<String>,
+}
+
+impl TestAppBuilder {
+    pub fn flag(mut self, name: &str, value: &str) -> Self {
+        self.flags.push(name.to_owned());
+        self.flags.push(value.to_owned());
+        self
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        let database = std::sync::Arc::new(TestDatabase::create(&self.backend).await);
+        let mut flags = vec![
+            "--port".to_owned(),
+            "0".to_owned(),
+            "--database-url".to_owned(),
+            database.url.clone(),
+            "--jwt-secret-key".to_owned(),
+            TEST_JWT_KEY.to_owned(),
+            "--auth-rate-limit-per-minute".to_owned(),
+            "0".to_owned(),
+        ];
+        flags.extend(self.flags);
+        let settings = Settings::from_flags(flags).expect("test flags parse");
+        let app = Application::build(settings).await.expect("test server starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        let state = app.state();
+        let server = tokio::spawn(async move {
+            let _ = app.run_until(std::future::pending()).await;
+        });
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().expect("http client");
+        TestApp { address, client, state, server, database }
+    }
+}
+
+/// A response read whole: status, headers and JSON body (`Value::Null` when empty).
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts the contract's error body for `status` and `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+        assert_eq!(self.body["status"], status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert!(self.body["message"].as_str().is_some_and(|m| !m.is_empty()), "body: {}", self.body);
+        if status == 401 {
+            assert_eq!(self.header("www-authenticate"), Some("Bearer"));
+        }
+    }
+
+    #[track_caller]
+    pub fn assert_status(&self, status: u16) {
+        assert_eq!(self.status.as_u16(), status, "unexpected status; body: {}", self.body);
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::builder(backend).spawn().await
+    }
+
+    pub fn builder(backend: Backend) -> TestAppBuilder {
+        TestAppBuilder { backend, flags: Vec::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    /// Sends a request with an optional JSON body and bearer token.
+    pub async fn send(&self, method: Method, path: &str, body: Option<Value>, token: Option<&str>) -> Reply {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        read(request.send().await.expect("request reaches the server")).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, None, token).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value, token: Option<&str>) -> Reply {
+        self.send(Method::POST, path, Some(body), token).await
+    }
+
+    pub async fn signup(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/auth/signup", json!({"email": email, "password": password}), None).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Reply {
+        self.post("/api/auth/login", json!({"email": email, "password": password}), None).await
+    }
+
+    /// Signs up a fresh user and logs them in.
+    pub async fn new_user(&self) -> TestUser {
+        let email = format!("user-{}@example.com", uuid::Uuid::new_v4().simple());
+        let signup = self.signup(&email, PASSWORD).await;
+        signup.assert_status(200);
+        let login = self.login(&email, PASSWORD).await;
+        login.assert_status(200);
+        TestUser {
+            id: signup.body["id"].as_str().expect("id").to_owned(),
+            email,
+            password: PASSWORD.to_owned(),
+            token: login.body["token"].as_str().expect("token").to_owned(),
+            refresh_token: login.body["refresh_token"].as_str().expect("refresh token").to_owned(),
+        }
+    }
+
+    /// A fresh user made admin the way an operator does it (the store call behind the CLI).
+    pub async fn new_admin(&self) -> TestUser {
+        let user = self.new_user().await;
+        self.state.store.set_role(&user.id, Role::Admin).await.expect("promote").expect("user exists");
+        user
+    }
+
+    /// Creates a movie and returns its id.
+    pub async fn create_movie(&self, token: &str, name: &str) -> String {
+        let reply = self.post("/api/movies", movie_body(name), Some(token)).await;
+        reply.assert_status(200);
+        reply.body["id"].as_str().expect("movie id").to_owned()
+    }
+
+    pub async fn movie(&self, id: &str) -> Reply {
+        self.get(&format!("/api/movies/{id}"), None).await
+    }
+
+    /// Every movie, read through the API (all pages).
+    pub async fn all_movies(&self) -> Vec<Value> {
+        let mut movies = Vec::new();
+        let mut path = "/api/movies?limit=1000".to_owned();
+        loop {
+            let reply = self.get(&path, None).await;
+            reply.assert_status(200);
+            movies.extend(reply.body.as_array().expect("array").iter().cloned());
+            match reply.header("link").and_then(next_path) {
+                Some(next) => path = next,
+                None => return movies,
+            }
+        }
+    }
+}
+
+/// The path inside `Link: <path>; rel="next"`.
+pub fn next_path(link: &str) -> Option<String> {
+    let start = link.find('<')? + 1;
+    let end = link.find('>')?;
+    link.contains("rel=\"next\"").then(|| link[start..end].to_owned())
+}
+
+pub async fn read(response: reqwest::Response) -> Reply {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body");
+    let body = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+    };
+    Reply { status, headers, body }
+}
+
+pub fn movie_body(name: &str) -> Value {
+    json!({"name": name, "casts": ["Al Pacino", "Robert De Niro"], "genres": ["Crime", "Drama"]})
+}

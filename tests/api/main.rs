@@ -1,0 +1,21 @@
+//! Integration tests: each starts the real server on port 0 with a fresh database and speaks
+//! HTTP to it, on SQLite always and on PostgreSQL when `MOVIEBAG_TEST_POSTGRES_URL` is set.
+
+mod helpers;
+mod process;
+mod smtp;
+
+mod admin;
+mod cli;
+mod errors;
+mod login;
+mod movies;
+mod ops;
+mod ownership;
+mod rate_limits;
+mod recovery;
+mod scale_out;
+mod sessions;
+mod signup;
+mod tokens;
+mod users;

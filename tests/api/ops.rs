@@ -1,0 +1,54 @@
+//! Health, readiness and the API documentation.
+
+use crate::backend_tests;
+use crate::helpers::TestApp;
+
+backend_tests! {
+    async fn health_is_ok_while_the_process_runs(backend) {
+        let app = TestApp::spawn(backend).await;
+        let reply = app.get("/health", None).await;
+        reply.assert_status(200);
+        assert_eq!(reply.body, serde_json::json!({"status": "ok"}));
+    }
+
+    async fn ready_is_ok_when_the_database_answers(backend) {
+        let app = TestApp::spawn(backend).await;
+        let reply = app.get("/ready", None).await;
+        reply.assert_status(200);
+        assert_eq!(reply.body["status"], "ok");
+    }
+
+    async fn the_openapi_document_is_3_1_and_lists_every_endpoint(backend) {
+        let app = TestApp::spawn(backend).await;
+        let reply = app.get("/api/openapi.json", None).await;
+        reply.assert_status(200);
+        let doc = &reply.body;
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"), "{}", doc["openapi"]);
+        let expected = [
+            ("/api/auth/signup", "post"), ("/api/auth/login", "post"), ("/api/auth/refresh", "post"),
+            ("/api/auth/logout", "post"), ("/api/auth/logout-all", "post"), ("/api/auth/password", "put"),
+            ("/api/auth/forgot", "post"), ("/api/auth/reset", "post"),
+            ("/api/movies", "get"), ("/api/movies", "post"), ("/api/movies/{id}", "get"),
+            ("/api/movies/{id}", "put"), ("/api/movies/{id}", "patch"), ("/api/movies/{id}", "delete"),
+            ("/api/users/me", "get"), ("/api/users/me", "delete"), ("/api/users", "get"),
+            ("/api/users/{id}", "patch"), ("/api/users/{id}", "delete"), ("/health", "get"), ("/ready", "get"),
+        ];
+        for (path, method) in expected {
+            assert!(doc["paths"][path][method].is_object(), "{method} {path} is missing");
+        }
+        assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+        assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
+        assert!(doc["components"]["schemas"]["Movie"].is_object());
+    }
+
+    async fn swagger_ui_is_served_from_the_binary(backend) {
+        let app = TestApp::spawn(backend).await;
+        let page = app.client.get(app.url("/docs/")).send().await.unwrap();
+        assert_eq!(page.status(), 200);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("swagger-ui"), "{html}");
+        let script = app.client.get(app.url("/docs/swagger-ui-bundle.js")).send().await.unwrap();
+        assert_eq!(script.status(), 200);
+        assert!(script.bytes().await.unwrap().len() > 100_000);
+    }
+}

@@ -1,0 +1,103 @@
+//! A real SMTP server on loopback for tests: it speaks enough of RFC 5321 to receive what
+//! lettre sends, and hands each message's text to the test.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+
+/// One received message: envelope recipients and the DATA section.
+#[derive(Debug, Clone)]
+pub struct ReceivedMail {
+    pub recipients: Vec<String>,
+    pub data: String,
+}
+
+impl ReceivedMail {
+    /// The DATA with quoted-printable soft breaks and `=3D` undone, enough to read links.
+    pub fn text(&self) -> String {
+        self.data.replace("=\r\n", "").replace("=3D", "=")
+    }
+
+    /// The reset token the message carries after `token=`.
+    pub fn reset_token(&self) -> Option<String> {
+        let text = self.text();
+        let start = text.find("reset?token=")? + "reset?token=".len();
+        let token: String =
+            text[start..].chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_').collect();
+        (!token.is_empty()).then_some(token)
+    }
+}
+
+pub struct SmtpServer {
+    pub port: u16,
+    received: mpsc::UnboundedReceiver<ReceivedMail>,
+}
+
+impl SmtpServer {
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        let port = listener.local_addr().unwrap().port();
+        let (sender, received) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let sender = sender.clone();
+                tokio::spawn(async move {
+                    let _ = serve_session(stream, sender).await;
+                });
+            }
+        });
+        Self { port, received }
+    }
+
+    /// The next message, or `None` if none arrives within `wait`.
+    pub async fn next_mail(&mut self, wait: Duration) -> Option<ReceivedMail> {
+        tokio::time::timeout(wait, self.received.recv()).await.ok().flatten()
+    }
+}
+
+async fn serve_session(
+    stream: tokio::net::TcpStream,
+    sender: mpsc::UnboundedSender<ReceivedMail>,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    write.write_all(b"220 localhost ESMTP movie-bag-test\r\n").await?;
+    let mut recipients = Vec::new();
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_ascii_uppercase();
+        if command.starts_with("EHLO") || command.starts_with("HELO") {
+            write.write_all(b"250-localhost\r\n250 8BITMIME\r\n").await?;
+        } else if command.starts_with("RCPT TO:") {
+            recipients.push(line.trim_end()[8..].trim().trim_matches(['<', '>']).to_owned());
+            write.write_all(b"250 OK\r\n").await?;
+        } else if command == "DATA" {
+            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                data.push_str(&line);
+            }
+            let _ = sender.send(ReceivedMail { recipients: std::mem::take(&mut recipients), data });
+            write.write_all(b"250 queued\r\n").await?;
+        } else if command == "QUIT" {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else {
+            // MAIL FROM, RSET, NOOP and anything else.
+            write.write_all(b"250 OK\r\n").await?;
+        }
+    }
+}
