@@ -46,3 +46,9 @@ pub fn now() -> DateTime<Utc> {
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
+
+/// Whether a client-supplied id could name a row. Ids are UUID strings; anything else (too long,
+/// or with a NUL that PostgreSQL would refuse) is answered as "not found" without a query.
+pub fn is_plausible_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && !id.contains('\0')
+}

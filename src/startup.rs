@@ -136,8 +136,34 @@ fn load_or_create_key(path: &Path) -> anyhow::Result<Secret> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    write_private(path, &key).with_context(|| format!("cannot write the generated JWT key to {}", path.display()))?;
-    tracing::warn!(path = %path.display(), "JWT_SECRET_KEY is not set: generated a signing key and kept it beside the database");
+    // Written whole to a private temporary file, then linked into place: a second process
+    // starting at the same moment either links first (and we read its key) or finds ours
+    // complete. Never a half-written key, never two keys.
+    let temporary = path.with_extension(format!("tmp-{}", crate::model::new_id()));
+    write_private(&temporary, &key)
+        .with_context(|| format!("cannot write the generated JWT key to {}", temporary.display()))?;
+    let linked = std::fs::hard_link(&temporary, path);
+    let _ = std::fs::remove_file(&temporary);
+    match linked {
+        Ok(()) => {
+            tracing::warn!(path = %path.display(), "JWT_SECRET_KEY is not set: generated a signing key and kept it beside the database");
+            Ok(Secret::new(key))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_existing_key(path),
+        Err(e) => Err(e).with_context(|| format!("cannot store the generated JWT key at {}", path.display())),
+    }
+}
+
+fn load_existing_key(path: &Path) -> anyhow::Result<Secret> {
+    let existing =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
+    let key = existing.trim();
+    if key.len() < MIN_SECRET_BYTES {
+        anyhow::bail!(
+            "the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY",
+            path.display()
+        );
+    }
     Ok(Secret::new(key))
 }
 

@@ -17,6 +17,9 @@ impl MovieName {
         if name.chars().count() > NAME_MAX_CHARS {
             return Err(format!("must be at most {NAME_MAX_CHARS} characters"));
         }
+        if name.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
         Ok(Self(name.to_owned()))
     }
 
@@ -46,6 +49,9 @@ impl TagList {
             if entry.chars().count() > TAG_MAX_CHARS {
                 return Err(format!("entry {i} must be at most {TAG_MAX_CHARS} characters"));
             }
+            if entry.chars().any(char::is_control) {
+                return Err(format!("entry {i} must not contain control characters"));
+            }
             tags.push(entry.to_owned());
         }
         Ok(Self(tags))
@@ -65,6 +71,13 @@ mod tests {
         assert_eq!(MovieName::parse("  Heat ").unwrap().into_inner(), "Heat");
         assert!(MovieName::parse("").is_err());
         assert!(MovieName::parse(" \t\n").is_err());
+    }
+
+    #[test]
+    fn control_characters_are_rejected_because_postgresql_cannot_store_nul() {
+        assert!(MovieName::parse("He\0at").is_err());
+        assert!(MovieName::parse("He\u{7}at").is_err());
+        assert!(TagList::parse(&["Al\0".to_owned()]).is_err());
     }
 
     #[test]

@@ -89,11 +89,12 @@ fn parse_limit(raw: Option<&str>) -> ApiResult<u32> {
     }
 }
 
-/// A filter given as an empty string filters nothing out... of an empty set: reject it instead.
-fn non_empty(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+/// A filter value: an empty one would match nothing useful, and PostgreSQL cannot hold a NUL.
+fn filter_value(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
     match value {
         Some(v) if v.trim().is_empty() => Err(ApiError::validation(field, "must not be empty")),
         Some(v) if v.chars().count() > 200 => Err(ApiError::validation(field, "must be at most 200 characters")),
+        Some(v) if v.contains('\0') => Err(ApiError::validation(field, "must not contain NUL")),
         other => Ok(other),
     }
 }
@@ -108,10 +109,10 @@ fn parse_query(raw: Option<&str>) -> ApiResult<(MovieQuery, ListParams)> {
     let query = MovieQuery {
         limit: parse_limit(params.limit.as_deref())?,
         after,
-        genre: non_empty("genre", params.genre.clone())?,
-        cast: non_empty("cast", params.cast.clone())?,
-        name_contains: non_empty("q", params.q.clone())?,
-        added_by: non_empty("added_by", params.added_by.clone())?,
+        genre: filter_value("genre", params.genre.clone())?,
+        cast: filter_value("cast", params.cast.clone())?,
+        name_contains: filter_value("q", params.q.clone())?,
+        added_by: filter_value("added_by", params.added_by.clone())?,
     };
     Ok((query, params))
 }

@@ -3,7 +3,7 @@
 use super::{Actor, Validator};
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Movie, new_id, now};
+use crate::model::{Movie, is_plausible_id, new_id, now};
 use crate::state::AppState;
 use crate::store::{MovieQuery, StoreError};
 
@@ -71,7 +71,11 @@ pub async fn create(state: &AppState, actor: &Actor, fields: &MovieFields) -> Ap
 }
 
 pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
-    state.store.movie(movie_id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+    let not_found = || ApiError::NotFound(NOT_FOUND.into());
+    if !is_plausible_id(movie_id) {
+        return Err(not_found());
+    }
+    state.store.movie(movie_id).await?.ok_or_else(not_found)
 }
 
 pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Vec<Movie>> {

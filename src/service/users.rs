@@ -7,7 +7,7 @@ use super::Actor;
 use super::auth::confirm_password;
 use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
-use crate::model::User;
+use crate::model::{User, is_plausible_id};
 use crate::state::AppState;
 
 const USER_NOT_FOUND: &str = "User with given id doesn't exist";
@@ -42,6 +42,9 @@ pub async fn list(state: &AppState) -> ApiResult<Vec<User>> {
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
 pub async fn set_role(state: &AppState, admin: &Actor, user_id: &str, role: &str) -> ApiResult<User> {
     let role = Role::parse(role).map_err(|reason| ApiError::validation("role", reason))?;
+    if !is_plausible_id(user_id) {
+        return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
+    }
     let user = state.store.set_role(user_id, role).await?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     tracing::info!(role = role.as_str(), "role changed");
     Ok(user)
@@ -49,7 +52,7 @@ pub async fn set_role(state: &AppState, admin: &Actor, user_id: &str, role: &str
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
 pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult<()> {
-    if !state.store.delete_user(user_id).await? {
+    if !is_plausible_id(user_id) || !state.store.delete_user(user_id).await? {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
     tracing::info!("user deleted by an admin");

@@ -53,7 +53,15 @@ impl SqliteStore {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
-        MIGRATOR.run(&writer).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
+        {
+            // sqlx takes no lock for SQLite migrations; processes starting together on a fresh
+            // file would race. A file lock beside the database serialises them.
+            let _lock = match url.sqlite_path() {
+                Some(path) => Some(lock_beside(&path, "migrate-lock").await?),
+                None => None,
+            };
+            MIGRATOR.run(&writer).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
+        }
         let reader_connections = std::thread::available_parallelism().map_or(2, |n| n.get() as u32 * 2);
         let reader = SqlitePoolOptions::new()
             .max_connections(reader_connections)
@@ -74,6 +82,24 @@ impl SqliteStore {
         row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
             .transpose()
     }
+}
+
+/// An exclusive lock on `<database>.<suffix>`, held until the returned file is dropped.
+async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result<std::fs::File> {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    let path = database.with_file_name(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    })
+    .await?
 }
 
 fn micros(time: DateTime<Utc>) -> i64 {

@@ -160,3 +160,14 @@ fn without_a_jwt_secret_sqlite_keeps_a_generated_key_beside_the_database() {
     assert!(!stderr(&output).contains(key.trim()), "the key itself is never logged");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn an_unreachable_postgresql_server_is_a_clear_error() {
+    let started = std::time::Instant::now();
+    let output = run(
+        &["serve", "--port", "0"],
+        &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none"), ("JWT_SECRET_KEY", TEST_JWT_KEY)],
+    );
+    assert_config_error(&output, "cannot connect to PostgreSQL at 127.0.0.1:1/none");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "gives up within the connect timeout");
+}

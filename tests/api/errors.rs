@@ -67,3 +67,22 @@ backend_tests! {
         assert_eq!(echoed.header("x-request-id"), Some("abc-123"));
     }
 }
+
+backend_tests! {
+    async fn nul_and_control_characters_never_reach_the_database(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let mut body = movie_body("He\u{0}at");
+        app.post("/api/movies", body.clone(), Some(&user.token)).await.assert_error(400, "validation_failed");
+        body["name"] = serde_json::json!("Heat");
+        body["casts"] = serde_json::json!(["Al\u{0}"]);
+        app.post("/api/movies", body, Some(&user.token)).await.assert_error(400, "validation_failed");
+        app.get("/api/movies/%00", None).await.assert_error(404, "not_found");
+        app.send(Method::DELETE, "/api/movies/%00", None, Some(&user.token)).await.assert_error(404, "not_found");
+        for query in ["genre=%00", "cast=a%00", "q=%00", "added_by=%00"] {
+            app.get(&format!("/api/movies?{query}"), None).await.assert_error(400, "validation_failed");
+        }
+        app.login("a\u{0}@example.com", "whatever password").await.assert_error(401, "unauthorized");
+        assert!(app.all_movies().await.is_empty());
+    }
+}

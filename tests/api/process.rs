@@ -12,13 +12,21 @@ pub struct ServerProcess {
 
 impl ServerProcess {
     pub async fn start(database: &TestDatabase) -> Self {
+        Self::start_with(database, Some(TEST_JWT_KEY)).await
+    }
+
+    /// `jwt_key: None` leaves `JWT_SECRET_KEY` unset (SQLite then generates and keeps one).
+    pub async fn start_with(database: &TestDatabase, jwt_key: Option<&str>) -> Self {
         // Reserve a free port, release it, and hand it to the child.
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let child = Command::new(env!("CARGO_BIN_EXE_movie-bag"))
-            .env_clear()
+        let mut command = Command::new(env!("CARGO_BIN_EXE_movie-bag"));
+        command.env_clear();
+        if let Some(key) = jwt_key {
+            command.env("JWT_SECRET_KEY", key);
+        }
+        let child = command
             .env("RUST_LOG", "warn")
             .env("DATABASE_URL", &database.url)
-            .env("JWT_SECRET_KEY", TEST_JWT_KEY)
             .env("PORT", port.to_string())
             .env("AUTH_RATE_LIMIT_PER_MINUTE", "0")
             .stdout(Stdio::null())

@@ -60,3 +60,62 @@ backend_tests! {
         assert_eq!(app.all_movies().await.len(), 1);
     }
 }
+
+backend_tests! {
+    async fn four_processes_starting_together_on_a_fresh_database_all_come_up(backend) {
+        let database = crate::helpers::TestDatabase::create(&backend).await;
+        let servers = join_all((0..4).map(|_| ServerProcess::start(&database))).await;
+        let client = reqwest::Client::new();
+        for server in &servers {
+            let reply = read(client.get(format!("{}/ready", server.address)).send().await.unwrap()).await;
+            reply.assert_status(200);
+        }
+        // And they serve one and the same data.
+        let signup = read(
+            client
+                .post(format!("{}/api/auth/signup", servers[0].address))
+                .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        signup.assert_status(200);
+        let login = client
+            .post(format!("{}/api/auth/login", servers[3].address))
+            .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(login.status(), 200);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_processes_starting_together_without_a_key_agree_on_one_generated_key() {
+    let database = crate::helpers::TestDatabase::create(&crate::helpers::Backend::Sqlite).await;
+    let servers = join_all((0..3).map(|_| ServerProcess::start_with(&database, None))).await;
+    let client = reqwest::Client::new();
+    let signup = client
+        .post(format!("{}/api/auth/signup", servers[0].address))
+        .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signup.status(), 200);
+    let login = read(
+        client
+            .post(format!("{}/api/auth/login", servers[1].address))
+            .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let token = login.body["token"].as_str().unwrap();
+    // A token signed by one process verifies on every other: they share the key.
+    for server in &servers {
+        let me = client.get(format!("{}/api/users/me", server.address)).bearer_auth(token).send().await.unwrap();
+        assert_eq!(me.status(), 200);
+    }
+}
