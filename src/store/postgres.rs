@@ -13,7 +13,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult, escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store,
+    StoreError, StoreResult, escape_like,
 };
 use crate::domain::Role;
 use crate::model::{Movie, User};
@@ -340,29 +341,31 @@ impl Store for PgStore {
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
-        let mut sql = QueryBuilder::<Postgres>::new(format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE TRUE"));
+        let plan = ListingPlan::for_query(query);
+        let mut sql =
+            QueryBuilder::<Postgres>::new(format!("SELECT {MOVIE_COLUMNS_OF_M} FROM {} WHERE TRUE", plan.from));
+        if let Some(value) = plan.driving_value {
+            sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
+        }
         if let Some(cursor) = &query.after {
-            sql.push(" AND (created_at, id) < (").push_bind(cursor.created_at);
-            sql.push(", ").push_bind(cursor.id.clone()).push(")");
+            sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+            sql.push_bind(cursor.created_at).push(", ").push_bind(cursor.id.clone()).push(")");
+        }
+        if let Some(cast) = plan.cast_check {
+            sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+                .push_bind(cast.to_owned())
+                .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
         }
         if let Some(owner) = &query.added_by {
-            sql.push(" AND added_by = ").push_bind(owner.clone());
-        }
-        if let Some(genre) = &query.genre {
-            sql.push(" AND EXISTS (SELECT 1 FROM unnest(movies.genres) AS g(value) WHERE lower(g.value) = lower(")
-                .push_bind(genre.clone())
-                .push("))");
-        }
-        if let Some(cast) = &query.cast {
-            sql.push(" AND EXISTS (SELECT 1 FROM unnest(movies.casts) AS c(value) WHERE lower(c.value) = lower(")
-                .push_bind(cast.clone())
-                .push("))");
+            sql.push(" AND m.added_by = ").push_bind(owner.clone());
         }
         if let Some(fragment) = &query.name_contains {
+            // Answered by the pg_trgm index on lower(name).
             let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-            sql.push(" AND lower(name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+            sql.push(" AND lower(m.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
         }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
+        sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+        sql.push_bind(i64::from(query.limit));
         let rows = sql.build().fetch_all(&self.pool).await?;
         rows.iter().map(movie_from_row).collect()
     }

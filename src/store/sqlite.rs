@@ -16,7 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Credentials, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store, StoreError, StoreResult, escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store,
+    StoreError, StoreResult, escape_like,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -408,31 +409,38 @@ impl Store for SqliteStore {
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
-        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE 1 = 1"));
+        let plan = ListingPlan::for_query(query);
+        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {MOVIE_COLUMNS_OF_M} FROM {} WHERE TRUE", plan.from));
+        if let Some(value) = plan.driving_value {
+            sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
+        }
         if let Some(cursor) = &query.after {
-            let at = micros(cursor.created_at);
-            sql.push(" AND (created_at < ").push_bind(at);
-            sql.push(" OR (created_at = ").push_bind(at);
-            sql.push(" AND id < ").push_bind(cursor.id.clone()).push("))");
+            sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+            sql.push_bind(micros(cursor.created_at)).push(", ").push_bind(cursor.id.clone()).push(")");
+        }
+        if let Some(cast) = plan.cast_check {
+            sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+                .push_bind(cast.to_owned())
+                .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
         }
         if let Some(owner) = &query.added_by {
-            sql.push(" AND added_by = ").push_bind(owner.clone());
-        }
-        if let Some(genre) = &query.genre {
-            sql.push(" AND EXISTS (SELECT 1 FROM json_each(movies.genres) WHERE lower(value) = lower(")
-                .push_bind(genre.clone())
-                .push("))");
-        }
-        if let Some(cast) = &query.cast {
-            sql.push(" AND EXISTS (SELECT 1 FROM json_each(movies.casts) WHERE lower(value) = lower(")
-                .push_bind(cast.clone())
-                .push("))");
+            sql.push(" AND m.added_by = ").push_bind(owner.clone());
         }
         if let Some(fragment) = &query.name_contains {
-            let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-            sql.push(" AND lower(name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+            if fragment.chars().count() >= 3 {
+                // The trigram index answers substrings of three characters or more; a quoted
+                // FTS5 phrase matches the characters literally.
+                let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+                sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ")
+                    .push_bind(phrase)
+                    .push(")");
+            } else {
+                let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+                sql.push(" AND lower(m.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+            }
         }
-        sql.push(" ORDER BY created_at DESC, id DESC LIMIT ").push_bind(i64::from(query.limit));
+        sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+        sql.push_bind(i64::from(query.limit));
         let rows = sql.build().fetch_all(&self.reader).await?;
         rows.iter().map(movie_from_row).collect()
     }

@@ -8,6 +8,7 @@ mod smtp;
 mod admin;
 mod cli;
 mod errors;
+mod listing;
 mod login;
 mod movies;
 mod ops;

@@ -1,0 +1,250 @@
+//! GET /api/movies: keyset pages, the Link header, filters, search, bad parameters.
+
+use std::collections::HashSet;
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TestApp, next_path};
+
+fn ids(movies: &[Value]) -> Vec<String> {
+    movies.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect()
+}
+
+/// Follows `Link: rel="next"` from `first` to the end, returning every page's ids.
+async fn walk(app: &TestApp, first: &str) -> Vec<Vec<String>> {
+    let mut pages = Vec::new();
+    let mut path = Some(first.to_owned());
+    while let Some(current) = path {
+        let reply = app.get(&current, None).await;
+        reply.assert_status(200);
+        pages.push(ids(reply.body.as_array().unwrap()));
+        path = reply.header("link").and_then(next_path);
+        assert!(pages.len() < 1000, "runaway pagination");
+    }
+    pages
+}
+
+async fn create(app: &TestApp, token: &str, name: &str, casts: &[&str], genres: &[&str]) -> String {
+    let reply = app.post("/api/movies", json!({"name": name, "casts": casts, "genres": genres}), Some(token)).await;
+    reply.assert_status(200);
+    reply.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn list(app: &TestApp, query: &str) -> Vec<String> {
+    let reply = app.get(&format!("/api/movies?{query}"), None).await;
+    reply.assert_status(200);
+    ids(reply.body.as_array().unwrap())
+}
+
+backend_tests! {
+    async fn walking_every_page_returns_each_movie_once_newest_first(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let mut created = Vec::new();
+        for i in 0..23 {
+            created.push(app.create_movie(&user.token, &format!("Movie {i:02}")).await);
+        }
+        created.reverse();
+        let pages = walk(&app, "/api/movies?limit=4").await;
+        assert_eq!(pages.len(), 6);
+        assert!(pages[..5].iter().all(|p| p.len() == 4) && pages[5].len() == 3);
+        assert_eq!(pages.concat(), created);
+    }
+
+    async fn the_last_page_has_no_link_and_the_default_page_is_100(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        app.create_movie(&user.token, "Only").await;
+        let reply = app.get("/api/movies", None).await;
+        assert!(reply.header("link").is_none());
+        assert_eq!(reply.body.as_array().unwrap().len(), 1);
+        let exact = app.get("/api/movies?limit=1", None).await;
+        assert!(exact.header("link").is_none(), "no next page when the page is exactly full");
+    }
+
+    async fn a_walk_stays_correct_while_movies_are_added(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let mut original = Vec::new();
+        for i in 0..12 {
+            original.push(app.create_movie(&user.token, &format!("Old {i}")).await);
+        }
+        let mut seen = Vec::new();
+        let mut path = Some("/api/movies?limit=3".to_owned());
+        let mut added = 0;
+        while let Some(current) = path {
+            let reply = app.get(&current, None).await;
+            seen.extend(ids(reply.body.as_array().unwrap()));
+            path = reply.header("link").and_then(next_path);
+            // Writers keep adding while the reader pages.
+            app.create_movie(&user.token, &format!("New {added}")).await;
+            added += 1;
+        }
+        let unique: HashSet<_> = seen.iter().collect();
+        assert_eq!(unique.len(), seen.len(), "no movie twice: {seen:?}");
+        original.reverse();
+        assert_eq!(seen, original, "every old movie exactly once, in order");
+    }
+
+    async fn a_page_requested_concurrently_with_inserts_never_fails(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        for i in 0..10 {
+            app.create_movie(&user.token, &format!("Base {i}")).await;
+        }
+        let writer = async {
+            for i in 0..20 {
+                app.create_movie(&user.token, &format!("Concurrent {i}")).await;
+            }
+        };
+        let reader = async {
+            for _ in 0..20 {
+                let pages = walk(&app, "/api/movies?limit=5").await;
+                let all = pages.concat();
+                let unique: HashSet<_> = all.iter().collect();
+                assert_eq!(unique.len(), all.len());
+            }
+        };
+        tokio::join!(writer, reader);
+    }
+
+    async fn genre_and_cast_filters_match_one_entry_ignoring_case(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let heat = create(&app, &user.token, "Heat", &["Al Pacino", "Robert De Niro"], &["Crime", "Drama"]).await;
+        let godfather = create(&app, &user.token, "The Godfather", &["Al Pacino"], &["Crime"]).await;
+        let up = create(&app, &user.token, "Up", &["Ed Asner"], &["Animation", "Drama"]).await;
+        assert_eq!(list(&app, "genre=crime").await, [godfather.clone(), heat.clone()]);
+        assert_eq!(list(&app, "genre=DRAMA").await, [up.clone(), heat.clone()]);
+        assert_eq!(list(&app, "cast=al%20pacino").await, [godfather.clone(), heat.clone()]);
+        assert!(list(&app, "cast=Pacino").await.is_empty(), "an entry matches whole, not in part");
+        assert!(list(&app, "genre=Crim").await.is_empty());
+        assert_eq!(list(&app, "genre=drama&cast=Robert%20De%20Niro").await, [heat.clone()]);
+        assert_eq!(list(&app, "genre=crime&cast=ed%20asner").await, Vec::<String>::new());
+    }
+
+    async fn q_finds_a_case_insensitive_substring_of_the_name(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let godfather = app.create_movie(&user.token, "The Godfather").await;
+        let godfather2 = app.create_movie(&user.token, "The Godfather Part II").await;
+        let heat = app.create_movie(&user.token, "Heat").await;
+        assert_eq!(list(&app, "q=godFATHER").await, [godfather2.clone(), godfather.clone()]);
+        assert_eq!(list(&app, "q=part%20ii").await, [godfather2.clone()]);
+        assert_eq!(list(&app, "q=ea").await, [heat.clone()], "short fragments work too");
+        assert_eq!(list(&app, "q=t").await.len(), 3);
+        assert!(list(&app, "q=godfathers").await.is_empty());
+    }
+
+    async fn q_takes_percent_underscore_backslash_and_quotes_literally(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let percent = app.create_movie(&user.token, "100% Love").await;
+        let plain = app.create_movie(&user.token, "1000 Love").await;
+        let underscore = app.create_movie(&user.token, "snake_case").await;
+        let lookalike = app.create_movie(&user.token, "snakeXcase").await;
+        let backslash = app.create_movie(&user.token, r"back\slash").await;
+        let quoted = app.create_movie(&user.token, r#"The "Quoted" One"#).await;
+        assert_eq!(list(&app, "q=%25").await, [percent.clone()]);
+        assert_eq!(list(&app, "q=0%25%20L").await, [percent.clone()]);
+        assert_eq!(list(&app, "q=e_c").await, [underscore.clone()]);
+        assert_eq!(list(&app, "q=snake_case").await, [underscore.clone()]);
+        assert_eq!(list(&app, "q=%5C").await, [backslash.clone()]);
+        assert_eq!(list(&app, "q=k%5Cs").await, [backslash.clone()]);
+        assert_eq!(list(&app, "q=%22quoted%22").await, [quoted.clone()]);
+        assert_eq!(list(&app, "q=00%20L").await, [plain.clone()]);
+        let _ = lookalike;
+    }
+
+    async fn added_by_lists_one_users_movies_and_combines_with_the_rest(backend) {
+        let app = TestApp::spawn(backend).await;
+        let ann = app.new_user().await;
+        let bob = app.new_user().await;
+        let ann_heat = create(&app, &ann.token, "Heat", &["Al Pacino"], &["Crime"]).await;
+        let bob_ronin = create(&app, &bob.token, "Ronin", &["Robert De Niro"], &["Crime"]).await;
+        let ann_up = create(&app, &ann.token, "Up", &["Ed Asner"], &["Animation"]).await;
+        assert_eq!(list(&app, &format!("added_by={}", ann.id)).await, [ann_up.clone(), ann_heat.clone()]);
+        assert_eq!(list(&app, &format!("added_by={}", bob.id)).await, [bob_ronin.clone()]);
+        assert_eq!(list(&app, &format!("added_by={}&genre=crime", ann.id)).await, [ann_heat.clone()]);
+        assert_eq!(list(&app, &format!("added_by={}&genre=crime&cast=al%20pacino&q=hea", ann.id)).await, [ann_heat.clone()]);
+        assert!(list(&app, &format!("added_by={}&q=ronin", ann.id)).await.is_empty());
+        assert!(list(&app, "added_by=nobody").await.is_empty());
+    }
+
+    async fn the_next_link_keeps_every_filter_and_the_page_size(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let mut expected = Vec::new();
+        for i in 0..7 {
+            let genre = if i % 2 == 0 { "Drama" } else { "Comedy" };
+            let id = create(&app, &user.token, &format!("Film & Co {i}"), &["Same Actor"], &[genre]).await;
+            if genre == "Drama" {
+                expected.push(id);
+            }
+        }
+        create(&app, &user.token, "Unrelated", &["Same Actor"], &["Drama"]).await;
+        expected.reverse();
+        let first = format!("/api/movies?limit=2&genre=drama&cast=same%20actor&q=film%20%26%20co&added_by={}", user.id);
+        let reply = app.get(&first, None).await;
+        let link = reply.header("link").unwrap().to_owned();
+        for part in ["limit=2", "genre=drama", "cast=same+actor", "q=film+%26+co", &format!("added_by={}", user.id), "after="] {
+            assert!(link.contains(part), "{link} should contain {part}");
+        }
+        assert!(link.ends_with("; rel=\"next\""));
+        assert_eq!(walk(&app, &first).await.concat(), expected);
+    }
+
+    async fn a_limit_over_1000_is_clamped(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        for i in 0..3 {
+            app.create_movie(&user.token, &format!("M{i}")).await;
+        }
+        let reply = app.get("/api/movies?limit=5000", None).await;
+        reply.assert_status(200);
+        assert_eq!(reply.body.as_array().unwrap().len(), 3);
+        let reply = app.get("/api/movies?limit=2", None).await;
+        let next = next_path(reply.header("link").unwrap()).unwrap();
+        let clamped = app.get(&next.replace("limit=2", "limit=99999"), None).await;
+        clamped.assert_status(200);
+    }
+
+    async fn bad_query_parameters_are_400(backend) {
+        let app = TestApp::spawn(backend).await;
+        for query in [
+            "limit=0", "limit=-1", "limit=abc", "limit=1.5", "limit=", "after=garbage", "after=%00",
+            "after=bm90LWEtY3Vyc29y", "limit=1&limit=2", "genre=", "q=%20",
+        ] {
+            let reply = app.get(&format!("/api/movies?{query}"), None).await;
+            assert_eq!(reply.status.as_u16(), 400, "{query}: {}", reply.body);
+            assert!(reply.body["code"].is_string());
+        }
+    }
+
+    async fn filters_follow_updates_and_deletes(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let id = create(&app, &user.token, "Heat", &["Al Pacino"], &["Crime"]).await;
+        let path = format!("/api/movies/{id}");
+        app.send(Method::PATCH, &path, Some(json!({"genres": ["Thriller"], "casts": ["Val Kilmer"], "name": "Heat II"})), Some(&user.token)).await.assert_status(200);
+        assert!(list(&app, "genre=crime").await.is_empty());
+        assert!(list(&app, "cast=al%20pacino").await.is_empty());
+        assert!(list(&app, "q=heat%20ii").await == [id.clone()]);
+        assert_eq!(list(&app, "genre=thriller").await, [id.clone()]);
+        assert_eq!(list(&app, "cast=val%20kilmer").await, [id.clone()]);
+        app.send(Method::DELETE, &path, None, Some(&user.token)).await.assert_status(204);
+        assert!(list(&app, "genre=thriller").await.is_empty());
+        assert!(list(&app, "q=heat").await.is_empty());
+    }
+
+    async fn repeated_entries_in_a_list_do_not_break_indexing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let id = create(&app, &user.token, "Twice", &["Al", "al"], &["Drama", "drama", "DRAMA"]).await;
+        assert_eq!(list(&app, "genre=drama").await, [id.clone()]);
+        assert_eq!(list(&app, "cast=AL").await, [id.clone()]);
+        assert_eq!(app.movie(&id).await.body["genres"], json!(["Drama", "drama", "DRAMA"]));
+    }
+}
