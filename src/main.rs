@@ -23,6 +23,15 @@ enum Command {
     Serve,
     /// Apply pending migrations and exit.
     Migrate,
+    /// Add synthetic movies (for demos and benchmarks), generated inside the database.
+    Seed {
+        /// How many movies to add.
+        #[arg(long, default_value_t = 10_000)]
+        movies: u64,
+        /// Seed even though the database has real users.
+        #[arg(long)]
+        force: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -74,6 +83,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => {
             store::connect(&cli.settings.database_url).await?;
             println!("migrations applied");
+        }
+        Command::Seed { movies, force } => {
+            let store = store::connect(&cli.settings.database_url).await?;
+            service::seed::seed(&store, movies, force, |done, total| eprintln!("seeded {done}/{total} movies")).await?;
+            println!("added {movies} synthetic movies owned by {}", service::seed::SEED_EMAIL);
         }
         Command::User { action } => {
             let (email, role) = match action {

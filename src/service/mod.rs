@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod movies;
+pub mod seed;
 pub mod users;
 
 use crate::domain::Role;

@@ -170,7 +170,123 @@ pub trait Store: Send + Sync + 'static {
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+
+    // --- synthetic data ------------------------------------------------------------------------
+    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64>;
+    /// Generates `batch.count` movies inside the database (no round trip per row), numbered on
+    /// from the synthetic movies already there; see [`SeedBatch`].
+    async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics after a bulk load.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
+    /// How many synthetic movies exist (their ids share the [`SEED_ID_PREFIX`]).
+    async fn count_seeded_movies(&self) -> StoreResult<u64>;
 }
+
+/// Ids of synthetic movies start with this; the rest is the movie's number in hex.
+pub const SEED_ID_PREFIX: &str = "00000000-5eed-7000-8000-";
+
+/// One batch of synthetic movies, numbered `first ..= last`. Movie `i` gets a unique name made
+/// of two [`SEED_WORDS`] and its number, two genres of [`SEED_GENRES`], two casts of 5,000
+/// "Actor N", and `created_at = oldest + i milliseconds`.
+#[derive(Debug, Clone)]
+pub struct SeedBatch {
+    pub owner_id: String,
+    pub first: u64,
+    pub last: u64,
+    pub oldest: DateTime<Utc>,
+}
+
+pub const SEED_GENRES: [&str; 20] = [
+    "Action",
+    "Adventure",
+    "Animation",
+    "Biography",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Family",
+    "Fantasy",
+    "History",
+    "Horror",
+    "Music",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Sport",
+    "Thriller",
+    "Western",
+];
+
+pub const SEED_WORDS: [&str; 64] = [
+    "Midnight",
+    "Silent",
+    "Golden",
+    "Broken",
+    "Crimson",
+    "Hidden",
+    "Last",
+    "Lost",
+    "Burning",
+    "Frozen",
+    "Secret",
+    "Wild",
+    "Dark",
+    "Bright",
+    "Distant",
+    "Electric",
+    "Iron",
+    "Velvet",
+    "Paper",
+    "Glass",
+    "Stone",
+    "Shadow",
+    "River",
+    "Mountain",
+    "Ocean",
+    "Desert",
+    "City",
+    "Garden",
+    "Empire",
+    "Kingdom",
+    "Harbor",
+    "Station",
+    "Highway",
+    "Island",
+    "Forest",
+    "Winter",
+    "Summer",
+    "Autumn",
+    "Spring",
+    "Storm",
+    "Thunder",
+    "Echo",
+    "Dream",
+    "Heart",
+    "Promise",
+    "Journey",
+    "Return",
+    "Escape",
+    "Rebellion",
+    "Legacy",
+    "Horizon",
+    "Signal",
+    "Voyage",
+    "Mirror",
+    "Orchard",
+    "Lantern",
+    "Compass",
+    "Carnival",
+    "Requiem",
+    "Serenade",
+    "Odyssey",
+    "Paradox",
+    "Cipher",
+    "Outpost",
+];
+
+pub const SEED_CASTS: u64 = 5000;
 
 pub type DynStore = Arc<dyn Store>;
 

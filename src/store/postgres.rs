@@ -13,8 +13,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store,
-    StoreError, StoreResult, escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::domain::Role;
 use crate::model::{Movie, User};
@@ -375,5 +375,53 @@ impl Store for PgStore {
             .bind(user_id)
             .fetch_all(&self.pool)
             .await?)
+    }
+
+    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE lower(email) <> lower($1)")
+            .bind(email)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn count_seeded_movies(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM movies WHERE id >= $1 AND id < $2")
+            .bind(SEED_ID_PREFIX)
+            .bind(format!("{SEED_ID_PREFIX}g"))
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+             SELECT $3 || lpad(to_hex(i), 12, '0'),
+                    ($4::text[])[1 + i % 64] || ' ' || ($4::text[])[1 + (i / 64) % 64] || ' ' || i,
+                    ARRAY['Actor ' || (i % $7), 'Actor ' || ((i * 7 + 13) % $7)],
+                    ARRAY[($5::text[])[1 + i % 20], ($5::text[])[1 + (i / 20 + 7) % 20]],
+                    $6, $8 + i * interval '1 millisecond', $8 + i * interval '1 millisecond'
+             FROM generate_series($1::bigint, $2::bigint) AS i",
+        )
+        .bind(i64::try_from(batch.first).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(i64::try_from(batch.last).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(SEED_ID_PREFIX)
+        .bind(SEED_WORDS.as_slice())
+        .bind(SEED_GENRES.as_slice())
+        .bind(&batch.owner_id)
+        .bind(SEED_CASTS as i64)
+        .bind(batch.oldest)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx_unique(e, "seeded movie"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE movies, movie_genres, movie_casts").execute(&self.pool).await?;
+        Ok(())
     }
 }

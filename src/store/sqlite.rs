@@ -16,8 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SessionOwner, Store,
-    StoreError, StoreResult, escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -450,5 +450,58 @@ impl Store for SqliteStore {
             .bind(user_id)
             .fetch_all(&self.reader)
             .await?)
+    }
+
+    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email_lower <> lower(?)")
+            .bind(email)
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn count_seeded_movies(&self) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM movies WHERE id >= ? AND id < ?")
+            .bind(SEED_ID_PREFIX)
+            .bind(format!("{SEED_ID_PREFIX}g"))
+            .fetch_one(&self.reader)
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()> {
+        let words = json_list(&SEED_WORDS.map(str::to_owned))?;
+        let genres = json_list(&SEED_GENRES.map(str::to_owned))?;
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "WITH RECURSIVE seq(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?2)
+             INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+             SELECT ?3 || printf('%012x', i),
+                    json_extract(?4, '$[' || (i % 64) || ']') || ' ' ||
+                        json_extract(?4, '$[' || ((i / 64) % 64) || ']') || ' ' || i,
+                    json_array('Actor ' || (i % ?7), 'Actor ' || ((i * 7 + 13) % ?7)),
+                    json_array(json_extract(?5, '$[' || (i % 20) || ']'),
+                               json_extract(?5, '$[' || ((i / 20 + 7) % 20) || ']')),
+                    ?6, ?8 + i * 1000, ?8 + i * 1000
+             FROM seq",
+        )
+        .bind(i64::try_from(batch.first).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(i64::try_from(batch.last).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(SEED_ID_PREFIX)
+        .bind(words)
+        .bind(genres)
+        .bind(&batch.owner_id)
+        .bind(SEED_CASTS as i64)
+        .bind(micros(batch.oldest))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| StoreError::from_sqlx_unique(e, "seeded movie"))?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        sqlx::query("ANALYZE").execute(&self.writer).await?;
+        Ok(())
     }
 }

@@ -171,3 +171,46 @@ fn an_unreachable_postgresql_server_is_a_clear_error() {
     assert_config_error(&output, "cannot connect to PostgreSQL at 127.0.0.1:1/none");
     assert!(started.elapsed() < std::time::Duration::from_secs(30), "gives up within the connect timeout");
 }
+
+backend_tests! {
+    async fn seed_fills_an_empty_database_with_listable_filterable_movies(backend) {
+        let database = TestDatabase::create(&backend).await;
+        let env = [("DATABASE_URL", database.url.as_str())];
+        let output = run(&["seed", "--movies", "2500"], &env);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let again = run(&["seed", "--movies", "500"], &env);
+        assert!(again.status.success(), "seeding again adds more: {}", stderr(&again));
+
+        let server = crate::process::ServerProcess::start(&database).await;
+        let client = reqwest::Client::new();
+        let mut seen = std::collections::HashSet::new();
+        let mut path = Some("/api/movies?limit=1000".to_owned());
+        while let Some(current) = path {
+            let reply = crate::helpers::read(client.get(format!("{}{current}", server.address)).send().await.unwrap()).await;
+            reply.assert_status(200);
+            for movie in reply.body.as_array().unwrap() {
+                assert!(seen.insert(movie["id"].as_str().unwrap().to_owned()), "duplicate {movie}");
+            }
+            path = reply.header("link").and_then(crate::helpers::next_path);
+        }
+        assert_eq!(seen.len(), 3000);
+        let drama = crate::helpers::read(client.get(format!("{}/api/movies?genre=drama&limit=1000", server.address)).send().await.unwrap()).await;
+        let drama = drama.body.as_array().unwrap();
+        assert!(!drama.is_empty() && drama.len() < 1000);
+        assert!(drama.iter().all(|m| m["genres"].as_array().unwrap().iter().any(|g| g == "Drama")));
+    }
+
+    async fn seed_refuses_a_database_with_real_users_unless_forced(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let env = [("DATABASE_URL", app.database.url.as_str())];
+        let refused = run(&["seed", "--movies", "10"], &env);
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("real user"), "{}", stderr(&refused));
+        assert!(app.all_movies().await.is_empty(), "nothing was added");
+        let forced = run(&["seed", "--movies", "10", "--force"], &env);
+        assert!(forced.status.success(), "{}", stderr(&forced));
+        assert_eq!(app.all_movies().await.len(), 10);
+        app.login(&user.email, &user.password).await.assert_status(200);
+    }
+}

@@ -1,0 +1,56 @@
+//! `movie-bag seed`: synthetic movies for demos and benchmarks, generated inside the database.
+
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::auth::password::PasswordHasher;
+use crate::domain::{Password, Role};
+use crate::model::{User, new_id, now};
+use crate::store::{DynStore, SeedBatch};
+
+/// The owner of every synthetic movie.
+pub const SEED_EMAIL: &str = "seed@movie-bag.local";
+/// Rows per transaction: big enough to be fast, small enough to show progress and keep the
+/// SQLite write lock for no more than a moment at a time.
+const BATCH: u64 = 50_000;
+
+/// Adds `count` synthetic movies owned by [`SEED_EMAIL`]. Refuses a database that has other
+/// users unless `force`: fake movies would mix into a real catalogue.
+pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<()> {
+    let real_users = store.count_users_other_than(SEED_EMAIL).await?;
+    if real_users > 0 && !force {
+        anyhow::bail!(
+            "this database has {real_users} real user(s): seeding would mix synthetic movies into a real catalogue \
+             (pass --force to do it anyway)"
+        );
+    }
+    let owner = match store.user_by_email(SEED_EMAIL).await? {
+        Some(user) => user,
+        None => {
+            // A real, unguessable password: the seed account exists only to own the movies.
+            let hasher = PasswordHasher::new(1)?;
+            let password = Password::parse(&crate::auth::secret_token::generate(), 8).map_err(anyhow::Error::msg)?;
+            let hash = hasher.hash(&password).await?;
+            let user = User { id: new_id(), email: SEED_EMAIL.to_owned(), role: Role::User, created_at: now() };
+            store.insert_user(&user, &hash).await.context("cannot create the seed user")?;
+            user
+        }
+    };
+    let already = store.count_seeded_movies().await?;
+    // Movie i is created `i` milliseconds after `oldest`; the newest lands just before now.
+    let oldest = now() - chrono::Duration::milliseconds(i64::try_from(already + count)? + 1000);
+    let started = Instant::now();
+    let mut done = 0;
+    while done < count {
+        let size = BATCH.min(count - done);
+        let first = already + done + 1;
+        let batch = SeedBatch { owner_id: owner.id.clone(), first, last: first + size - 1, oldest };
+        store.seed_movies(&batch).await?;
+        done += size;
+        progress(done, count);
+    }
+    store.refresh_statistics().await?;
+    tracing::info!(count, seconds = started.elapsed().as_secs_f64(), "seeded movies");
+    Ok(())
+}
