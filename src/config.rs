@@ -194,6 +194,19 @@ pub struct Settings {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
     pub body_limit_bytes: usize,
 
+    /// A request that takes longer is answered 503 and its work cancelled.
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
+    pub request_timeout: Duration,
+
+    /// Requests served at once; more wait for a turn (within the request timeout).
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_concurrent_requests: u32,
+
+    /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
+    pub shutdown_timeout: Duration,
+
     /// `text` for people, `json` for log collectors.
     #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
     pub log_format: LogFormat,

@@ -27,7 +27,7 @@ pub struct ErrorBody {
     pub status: u16,
     /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
     /// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
-    /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`.
+    /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, `timeout`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
     /// Per-field reasons, on validation failures only.
@@ -70,6 +70,9 @@ pub enum ApiError {
     /// 503: a dependency (the database) does not answer.
     #[error("Service unavailable")]
     Unavailable,
+    /// 503: the request took longer than `REQUEST_TIMEOUT`; its work was cancelled.
+    #[error("The request took too long")]
+    Timeout,
     /// 500: logged in full, answered without detail.
     #[error("Something went wrong")]
     Internal(#[source] anyhow::Error),
@@ -97,7 +100,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -115,6 +118,7 @@ impl ApiError {
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable => "unavailable",
+            Self::Timeout => "timeout",
             Self::Internal(_) => "internal_error",
         }
     }

@@ -12,6 +12,7 @@ use crate::auth::jwt::{MIN_SECRET_BYTES, TokenKeys};
 use crate::auth::password::PasswordHasher;
 use crate::config::{DatabaseUrl, Secret, Settings};
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, SharedState};
 use crate::store;
@@ -34,6 +35,7 @@ impl Application {
             hasher: PasswordHasher::new(cores)?,
             mailer: Mailer::from_settings(&settings)?,
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
+            metrics: Metrics::default(),
             keys,
             store,
             settings,
@@ -52,13 +54,29 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes, then lets in-flight requests finish.
+    /// Serves until `shutdown` completes; then stops accepting, lets in-flight requests finish
+    /// within `SHUTDOWN_TIMEOUT`, and closes the database pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let local = self.listener.local_addr()?;
         tracing::info!(address = %local, database = backend_name(&self.state.settings.database_url), "movie-bag listening");
-        axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+        let signal = async move {
+            shutdown.await;
+            let _ = stopping_tx.send(true);
+        };
+        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signal);
+        let grace = self.state.settings.shutdown_timeout;
+        let deadline = async move {
+            let _ = stopping.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            result = server => result?,
+            () = deadline => tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish within SHUTDOWN_TIMEOUT"),
+        }
+        self.state.store.close().await;
+        Ok(())
     }
 }
 

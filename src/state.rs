@@ -6,6 +6,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::mail::Mailer;
+use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::store::DynStore;
 
@@ -16,6 +17,7 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub mailer: Mailer,
     pub auth_rate_limiter: RateLimiter,
+    pub metrics: Metrics,
 }
 
 pub type SharedState = Arc<AppState>;

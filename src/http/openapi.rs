@@ -18,14 +18,14 @@ use super::{auth, movies, ops, users};
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
-        ops::health, ops::ready,
+        ops::health, ops::ready, ops::metrics,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "movies", description = "The catalogue"),
         (name = "users", description = "Your account, and user administration"),
-        (name = "operations", description = "Health checks"),
+        (name = "operations", description = "Health checks and metrics"),
     )
 )]
 pub struct ApiDoc;

@@ -3,6 +3,8 @@
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
@@ -15,7 +17,7 @@ use crate::state::SharedState;
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
 pub fn router() -> Router<SharedState> {
-    Router::new().route("/health", get(health)).route("/ready", get(ready))
+    Router::new().route("/health", get(health)).route("/ready", get(ready)).route("/metrics", get(metrics))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -45,4 +47,12 @@ pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> 
         }
         Err(_) => Err(ApiError::Unavailable),
     }
+}
+
+/// Prometheus metrics in the text exposition format.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
+    let text = state.metrics.render(state.store.pool_use());
+    ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
 }

@@ -11,6 +11,7 @@ use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::mail;
+use crate::metrics::AuthEvent;
 use crate::model::{User, new_id, now};
 use crate::state::AppState;
 use crate::store::{NewSession, RefreshOutcome, StoreError};
@@ -99,10 +100,12 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> ApiResult<T
     match credentials {
         Some(credentials) if matches => {
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
+            state.metrics.record(AuthEvent::Login);
             start_session(state, &credentials.user.id).await
         }
         _ => {
             tracing::info!("login failed");
+            state.metrics.record(AuthEvent::FailedLogin);
             Err(ApiError::Unauthorized(INVALID_CREDENTIALS.into()))
         }
     }
@@ -122,6 +125,7 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
         }
         RefreshOutcome::Reused => {
             tracing::warn!("a rotated refresh token was presented again: its session is revoked");
+            state.metrics.record(AuthEvent::Revocation);
             Err(ApiError::Unauthorized(INVALID_REFRESH.into()))
         }
         RefreshOutcome::Invalid => Err(ApiError::Unauthorized(INVALID_REFRESH.into())),
@@ -130,12 +134,14 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
 
 pub async fn logout(state: &AppState, actor: &Actor) -> ApiResult<()> {
     state.store.revoke_session(&actor.session_id, now()).await?;
+    state.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out");
     Ok(())
 }
 
 pub async fn logout_all(state: &AppState, actor: &Actor) -> ApiResult<()> {
     state.store.revoke_user_sessions(&actor.user.id, now()).await?;
+    state.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out everywhere");
     Ok(())
 }
@@ -159,6 +165,7 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
     confirm_password(state, actor, "current_password", current).await?;
     let hash = state.hasher.hash(&new).await.map_err(ApiError::internal)?;
     state.store.set_password(&actor.user.id, &hash, now()).await?;
+    state.metrics.record(AuthEvent::Revocation);
     tracing::info!("password changed; every session revoked");
     Ok(())
 }
@@ -201,6 +208,7 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
     let Some(user_id) = state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now()).await? else {
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     };
+    state.metrics.record(AuthEvent::Revocation);
     if let Some(user) = state.store.user_by_id(&user_id).await? {
         state.mailer.send_in_background(mail::Email {
             to: user.email,

@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
+use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 pub use postgres::PgStore;
@@ -113,6 +114,10 @@ pub struct MovieQuery {
 pub trait Store: Send + Sync + 'static {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
+    /// Connections in use and idle, for `/metrics`.
+    fn pool_use(&self) -> PoolUse;
+    /// Closes every connection, waiting for those in use to be returned.
+    async fn close(&self);
 
     // --- users -----------------------------------------------------------------------------
     /// Conflict("email") when the address is taken, case-insensitively.

@@ -17,6 +17,7 @@ use super::{
     SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::domain::Role;
+use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -81,6 +82,15 @@ impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        PoolUse { in_use: self.pool.size().saturating_sub(idle), idle, max: self.pool.options().get_max_connections() }
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
     }
 
     async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {

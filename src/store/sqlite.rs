@@ -21,6 +21,7 @@ use super::{
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
+use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -103,6 +104,80 @@ async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result
     .await?
 }
 
+/// Rows of the newest-first walk examined with a plain substring test before falling back to
+/// the trigram index (see `list_movies`).
+const TRIGRAM_WINDOW: u32 = 5000;
+
+/// How a listing applies the name filter `q`.
+#[derive(Clone, Copy)]
+enum NameMatch {
+    /// No name filter.
+    Any,
+    /// `LIKE` on every row of the walk (fragments shorter than a trigram).
+    Scan,
+    /// `LIKE` on the first N rows of the walk only.
+    Window(u32),
+    /// The FTS5 trigram index.
+    Trigram,
+}
+
+impl SqliteStore {
+    async fn fetch_listing(&self, query: &MovieQuery, name_match: NameMatch) -> StoreResult<Vec<Movie>> {
+        let plan = ListingPlan::for_query(query);
+        let mut sql = QueryBuilder::<Sqlite>::new("");
+        if let NameMatch::Window(_) = name_match {
+            sql.push("SELECT * FROM (");
+        }
+        sql.push(format_args!(
+            "SELECT {MOVIE_COLUMNS_OF_M}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
+            plan.order_at, plan.order_id, plan.from
+        ));
+        if let Some(value) = plan.driving_value {
+            sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
+        }
+        if let Some(cursor) = &query.after {
+            sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+            sql.push_bind(micros(cursor.created_at)).push(", ").push_bind(cursor.id.clone()).push(")");
+        }
+        if let Some(cast) = plan.cast_check {
+            sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+                .push_bind(cast.to_owned())
+                .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
+        }
+        if let Some(owner) = &query.added_by {
+            sql.push(" AND m.added_by = ").push_bind(owner.clone());
+        }
+        let fragment = query.name_contains.as_deref().unwrap_or_default();
+        let like_pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+        match name_match {
+            NameMatch::Any | NameMatch::Window(_) => {}
+            NameMatch::Scan => {
+                sql.push(" AND lower(m.name) LIKE ").push_bind(like_pattern.clone()).push(" ESCAPE '\\'");
+            }
+            NameMatch::Trigram => {
+                // A quoted FTS5 phrase matches the characters literally.
+                let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+                sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ")
+                    .push_bind(phrase)
+                    .push(")");
+            }
+        }
+        sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+        match name_match {
+            NameMatch::Window(window) => {
+                sql.push_bind(i64::from(window));
+                sql.push(") WHERE lower(name) LIKE ").push_bind(like_pattern).push(" ESCAPE '\\'");
+                sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").push_bind(i64::from(query.limit));
+            }
+            _ => {
+                sql.push_bind(i64::from(query.limit));
+            }
+        }
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        rows.iter().map(movie_from_row).collect()
+    }
+}
+
 fn micros(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
 }
@@ -147,6 +222,19 @@ impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.reader).await?;
         Ok(())
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        let [writer, reader] = [&self.writer, &self.reader].map(|pool| {
+            let idle = u32::try_from(pool.num_idle()).unwrap_or(u32::MAX);
+            (pool.size().saturating_sub(idle), idle, pool.options().get_max_connections())
+        });
+        PoolUse { in_use: writer.0 + reader.0, idle: writer.1 + reader.1, max: writer.2 + reader.2 }
+    }
+
+    async fn close(&self) {
+        self.reader.close().await;
+        self.writer.close().await;
     }
 
     async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
@@ -409,40 +497,21 @@ impl Store for SqliteStore {
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
-        let plan = ListingPlan::for_query(query);
-        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {MOVIE_COLUMNS_OF_M} FROM {} WHERE TRUE", plan.from));
-        if let Some(value) = plan.driving_value {
-            sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
-        }
-        if let Some(cursor) = &query.after {
-            sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
-            sql.push_bind(micros(cursor.created_at)).push(", ").push_bind(cursor.id.clone()).push(")");
-        }
-        if let Some(cast) = plan.cast_check {
-            sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
-                .push_bind(cast.to_owned())
-                .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
-        }
-        if let Some(owner) = &query.added_by {
-            sql.push(" AND m.added_by = ").push_bind(owner.clone());
-        }
-        if let Some(fragment) = &query.name_contains {
-            if fragment.chars().count() >= 3 {
-                // The trigram index answers substrings of three characters or more; a quoted
-                // FTS5 phrase matches the characters literally.
-                let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
-                sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ")
-                    .push_bind(phrase)
-                    .push(")");
-            } else {
-                let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-                sql.push(" AND lower(m.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+        let name_match = match &query.name_contains {
+            None => NameMatch::Any,
+            Some(fragment) if fragment.chars().count() < 3 => NameMatch::Scan,
+            Some(_) => {
+                // A common fragment's newest matches sit near the front of the walk, where a
+                // plain substring test finds them at once; a rare one's do not, and the trigram
+                // index finds them instead. Try the cheap window first.
+                let window = self.fetch_listing(query, NameMatch::Window(TRIGRAM_WINDOW)).await?;
+                if window.len() == query.limit as usize {
+                    return Ok(window);
+                }
+                NameMatch::Trigram
             }
-        }
-        sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
-        sql.push_bind(i64::from(query.limit));
-        let rows = sql.build().fetch_all(&self.reader).await?;
-        rows.iter().map(movie_from_row).collect()
+        };
+        self.fetch_listing(query, name_match).await
     }
 
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {

@@ -7,10 +7,12 @@ mod smtp;
 
 mod admin;
 mod cli;
+mod durability;
 mod errors;
 mod listing;
 mod login;
 mod movies;
+mod operations;
 mod ops;
 mod ownership;
 mod rate_limits;

@@ -94,7 +94,10 @@ backend_tests! {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_processes_starting_together_without_a_key_agree_on_one_generated_key() {
     let database = crate::helpers::TestDatabase::create(&crate::helpers::Backend::Sqlite).await;
-    let servers = join_all((0..3).map(|_| ServerProcess::start_with(&database, None))).await;
+    let servers = join_all((0..3).map(|_| {
+        ServerProcess::start_with(&database, crate::process::ProcessOptions { jwt_key: None, ..Default::default() })
+    }))
+    .await;
     let client = reqwest::Client::new();
     let signup = client
         .post(format!("{}/api/auth/signup", servers[0].address))

@@ -1,0 +1,209 @@
+//! Catalogue query benchmark: latency of listing pages and filters at 10k and 1M movies.
+//!
+//! ```sh
+//! cargo bench --bench catalogue                                   # SQLite, 10k and 1M movies
+//! MOVIEBAG_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/postgres cargo bench --bench catalogue
+//! cargo bench --bench catalogue -- --sizes 10000 --samples 100    # smaller run
+//! ```
+//!
+//! For each backend and size it starts the real server (release build, in this process) on a
+//! fresh database, seeds it with `movie-bag seed`'s generator, then times sequential keep-alive
+//! HTTP requests over loopback: median and p99 per query. The deep page is reached by following
+//! `Link: rel="next"` 5,000 times, then requested repeatedly.
+
+use std::time::{Duration, Instant};
+
+use movie_bag::config::Settings;
+use movie_bag::service::seed::{SEED_EMAIL, seed};
+use movie_bag::startup::Application;
+use sqlx::Connection as _;
+
+const DEEP_PAGES: usize = 5000;
+
+struct Options {
+    sizes: Vec<u64>,
+    samples: usize,
+}
+
+fn options() -> Options {
+    let mut options = Options { sizes: vec![10_000, 1_000_000], samples: 200 };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        match args[i].as_str() {
+            "--sizes" => {
+                options.sizes = args[i + 1].split(',').map(|s| s.parse().expect("--sizes 10000,1000000")).collect();
+                i += 1;
+            }
+            "--samples" => {
+                options.samples = args[i + 1].parse().expect("--samples N");
+                i += 1;
+            }
+            _ => {} // cargo bench passes --bench
+        }
+        i += 1;
+    }
+    options
+}
+
+enum Database {
+    Sqlite(std::path::PathBuf),
+    Postgres { admin: String, name: String },
+}
+
+impl Database {
+    async fn create(postgres_admin: Option<&str>) -> (Self, String) {
+        let unique = uuid::Uuid::new_v4().simple().to_string();
+        match postgres_admin {
+            None => {
+                let dir = std::env::temp_dir().join(format!("movie-bag-bench-{unique}"));
+                std::fs::create_dir_all(&dir).unwrap();
+                let url = format!("sqlite://{}", dir.join("bench.db").display());
+                (Self::Sqlite(dir), url)
+            }
+            Some(admin) => {
+                let name = format!("moviebag_bench_{unique}");
+                let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL answers");
+                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
+                (Self::Postgres { admin: admin.to_owned(), name: name.clone() }, format!("{base}/{name}"))
+            }
+        }
+    }
+
+    async fn drop(self) {
+        match self {
+            Self::Sqlite(dir) => {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+            Self::Postgres { admin, name } => {
+                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                    let _ =
+                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                }
+            }
+        }
+    }
+}
+
+struct Stats {
+    median: Duration,
+    p99: Duration,
+    rows: usize,
+}
+
+async fn measure(client: &reqwest::Client, base: &str, path: &str, samples: usize) -> Stats {
+    let url = format!("{base}{path}");
+    let mut rows = 0;
+    for _ in 0..10 {
+        let body: serde_json::Value = client.get(&url).send().await.unwrap().json().await.unwrap();
+        rows = body.as_array().map_or(0, Vec::len);
+    }
+    let mut times = Vec::with_capacity(samples);
+    for _ in 0..samples {
+        let started = Instant::now();
+        let response = client.get(&url).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{path}");
+        let _ = response.bytes().await.unwrap();
+        times.push(started.elapsed());
+    }
+    times.sort();
+    Stats { median: times[times.len() / 2], p99: times[(times.len() * 99 / 100).min(times.len() - 1)], rows }
+}
+
+/// Follows the next links `pages` times from `first`; returns the path of the page reached.
+async fn deep_page(client: &reqwest::Client, base: &str, first: &str, pages: usize) -> String {
+    let mut path = first.to_owned();
+    for _ in 0..pages {
+        let response = client.get(format!("{base}{path}")).send().await.unwrap();
+        let link = response.headers().get("link").expect("enough pages").to_str().unwrap().to_owned();
+        let _ = response.bytes().await;
+        path = link[link.find('<').unwrap() + 1..link.find('>').unwrap()].to_owned();
+    }
+    path
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: usize) {
+    let (database, url) = Database::create(postgres_admin).await;
+    let settings = Settings::from_flags([
+        "--port",
+        "0",
+        "--database-url",
+        &url,
+        "--jwt-secret-key",
+        "benchmark-signing-key-0123456789abcdef",
+    ])
+    .unwrap();
+    let app = Application::build(settings).await.expect("server starts");
+    let state = app.state();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let server = tokio::spawn(app.run_until(std::future::pending()));
+
+    let started = Instant::now();
+    seed(&state.store, size, true, |_, _| {}).await.expect("seed");
+    let seed_seconds = started.elapsed().as_secs_f64();
+    let owner = state.store.user_by_email(SEED_EMAIL).await.unwrap().unwrap().id;
+
+    let client = reqwest::Client::new();
+    // The deep page is 5,000 pages in: with 100 per page where the catalogue allows it.
+    let deep_limit = (size / (DEEP_PAGES as u64 + 1)).clamp(1, 100);
+    let deep_first = format!("/api/movies?limit={deep_limit}");
+    let deep_path = deep_page(&client, &base, &deep_first, DEEP_PAGES).await;
+
+    let queries: Vec<(String, String)> = vec![
+        ("first page (limit 100)".into(), "/api/movies?limit=100".into()),
+        (format!("first page (limit {deep_limit})"), deep_first.clone()),
+        (format!("page {DEEP_PAGES} by cursor (limit {deep_limit})"), deep_path),
+        ("genre=drama".into(), "/api/movies?genre=drama".into()),
+        ("cast=actor 42".into(), "/api/movies?cast=actor%2042".into()),
+        ("added_by=<seed user>".into(), format!("/api/movies?added_by={owner}")),
+        ("q=lantern (common word)".into(), "/api/movies?q=lantern".into()),
+        ("q=4242 (rare digits)".into(), "/api/movies?q=4242".into()),
+        ("genre=drama&q=storm".into(), "/api/movies?genre=drama&q=storm".into()),
+    ];
+    println!("\n### {backend}, {size} movies (seeded in {seed_seconds:.1} s; {samples} sequential requests each)\n");
+    println!("| query | rows | median ms | p99 ms |");
+    println!("|---|---|---|---|");
+    let mut first_limit_l = Duration::ZERO;
+    for (label, path) in &queries {
+        let stats = measure(&client, &base, path, samples).await;
+        if label.starts_with("first page (limit") && path == &deep_first {
+            first_limit_l = stats.median;
+        }
+        println!("| {label} | {} | {} | {} |", stats.rows, ms(stats.median), ms(stats.p99));
+        if label.starts_with("page ") {
+            println!(
+                "| deep / first page (limit {deep_limit}), medians | | {:.2}x | |",
+                stats.median.as_secs_f64() / first_limit_l.as_secs_f64()
+            );
+        }
+    }
+    server.abort();
+    drop(state);
+    database.drop().await;
+}
+
+#[tokio::main]
+async fn main() {
+    let options = options();
+    let postgres = std::env::var("MOVIEBAG_BENCH_POSTGRES_URL").ok().filter(|u| !u.is_empty());
+    println!("# movie-bag catalogue benchmark");
+    println!(
+        "machine: {} cores; sizes {:?}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        options.sizes
+    );
+    if postgres.is_none() {
+        println!("(PostgreSQL skipped: set MOVIEBAG_BENCH_POSTGRES_URL to include it)");
+    }
+    for size in &options.sizes {
+        run("SQLite", None, *size, options.samples).await;
+        if let Some(admin) = &postgres {
+            run("PostgreSQL", Some(admin), *size, options.samples).await;
+        }
+    }
+}

@@ -1,0 +1,40 @@
+//! The per-request middleware: request timeout, one log line, and metrics.
+//!
+//! Logged and counted by matched route (`/api/movies/{id}`), never the raw URI: that keeps the
+//! metrics' label set bounded and keeps query strings out of the log.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use tracing::Instrument as _;
+
+use crate::error::ApiError;
+use crate::state::SharedState;
+
+pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
+    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    let span = tracing::info_span!("request", id = %request_id);
+    let response =
+        match tokio::time::timeout(state.settings.request_timeout, next.run(request)).instrument(span.clone()).await {
+            Ok(response) => response,
+            Err(_) => ApiError::Timeout.into_response(),
+        };
+    let latency = started.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.record_request(method.as_str(), &route, status, latency);
+    span.in_scope(|| {
+        tracing::info!(
+            method = %method,
+            route = %route,
+            status,
+            latency_ms = latency.as_secs_f64() * 1000.0,
+            "request"
+        );
+    });
+    response
+}

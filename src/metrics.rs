@@ -1,0 +1,173 @@
+//! Prometheus metrics: requests by method, matched route and status, a latency histogram,
+//! database pool use, and account events. Rendered in the text exposition format at `/metrics`.
+//!
+//! A small registry of our own rather than a global recorder: each server instance (tests run
+//! many in one process) counts only its own traffic, and the hot path is one short lock.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the latency histogram's buckets, in seconds.
+const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
+
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct RequestKey {
+    method: String,
+    route: String,
+    status: u16,
+}
+
+#[derive(Debug, Default, Clone)]
+struct Histogram {
+    /// Count per bucket (not cumulative; made cumulative when rendered).
+    buckets: [u64; BUCKETS.len()],
+    count: u64,
+    sum_seconds: f64,
+}
+
+/// Account events worth alerting on.
+#[derive(Debug, Clone, Copy)]
+pub enum AuthEvent {
+    Login,
+    FailedLogin,
+    /// One or more sessions revoked (logout, logout-all, refresh reuse, password change or reset).
+    Revocation,
+}
+
+/// Database pool figures at the moment of a scrape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PoolUse {
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+}
+
+#[derive(Default)]
+pub struct Metrics {
+    requests: Mutex<BTreeMap<RequestKey, Histogram>>,
+    logins: AtomicU64,
+    failed_logins: AtomicU64,
+    revocations: AtomicU64,
+}
+
+impl Metrics {
+    pub fn record_request(&self, method: &str, route: &str, status: u16, latency: Duration) {
+        let seconds = latency.as_secs_f64();
+        let key = RequestKey { method: method.to_owned(), route: route.to_owned(), status };
+        let mut requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let histogram = requests.entry(key).or_default();
+        histogram.count += 1;
+        histogram.sum_seconds += seconds;
+        if let Some(bucket) = BUCKETS.iter().position(|bound| seconds <= *bound) {
+            histogram.buckets[bucket] += 1;
+        }
+    }
+
+    pub fn record(&self, event: AuthEvent) {
+        let counter = match event {
+            AuthEvent::Login => &self.logins,
+            AuthEvent::FailedLogin => &self.failed_logins,
+            AuthEvent::Revocation => &self.revocations,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The Prometheus text format.
+    pub fn render(&self, pool: PoolUse) -> String {
+        let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        let mut out = String::with_capacity(4096);
+        out.push_str("# HELP moviebag_http_requests_total HTTP requests by method, matched route and status.\n");
+        out.push_str("# TYPE moviebag_http_requests_total counter\n");
+        for (key, histogram) in &requests {
+            let _ = writeln!(out, "moviebag_http_requests_total{{{}}} {}", labels(key), histogram.count);
+        }
+        out.push_str(
+            "# HELP moviebag_http_request_duration_seconds Time to answer, by method, matched route and status.\n",
+        );
+        out.push_str("# TYPE moviebag_http_request_duration_seconds histogram\n");
+        for (key, histogram) in &requests {
+            let labels = labels(key);
+            let mut cumulative = 0;
+            for (bound, count) in BUCKETS.iter().zip(histogram.buckets) {
+                cumulative += count;
+                let _ = writeln!(
+                    out,
+                    "moviebag_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "moviebag_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                histogram.count
+            );
+            let _ = writeln!(out, "moviebag_http_request_duration_seconds_sum{{{labels}}} {}", histogram.sum_seconds);
+            let _ = writeln!(out, "moviebag_http_request_duration_seconds_count{{{labels}}} {}", histogram.count);
+        }
+        for (name, help, value) in [
+            ("moviebag_logins_total", "Successful logins.", &self.logins),
+            ("moviebag_failed_logins_total", "Failed logins (unknown email or wrong password).", &self.failed_logins),
+            ("moviebag_session_revocations_total", "Revocations of one or all sessions.", &self.revocations),
+        ] {
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        for (name, help, value) in [
+            ("moviebag_db_pool_connections_in_use", "Database connections executing a query.", pool.in_use),
+            ("moviebag_db_pool_connections_idle", "Open database connections waiting for work.", pool.idle),
+            ("moviebag_db_pool_connections_max", "Most connections the pools may open.", pool.max),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
+        }
+        out
+    }
+}
+
+fn labels(key: &RequestKey) -> String {
+    format!("method=\"{}\",route=\"{}\",status=\"{}\"", escape(&key.method), escape(&key.route), key.status)
+}
+
+/// Label values escape backslash, quote and newline.
+fn escape(value: &str) -> String {
+    value.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_route_and_status_with_cumulative_buckets() {
+        let metrics = Metrics::default();
+        metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_micros(500));
+        metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_millis(30));
+        metrics.record_request("GET", "/api/movies/{id}", 404, Duration::from_millis(2));
+        let text = metrics.render(PoolUse::default());
+        let ok = r#"method="GET",route="/api/movies/{id}",status="200""#;
+        assert!(text.contains(&format!("moviebag_http_requests_total{{{ok}}} 2")), "{text}");
+        assert!(text.contains(&format!("moviebag_http_request_duration_seconds_bucket{{{ok},le=\"0.001\"}} 1")));
+        assert!(text.contains(&format!("moviebag_http_request_duration_seconds_bucket{{{ok},le=\"0.05\"}} 2")));
+        assert!(text.contains(&format!("moviebag_http_request_duration_seconds_bucket{{{ok},le=\"+Inf\"}} 2")));
+        assert!(text.contains(r#"status="404"} 1"#));
+    }
+
+    #[test]
+    fn account_events_and_pool_use_are_reported() {
+        let metrics = Metrics::default();
+        metrics.record(AuthEvent::Login);
+        metrics.record(AuthEvent::FailedLogin);
+        metrics.record(AuthEvent::FailedLogin);
+        let text = metrics.render(PoolUse { in_use: 1, idle: 3, max: 5 });
+        assert!(text.contains("moviebag_logins_total 1\n"));
+        assert!(text.contains("moviebag_failed_logins_total 2\n"));
+        assert!(text.contains("moviebag_session_revocations_total 0\n"));
+        assert!(text.contains("moviebag_db_pool_connections_idle 3\n"));
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape(r#"a"b\c"#), r#"a\"b\\c"#);
+    }
+}
