@@ -31,8 +31,10 @@ impl Application {
         let keys = TokenKeys::new(&secret, settings.access_token_ttl)?;
         let store = store::connect(&settings.database_url).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let hasher = PasswordHasher::new(cores)?;
+        tracing::info!(permits = hasher.permit_count(), "password hashing pool ready");
         let state = Arc::new(AppState {
-            hasher: PasswordHasher::new(cores)?,
+            hasher,
             mailer: Mailer::from_settings(&settings)?,
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             metrics: Metrics::default(),

@@ -40,8 +40,11 @@ CREATE TABLE reset_tokens (
 );
 CREATE INDEX reset_tokens_by_user ON reset_tokens (user_id);
 
+-- `seq` is the stable integer row key (an INTEGER PRIMARY KEY survives VACUUM, an implicit
+-- rowid does not); the FTS index of migration 0002 refers to rows by it.
 CREATE TABLE movies (
-    id         TEXT PRIMARY KEY NOT NULL,
+    seq        INTEGER PRIMARY KEY,
+    id         TEXT NOT NULL UNIQUE,
     name       TEXT NOT NULL UNIQUE,
     casts      TEXT NOT NULL,                    -- JSON array of strings
     genres     TEXT NOT NULL,                    -- JSON array of strings

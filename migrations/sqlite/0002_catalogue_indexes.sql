@@ -23,7 +23,7 @@ CREATE TABLE movie_casts (
 CREATE INDEX movie_casts_by_movie ON movie_casts (movie_id);
 
 CREATE VIRTUAL TABLE movie_names USING fts5 (
-    name, content = 'movies', content_rowid = 'rowid', tokenize = 'trigram'
+    name, content = 'movies', content_rowid = 'seq', tokenize = 'trigram'
 );
 
 CREATE TRIGGER movies_index_insert AFTER INSERT ON movies BEGIN

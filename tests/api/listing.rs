@@ -248,3 +248,21 @@ backend_tests! {
         assert_eq!(app.movie(&id).await.body["genres"], json!(["Drama", "drama", "DRAMA"]));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_name_search_stays_right_after_a_vacuum() {
+    use sqlx::Connection as _;
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let user = app.new_user().await;
+    let mut ids = Vec::new();
+    for name in ["Alpha Centauri", "Beta Pictoris", "Gamma Draconis", "Delta Cephei"] {
+        ids.push(app.create_movie(&user.token, name).await);
+    }
+    app.send(Method::DELETE, &format!("/api/movies/{}", ids[1]), None, Some(&user.token)).await.assert_status(204);
+    let mut conn = sqlx::SqliteConnection::connect(&app.database.url).await.unwrap();
+    sqlx::query("VACUUM").execute(&mut conn).await.unwrap();
+    drop(conn);
+    assert_eq!(list(&app, "q=draconis").await, vec![ids[2].clone()]);
+    assert_eq!(list(&app, "q=cephei").await, vec![ids[3].clone()]);
+    assert!(list(&app, "q=pictoris").await.is_empty());
+}

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# HTTP load benchmark: builds the release binary, serves a fixed data set (1 user, 100 movies)
+# on a fresh SQLite database (and PostgreSQL when MOVIEBAG_BENCH_POSTGRES_URL is set), drives it
+# with wrk over keep-alive loopback connections, and prints requests/s, p50, p99 and the
+# server's peak RSS per scenario, with the target ratios.
+#
+#   scripts/bench.sh                       # 10 s per scenario, 32 connections
+#   BENCH_DURATION=30s scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DURATION=${BENCH_DURATION:-10s}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+KEY=benchmark-signing-key-0123456789abcdefghijkl
+if ! command -v wrk > /dev/null; then
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk > /dev/null; else echo "wrk is needed: apt-get install wrk" >&2; exit 1; fi
+fi
+cargo build --release --quiet
+BIN=$PWD/target/release/movie-bag
+work=$(mktemp -d)
+pid=""
+cleanup() { [ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$work"; }
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+peak_rss_mb() { awk '/VmHWM/ { printf "%.1f", $2 / 1024 }' "/proc/$pid/status"; }
+
+# wrk output -> "requests/s p50_ms p99_ms"
+summarize() {
+  awk '
+    function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
+    /Requests\/sec/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    END { printf "%.0f %.2f %.2f", rps, p50, p99 }' "$1"
+}
+
+declare -A RPS P50 P99
+scenario() { # name, wrk args...
+  local name=$1; shift
+  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "$work/${name//[^a-zA-Z0-9]/_}.txt" 2>&1
+  read -r "RPS[$name]" "P50[$name]" "P99[$name]" < <(summarize "$work/${name//[^a-zA-Z0-9]/_}.txt")
+  printf "| %-34s | %9s | %8s | %8s | %7s |\n" "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$(peak_rss_mb)"
+}
+
+bench_backend() {
+  local backend=$1 url=$2
+  local port; port=$(free_port)
+  local base="http://127.0.0.1:$port"
+  DATABASE_URL=$url JWT_SECRET_KEY=$KEY PORT=$port AUTH_RATE_LIMIT_PER_MINUTE=0 \
+    "$BIN" serve 2> "$work/server-$backend.log" &
+  pid=$!
+  for _ in $(seq 1 100); do curl -sf "$base/ready" > /dev/null && break; sleep 0.1; done
+  local credentials='{"email":"bench@example.com","password":"benchmark password"}'
+  curl -sf -X POST "$base/api/auth/signup" -H 'content-type: application/json' -d "$credentials" > /dev/null
+  export TOKEN RUN MOVIE_ID
+  TOKEN=$(curl -sf -X POST "$base/api/auth/login" -H 'content-type: application/json' -d "$credentials" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+  RUN=$RANDOM
+  for i in $(seq 1 100); do
+    MOVIE_ID=$(curl -sf -X POST "$base/api/movies" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+      -d "{\"name\":\"Movie $i\",\"casts\":[\"Actor $i\",\"Actor $((i + 1))\"],\"genres\":[\"Drama\",\"Genre $((i % 7))\"]}" \
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+  done
+  local permits; permits=$(grep -o 'permits=[0-9]*' "$work/server-$backend.log" | head -1 | cut -d= -f2)
+
+  echo
+  echo "### $backend ($(nproc) cores, $CONNECTIONS connections, $DURATION per scenario; hashing pool: $permits permits)"
+  echo
+  echo "| scenario                           | requests/s |  p50 ms |  p99 ms | peak RSS MB |"
+  echo "|---|---|---|---|---|"
+  scenario "GET /health" "$base/health"
+  scenario "GET /api/movies/{id}" "$base/api/movies/$MOVIE_ID"
+  scenario "GET /api/movies (100 movies)" "$base/api/movies"
+  scenario "POST /api/movies (authenticated)" -s scripts/wrk/create_movie.lua "$base"
+  scenario "PATCH /api/movies/{id}" -s scripts/wrk/patch_movie.lua "$base"
+  # One connection: the time of one login, nearly all of it one argon2 verification.
+  wrk -t1 -c1 -d"$DURATION" --latency -s scripts/wrk/login.lua "$base" > "$work/login1.txt" 2>&1
+  local hash_ms; hash_ms=$(awk '/Requests\/sec/ { printf "%.2f", 1000 / $2 }' "$work/login1.txt")
+  scenario "POST /api/auth/login" -s scripts/wrk/login.lua "$base"
+  # Reads while logins saturate the hashing pool.
+  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk/login.lua "$base" > "$work/login-bg.txt" 2>&1 &
+  local background=$!
+  sleep 1
+  scenario "GET /api/movies/{id} during logins" "$base/api/movies/$MOVIE_ID"
+  wait "$background"
+  local rss; rss=$(peak_rss_mb)
+  kill "$pid"; wait "$pid" 2> /dev/null || true; pid=""
+
+  local health=${RPS["GET /health"]}
+  local capacity; capacity=$(awk -v p="$permits" -v t="$hash_ms" 'BEGIN { printf "%.0f", p * 1000 / t }')
+  echo
+  echo "Targets (ratios in this run):"
+  ratio() { awk -v a="$2" -v b="$3" -v min="$4" -v label="$1" 'BEGIN { r = a / b; printf "- %s: %.1f%% (target >= %s%%) %s\n", label, 100 * r, 100 * min, (r >= min ? "MET" : "NOT MET") }'; }
+  ratio "GET /api/movies/{id} vs /health" "${RPS["GET /api/movies/{id}"]}" "$health" 0.5
+  ratio "GET /api/movies (100) vs /health" "${RPS["GET /api/movies (100 movies)"]}" "$health" 0.25
+  ratio "authenticated create vs /health" "${RPS["POST /api/movies (authenticated)"]}" "$health" 0.10
+  ratio "login vs hashing capacity ($permits permits / ${hash_ms} ms per login = $capacity/s)" "${RPS["POST /api/auth/login"]}" "$capacity" 0.9
+  awk -v a="${P99["GET /api/movies/{id} during logins"]}" -v b="${P99["GET /api/movies/{id}"]}" \
+    'BEGIN { r = a / b; printf "- read p99 during logins vs without: %.2fx (target <= 3x) %s\n", r, (r <= 3 ? "MET" : "NOT MET") }'
+  awk -v r="$rss" 'BEGIN { printf "- peak RSS: %.1f MB (target < 100 MB) %s\n", r, (r < 100 ? "MET" : "NOT MET") }'
+}
+
+echo "# movie-bag HTTP benchmark ($(date -u +%Y-%m-%dT%H:%MZ))"
+bench_backend SQLite "sqlite://$work/bench.db"
+if [ -n "${MOVIEBAG_BENCH_POSTGRES_URL:-}" ]; then
+  db="moviebag_httpbench_$$"
+  psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  bench_backend PostgreSQL "${MOVIEBAG_BENCH_POSTGRES_URL%/*}/$db"
+  psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+fi
