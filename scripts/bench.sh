@@ -32,7 +32,7 @@ summarize() {
     /Requests\/sec/ { rps = $2 }
     /^ +50%/ { p50 = ms($2) }
     /^ +99%/ { p99 = ms($2) }
-    END { printf "%.0f %.2f %.2f", rps, p50, p99 }' "$1"
+    END { printf "%.0f %.2f %.2f\n", rps, p50, p99 }' "$1"
 }
 
 declare -A RPS P50 P99
@@ -84,7 +84,11 @@ bench_backend() {
   scenario "GET /api/movies/{id} during logins" "$base/api/movies/$MOVIE_ID"
   wait "$background"
   local rss; rss=$(peak_rss_mb)
-  kill "$pid"; wait "$pid" 2> /dev/null || true; pid=""
+  kill "$pid"
+  for _ in $(seq 1 400); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+  kill -9 "$pid" 2> /dev/null || true
+  wait "$pid" 2> /dev/null || true
+  pid=""
 
   local health=${RPS["GET /health"]}
   local capacity; capacity=$(awk -v p="$permits" -v t="$hash_ms" 'BEGIN { printf "%.0f", p * 1000 / t }')

@@ -77,7 +77,10 @@ impl Application {
             result = server => result?,
             () = deadline => tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish within SHUTDOWN_TIMEOUT"),
         }
-        self.state.store.close().await;
+        // Closing waits for connections to come back; never let it hold the exit hostage.
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.state.store.close()).await.is_err() {
+            tracing::warn!("database connections did not close within 5 s");
+        }
         Ok(())
     }
 }
