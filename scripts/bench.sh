@@ -108,7 +108,7 @@ echo "# movie-bag HTTP benchmark ($(date -u +%Y-%m-%dT%H:%MZ))"
 bench_backend SQLite "sqlite://$work/bench.db"
 if [ -n "${MOVIEBAG_BENCH_POSTGRES_URL:-}" ]; then
   db="moviebag_httpbench_$$"
-  psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
+  PGOPTIONS="-c client_min_messages=warning" psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
   bench_backend PostgreSQL "${MOVIEBAG_BENCH_POSTGRES_URL%/*}/$db"
   psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
 fi
