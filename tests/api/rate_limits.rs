@@ -5,6 +5,16 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{PASSWORD, TestApp};
 
+/// A failed login claiming to come from `client_ip` through a proxy; returns the status.
+async fn login_via(app: &TestApp, client_ip: &str) -> u16 {
+    let request = app
+        .client
+        .post(app.url("/api/auth/login"))
+        .header("x-forwarded-for", client_ip)
+        .json(&json!({"email": "a@example.com", "password": PASSWORD}));
+    request.send().await.unwrap().status().as_u16()
+}
+
 backend_tests! {
     async fn the_request_after_the_limit_is_429_with_retry_after(backend) {
         let app = TestApp::builder(backend).flag("--auth-rate-limit-per-minute", "3").spawn().await;
@@ -36,28 +46,14 @@ backend_tests! {
             .flag("--trusted-proxies", "127.0.0.1")
             .spawn()
             .await;
-        let login = |client_ip: &'static str| {
-            app.client
-                .post(app.url("/api/auth/login"))
-                .header("x-forwarded-for", client_ip)
-                .json(&json!({"email": "a@example.com", "password": PASSWORD}))
-                .send()
-        };
-        assert_eq!(login("203.0.113.1").await.unwrap().status(), 401);
-        assert_eq!(login("203.0.113.1").await.unwrap().status(), 429);
-        assert_eq!(login("203.0.113.2").await.unwrap().status(), 401, "another client behind the proxy has its own budget");
+        assert_eq!(login_via(&app, "203.0.113.1").await, 401);
+        assert_eq!(login_via(&app, "203.0.113.1").await, 429);
+        assert_eq!(login_via(&app, "203.0.113.2").await, 401, "another client behind the proxy has its own budget");
     }
 
     async fn a_forwarded_address_from_an_untrusted_peer_is_ignored(backend) {
         let app = TestApp::builder(backend).flag("--auth-rate-limit-per-minute", "1").spawn().await;
-        let login = |client_ip: &'static str| {
-            app.client
-                .post(app.url("/api/auth/login"))
-                .header("x-forwarded-for", client_ip)
-                .json(&json!({"email": "a@example.com", "password": PASSWORD}))
-                .send()
-        };
-        assert_eq!(login("203.0.113.1").await.unwrap().status(), 401);
-        assert_eq!(login("203.0.113.2").await.unwrap().status(), 429, "spoofed headers do not buy a new budget");
+        assert_eq!(login_via(&app, "203.0.113.1").await, 401);
+        assert_eq!(login_via(&app, "203.0.113.2").await, 429, "spoofed headers do not buy a new budget");
     }
 }
