@@ -15,7 +15,6 @@ pub struct User {
     #[schema(example = "ann@example.com")]
     pub email: String,
     pub role: Role,
-    #[serde(serialize_with = "rfc3339_micros")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -32,17 +31,8 @@ pub struct Movie {
     pub genres: Vec<String>,
     /// Id of the user who added it.
     pub added_by: String,
-    #[serde(serialize_with = "rfc3339_micros")]
     pub created_at: DateTime<Utc>,
-    #[serde(serialize_with = "rfc3339_micros")]
     pub updated_at: DateTime<Utc>,
-}
-
-/// Times are written as RFC 3339 UTC with exactly six fractional digits
-/// (`2026-11-29T01:25:11.111952Z`): the precision both databases keep, and the same text whether
-/// a movie comes from Rust (one movie) or is rendered by the database (listing pages).
-pub fn rfc3339_micros<S: serde::Serializer>(time: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.collect_str(&time.format("%Y-%m-%dT%H:%M:%S%.6fZ"))
 }
 
 /// Now, at the precision both databases keep (microseconds), so a value read back compares

@@ -5,7 +5,7 @@ use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
 use crate::state::AppState;
-use crate::store::{MoviePage, MovieQuery, StoreError};
+use crate::store::{MovieQuery, StoreError};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -78,7 +78,7 @@ pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
     state.store.movie(movie_id).await?.ok_or_else(not_found)
 }
 
-pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<MoviePage> {
+pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Vec<Movie>> {
     Ok(state.store.list_movies(query).await?)
 }
 

@@ -96,17 +96,6 @@ pub struct MovieCursor {
     pub id: String,
 }
 
-/// One page of the listing: the movies as a JSON array (rendered inside the database: one value
-/// crosses from the database instead of a row per movie), and where the next page starts.
-#[derive(Debug, Clone)]
-pub struct MoviePage {
-    pub json: String,
-    /// How many movies `json` holds.
-    pub len: usize,
-    /// Set when more movies follow: the last movie of this page.
-    pub next: Option<MovieCursor>,
-}
-
 /// Filters and page of `GET /api/movies`; every filter is optional and they combine with AND.
 #[derive(Debug, Clone, Default)]
 pub struct MovieQuery {
@@ -182,8 +171,8 @@ pub trait Store: Send + Sync + 'static {
     /// Writes name, casts, genres and updated_at. False when the movie is gone.
     async fn update_movie(&self, movie: &Movie) -> StoreResult<bool>;
     async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool>;
-    /// A page of the newest-first listing, rendered as JSON by the database.
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<MoviePage>;
+    /// Newest first; at most `query.limit` movies.
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 

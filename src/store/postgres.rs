@@ -13,9 +13,8 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieCursor, MoviePage, MovieQuery, NewSession, RefreshOutcome,
-    SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult,
-    escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::domain::Role;
 use crate::metrics::PoolUse;
@@ -351,27 +350,10 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<MoviePage> {
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
         let plan = ListingPlan::for_query(query);
-        let page_size = query.limit;
-        let mut sql = QueryBuilder::<Postgres>::new(format!(
-            // The database renders the page: one JSON value crosses instead of a row per movie.
-            // `rn` numbers the walk; the extra movie only tells that a next page exists.
-            "SELECT coalesce(json_agg(obj ORDER BY rn) FILTER (WHERE rn <= {page_size}), '[]')::text AS body, \
-                    count(*) AS fetched, \
-                    max(key_at) FILTER (WHERE rn = {page_size}) AS last_at, \
-                    max(key_id) FILTER (WHERE rn = {page_size}) AS last_id \
-             FROM (SELECT json_build_object('id', id, 'name', name, 'casts', casts, 'genres', genres, \
-                                            'added_by', added_by, 'created_at', {created}, 'updated_at', {updated}) AS obj, \
-                          key_at, key_id, row_number() OVER (ORDER BY key_at DESC, key_id DESC) AS rn \
-                   FROM (",
-            created = rfc3339_sql("created_at"),
-            updated = rfc3339_sql("updated_at"),
-        ));
-        sql.push(format_args!(
-            "SELECT {MOVIE_COLUMNS_OF_M}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
-            plan.order_at, plan.order_id, plan.from
-        ));
+        let mut sql =
+            QueryBuilder::<Postgres>::new(format!("SELECT {MOVIE_COLUMNS_OF_M} FROM {} WHERE TRUE", plan.from));
         if let Some(value) = plan.driving_value {
             sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
         }
@@ -393,17 +375,9 @@ impl Store for PgStore {
             sql.push(" AND lower(m.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
         }
         sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
-        sql.push_bind(i64::from(page_size) + 1);
-        sql.push(") AS page) AS numbered");
-        let row = sql.build().fetch_one(&self.pool).await?;
-        let fetched: i64 = row.try_get("fetched")?;
-        let fetched = usize::try_from(fetched).unwrap_or_default();
-        let next = if fetched > page_size as usize {
-            Some(MovieCursor { created_at: row.try_get("last_at")?, id: row.try_get("last_id")? })
-        } else {
-            None
-        };
-        Ok(MoviePage { json: row.try_get("body")?, len: fetched.min(page_size as usize), next })
+        sql.push_bind(i64::from(query.limit));
+        let rows = sql.build().fetch_all(&self.pool).await?;
+        rows.iter().map(movie_from_row).collect()
     }
 
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
@@ -460,10 +434,4 @@ impl Store for PgStore {
         sqlx::query("ANALYZE movies, movie_genres, movie_casts").execute(&self.pool).await?;
         Ok(())
     }
-}
-
-/// SQL rendering a TIMESTAMPTZ as RFC 3339 UTC with six fractional digits, as
-/// [`crate::model::rfc3339_micros`] does.
-fn rfc3339_sql(column: &str) -> String {
-    format!("to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')")
 }

@@ -16,9 +16,8 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{QueryBuilder, Row, Sqlite, SqlitePool};
 
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieCursor, MoviePage, MovieQuery, NewSession, RefreshOutcome,
-    SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult,
-    escape_like,
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -123,25 +122,9 @@ enum NameMatch {
 }
 
 impl SqliteStore {
-    /// One page (fetching one movie more than the page, to know whether another page follows)
-    /// and how many movies the walk yielded.
-    async fn fetch_page(&self, query: &MovieQuery, name_match: NameMatch) -> StoreResult<(MoviePage, usize)> {
+    async fn fetch_listing(&self, query: &MovieQuery, name_match: NameMatch) -> StoreResult<Vec<Movie>> {
         let plan = ListingPlan::for_query(query);
-        let page_size = query.limit;
-        let mut sql = QueryBuilder::<Sqlite>::new(format!(
-            // The database renders the page: one JSON value crosses to Rust instead of a row per
-            // movie. `rn` numbers the walk; the extra movie only tells that a next page exists.
-            "SELECT coalesce(json_group_array(json(obj) ORDER BY rn) FILTER (WHERE rn <= {page_size}), '[]') AS body, \
-                    count(*) AS fetched, \
-                    max(CASE WHEN rn = {page_size} THEN key_at END) AS last_at, \
-                    max(CASE WHEN rn = {page_size} THEN key_id END) AS last_id \
-             FROM (SELECT json_object('id', id, 'name', name, 'casts', json(casts), 'genres', json(genres), \
-                                      'added_by', added_by, 'created_at', {created}, 'updated_at', {updated}) AS obj, \
-                          key_at, key_id, row_number() OVER (ORDER BY key_at DESC, key_id DESC) AS rn \
-                   FROM (",
-            created = rfc3339_sql("created_at"),
-            updated = rfc3339_sql("updated_at"),
-        ));
+        let mut sql = QueryBuilder::<Sqlite>::new("");
         if let NameMatch::Window(_) = name_match {
             sql.push("SELECT * FROM (");
         }
@@ -180,40 +163,19 @@ impl SqliteStore {
             }
         }
         sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
-        let fetch = i64::from(page_size) + 1;
         match name_match {
             NameMatch::Window(window) => {
                 sql.push_bind(i64::from(window));
                 sql.push(") WHERE lower(name) LIKE ").push_bind(like_pattern).push(" ESCAPE '\\'");
-                sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").push_bind(fetch);
+                sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").push_bind(i64::from(query.limit));
             }
             _ => {
-                sql.push_bind(fetch);
+                sql.push_bind(i64::from(query.limit));
             }
         }
-        sql.push("))");
-        let row = sql.build().fetch_one(&self.reader).await?;
-        let fetched: i64 = row.try_get("fetched")?;
-        let fetched = usize::try_from(fetched).unwrap_or_default();
-        let next = if fetched > page_size as usize {
-            let at: i64 = row.try_get("last_at")?;
-            let created_at = DateTime::from_timestamp_micros(at)
-                .ok_or_else(|| StoreError::Other(anyhow::anyhow!("key out of range: {at}")))?;
-            Some(MovieCursor { created_at, id: row.try_get("last_id")? })
-        } else {
-            None
-        };
-        let page = MoviePage { json: row.try_get("body")?, len: fetched.min(page_size as usize), next };
-        Ok((page, fetched))
+        let rows = sql.build().fetch_all(&self.reader).await?;
+        rows.iter().map(movie_from_row).collect()
     }
-}
-
-/// SQL rendering integer microseconds as RFC 3339 with six fractional digits, as
-/// [`crate::model::rfc3339_micros`] does.
-fn rfc3339_sql(column: &str) -> String {
-    format!(
-        "strftime('%Y-%m-%dT%H:%M:%S', {column} / 1000000, 'unixepoch') || '.' || printf('%06d', {column} % 1000000) || 'Z'"
-    )
 }
 
 fn micros(time: DateTime<Utc>) -> i64 {
@@ -534,23 +496,22 @@ impl Store for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<MoviePage> {
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
         let name_match = match &query.name_contains {
             None => NameMatch::Any,
             Some(fragment) if fragment.chars().count() < 3 => NameMatch::Scan,
             Some(_) => {
                 // A common fragment's newest matches sit near the front of the walk, where a
                 // plain substring test finds them at once; a rare one's do not, and the trigram
-                // index finds them instead. Try the cheap window first: it is conclusive when it
-                // fills the page and finds one more.
-                let (page, fetched) = self.fetch_page(query, NameMatch::Window(TRIGRAM_WINDOW)).await?;
-                if fetched > query.limit as usize {
-                    return Ok(page);
+                // index finds them instead. Try the cheap window first.
+                let window = self.fetch_listing(query, NameMatch::Window(TRIGRAM_WINDOW)).await?;
+                if window.len() == query.limit as usize {
+                    return Ok(window);
                 }
                 NameMatch::Trigram
             }
         };
-        Ok(self.fetch_page(query, name_match).await?.0)
+        self.fetch_listing(query, name_match).await
     }
 
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
