@@ -46,7 +46,10 @@ impl SqliteStore {
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10))
             .pragma("temp_store", "memory")
-            .statement_cache_capacity(256);
+            .statement_cache_capacity(256)
+            // Room for a whole page (1,001 rows at most): the connection's thread hands every row
+            // over without waiting for the request task to drain the channel.
+            .row_buffer_size(1024);
         let shown = url.sqlite_path().map(|p| p.display().to_string()).unwrap_or_else(|| url.as_str().to_owned());
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
