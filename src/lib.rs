@@ -12,6 +12,7 @@ pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod page_cache;
 pub mod rate_limit;
 pub mod service;
 pub mod startup;

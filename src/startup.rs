@@ -13,6 +13,7 @@ use crate::auth::password::PasswordHasher;
 use crate::config::{DatabaseUrl, Secret, Settings};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::page_cache::PageCache;
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, SharedState};
 use crate::store;
@@ -38,6 +39,7 @@ impl Application {
             mailer: Mailer::from_settings(&settings)?,
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             metrics: Metrics::default(),
+            page_cache: PageCache::default(),
             keys,
             store,
             settings,

@@ -7,6 +7,7 @@ use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
+use crate::page_cache::PageCache;
 use crate::rate_limit::RateLimiter;
 use crate::store::DynStore;
 
@@ -18,6 +19,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub auth_rate_limiter: RateLimiter,
     pub metrics: Metrics,
+    pub page_cache: PageCache,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -1,7 +1,8 @@
 //! `/api/movies`: the catalogue.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Deserialize;
@@ -140,27 +141,15 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
         (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie]),
         (status = 400, description = "Bad query parameter", body = ErrorBody),
     ))]
-pub async fn list_movies(
-    State(state): State<SharedState>,
-    RawQuery(raw): RawQuery,
-) -> ApiResult<(HeaderMap, Json<Vec<Movie>>)> {
-    let (mut query, params) = parse_query(raw.as_deref())?;
-    let page_size = query.limit;
-    // One extra row tells whether a next page exists, without a COUNT.
-    query.limit += 1;
-    let mut page = movies::list(&state, &query).await?;
-    query.limit = page_size;
-    let mut headers = HeaderMap::new();
-    if page.len() > page_size as usize {
-        page.truncate(page_size as usize);
-        if let Some(last) = page.last() {
-            let last = MovieCursor { created_at: last.created_at, id: last.id.clone() };
-            if let Some(link) = next_link(&query, &params, &last) {
-                headers.insert(header::LINK, link);
-            }
-        }
+pub async fn list_movies(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+    let (query, params) = parse_query(raw.as_deref())?;
+    let page = movies::list(&state, &query).await?;
+    let mut response =
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], page.body.clone()).into_response();
+    if let Some(link) = page.next.as_ref().and_then(|last| next_link(&query, &params, last)) {
+        response.headers_mut().insert(header::LINK, link);
     }
-    Ok((headers, Json(page)))
+    Ok(response)
 }
 
 /// Add a movie; the caller becomes its owner.

@@ -1,11 +1,14 @@
 //! The catalogue: create, read, list, replace, patch, delete; only the owner or an admin edits.
 
+use std::sync::Arc;
+
 use super::{Actor, Validator};
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
+use crate::page_cache::ListedPage;
 use crate::state::AppState;
-use crate::store::{MovieQuery, StoreError};
+use crate::store::{MovieCursor, MovieQuery, StoreError};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -78,8 +81,29 @@ pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
     state.store.movie(movie_id).await?.ok_or_else(not_found)
 }
 
-pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Vec<Movie>> {
-    Ok(state.store.list_movies(query).await?)
+/// A page of the listing, from the page cache when the catalogue has not changed since it was
+/// rendered (see [`crate::page_cache`]).
+pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<ListedPage>> {
+    let version = state.store.catalogue_version().await?;
+    let key = format!("{query:?}");
+    if let Some(page) = version.and_then(|version| state.page_cache.get(&key, version)) {
+        return Ok(page);
+    }
+    // One extra movie tells whether a next page exists, without a COUNT.
+    let page_size = query.limit as usize;
+    let mut movies = state.store.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
+    let next = if movies.len() > page_size {
+        movies.truncate(page_size);
+        movies.last().map(|last| MovieCursor { created_at: last.created_at, id: last.id.clone() })
+    } else {
+        None
+    };
+    let body = serde_json::to_vec(&movies).map_err(ApiError::internal)?;
+    let page = Arc::new(ListedPage { body: body.into(), next });
+    if let Some(version) = version {
+        state.page_cache.put(key, version, Arc::clone(&page));
+    }
+    Ok(page)
 }
 
 /// Applies a replace (every field given) or a patch (some fields given).

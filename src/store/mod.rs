@@ -173,6 +173,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool>;
     /// Newest first; at most `query.limit` movies.
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
+    /// The catalogue's change counter (bumped with every movie write), or `None` where the
+    /// backend keeps none (PostgreSQL): listing pages are then never cached.
+    async fn catalogue_version(&self) -> StoreResult<Option<i64>>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 

@@ -380,6 +380,11 @@ impl Store for PgStore {
         rows.iter().map(movie_from_row).collect()
     }
 
+    async fn catalogue_version(&self) -> StoreResult<Option<i64>> {
+        // See migrations/postgres/0003: no counter here, so no listing cache.
+        Ok(None)
+    }
+
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT id FROM movies WHERE added_by = $1 ORDER BY created_at DESC, id DESC")
             .bind(user_id)

@@ -517,6 +517,12 @@ impl Store for SqliteStore {
         self.fetch_listing(query, name_match).await
     }
 
+    async fn catalogue_version(&self) -> StoreResult<Option<i64>> {
+        let version: i64 =
+            sqlx::query_scalar("SELECT version FROM catalogue_version WHERE id = 1").fetch_one(&self.reader).await?;
+        Ok(Some(version))
+    }
+
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
         Ok(sqlx::query_scalar("SELECT id FROM movies WHERE added_by = ? ORDER BY created_at DESC, id DESC")
             .bind(user_id)

@@ -37,7 +37,18 @@ impl ServerProcess {
     }
 
     pub async fn start_with(database: &TestDatabase, options: ProcessOptions) -> Self {
-        // Reserve a free port, release it, and hand it to the child.
+        // A free port is reserved, released and handed to the child; another test may take it in
+        // between, so a start that fails to listen is retried on a fresh port.
+        for _ in 0..4 {
+            if let Some(server) = Self::try_start(database, &options).await {
+                return server;
+            }
+        }
+        panic!("server process could not find a free port");
+    }
+
+    /// `None` when the child could not listen on its port.
+    async fn try_start(database: &TestDatabase, options: &ProcessOptions) -> Option<Self> {
         let port = options
             .port
             .unwrap_or_else(|| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port());
@@ -49,13 +60,12 @@ impl ServerProcess {
         for (key, value) in &options.env {
             command.env(key, value);
         }
-        let stderr = match &options.log_file {
-            Some(path) => {
-                let file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("log file");
-                Stdio::from(file)
-            }
-            None => Stdio::null(),
-        };
+        // The log goes to a file: the caller's, or a temporary one shown if the start fails.
+        let log_path = options.log_file.clone().unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("movie-bag-process-{}.log", uuid::Uuid::new_v4().simple()))
+        });
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).expect("log file");
+        let stderr = Stdio::from(file);
         let child = command
             .env("DATABASE_URL", &database.url)
             .env("PORT", port.to_string())
@@ -63,18 +73,29 @@ impl ServerProcess {
             .stderr(stderr)
             .spawn()
             .expect("server binary starts");
-        let server = Self { address: format!("http://127.0.0.1:{port}"), port, child };
+        let mut server = Self { address: format!("http://127.0.0.1:{port}"), port, child };
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
             if let Ok(reply) = client.get(format!("{}/ready", server.address)).send().await
                 && reply.status() == 200
             {
-                return server;
+                if options.log_file.is_none() {
+                    let _ = std::fs::remove_file(&log_path);
+                }
+                return Some(server);
+            }
+            if let Ok(Some(status)) = server.child.try_wait() {
+                let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                if log.contains("cannot listen") && options.port.is_none() {
+                    return None;
+                }
+                panic!("server process exited with {status} before becoming ready on port {port}:\n{log}");
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        panic!("server process did not become ready on port {port}");
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        panic!("server process did not become ready on port {port}:\n{log}");
     }
 
     /// Sends a signal by name (`TERM`, `INT`, `KILL`).

@@ -122,3 +122,26 @@ async fn sqlite_processes_starting_together_without_a_key_agree_on_one_generated
         assert_eq!(me.status(), 200);
     }
 }
+
+backend_tests! {
+    async fn a_listing_served_by_one_process_follows_writes_made_through_the_other(backend) {
+        let app = TestApp::spawn(backend).await;
+        let other = ServerProcess::start(&app.database).await;
+        let user = app.new_user().await;
+        let first = app.create_movie(&user.token, "First").await;
+        let list_on_other = || async {
+            let reply = read(app.client.get(format!("{}/api/movies?genre=crime", other.address)).send().await.unwrap()).await;
+            reply.body.as_array().unwrap().iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+        };
+        // Read twice: the second answer may come from the other process's page cache.
+        assert_eq!(list_on_other().await, vec![first.clone()]);
+        assert_eq!(list_on_other().await, vec![first.clone()]);
+        let second = app.create_movie(&user.token, "Second").await;
+        assert_eq!(list_on_other().await, vec![second.clone(), first.clone()], "a create elsewhere shows at once");
+        app.send(Method::DELETE, &format!("/api/movies/{first}"), None, Some(&user.token)).await.assert_status(204);
+        assert_eq!(list_on_other().await, vec![second.clone()], "a delete elsewhere shows at once");
+        let patch = serde_json::json!({"genres": ["Drama"]});
+        app.send(Method::PATCH, &format!("/api/movies/{second}"), Some(patch), Some(&user.token)).await.assert_status(200);
+        assert!(list_on_other().await.is_empty(), "an update elsewhere shows at once");
+    }
+}
