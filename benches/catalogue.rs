@@ -8,14 +8,18 @@
 //!
 //! For each backend and size it starts the real server (release build, in this process) on a
 //! fresh database, seeds it with `movie-bag seed`'s generator, then times sequential keep-alive
-//! HTTP requests over loopback: median and p99 per query. The deep page is reached by following
+//! HTTP requests over loopback: median and p99 per query. Before each timed request one movie is
+//! rewritten unchanged, so SQLite's listing page cache never answers: the figures are the queries. The deep page is reached by following
 //! `Link: rel="next"` 5,000 times, then requested repeatedly.
 
 use std::time::{Duration, Instant};
 
 use movie_bag::config::Settings;
+use movie_bag::model::Movie;
 use movie_bag::service::seed::{SEED_EMAIL, seed};
 use movie_bag::startup::Application;
+use movie_bag::state::SharedState;
+use movie_bag::store::SEED_ID_PREFIX;
 use sqlx::Connection as _;
 
 const DEEP_PAGES: usize = 5000;
@@ -92,7 +96,20 @@ struct Stats {
     rows: usize,
 }
 
-async fn measure(client: &reqwest::Client, base: &str, path: &str, samples: usize) -> Stats {
+/// Rewrites one movie unchanged, which bumps the catalogue version and so empties the SQLite page
+/// cache: every timed request then measures the query, not the cache.
+async fn invalidate_cache(state: &SharedState, movie: &Movie) {
+    state.store.update_movie(movie).await.expect("rewrite a movie");
+}
+
+async fn measure(
+    client: &reqwest::Client,
+    base: &str,
+    path: &str,
+    samples: usize,
+    state: &SharedState,
+    movie: &Movie,
+) -> Stats {
     let url = format!("{base}{path}");
     let mut rows = 0;
     for _ in 0..10 {
@@ -101,6 +118,7 @@ async fn measure(client: &reqwest::Client, base: &str, path: &str, samples: usiz
     }
     let mut times = Vec::with_capacity(samples);
     for _ in 0..samples {
+        invalidate_cache(state, movie).await;
         let started = Instant::now();
         let response = client.get(&url).send().await.unwrap();
         assert_eq!(response.status(), 200, "{path}");
@@ -147,6 +165,8 @@ async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: us
     seed(&state.store, size, true, |_, _| {}).await.expect("seed");
     let seed_seconds = started.elapsed().as_secs_f64();
     let owner = state.store.user_by_email(SEED_EMAIL).await.unwrap().unwrap().id;
+    // The oldest synthetic movie: rewritten (unchanged) before each timed request.
+    let untouched = state.store.movie(&format!("{SEED_ID_PREFIX}{:012x}", 1)).await.unwrap().expect("seeded movie 1");
 
     let client = reqwest::Client::new();
     // The deep page is 5,000 pages in: with 100 per page where the catalogue allows it.
@@ -170,7 +190,7 @@ async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: us
     println!("|---|---|---|---|");
     let mut first_limit_l = Duration::ZERO;
     for (label, path) in &queries {
-        let stats = measure(&client, &base, path, samples).await;
+        let stats = measure(&client, &base, path, samples, &state, &untouched).await;
         if label.starts_with("first page (limit") && path == &deep_first {
             first_limit_l = stats.median;
         }
