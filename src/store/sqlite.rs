@@ -51,6 +51,18 @@ impl SqliteStore {
             // over without waiting for the request task to drain the channel.
             .row_buffer_size(1024);
         let shown = url.sqlite_path().map(|p| p.display().to_string()).unwrap_or_else(|| url.as_str().to_owned());
+        // Opening a fresh file switches it to WAL, which needs an exclusive lock that does not
+        // wait on busy_timeout, and sqlx takes no lock for SQLite migrations: processes starting
+        // together on one fresh file would fail with "database is locked" or race the
+        // migrations. A file lock beside the database serialises opening and migrating.
+        let startup_lock = match url.sqlite_path() {
+            Some(path) => Some(
+                lock_beside(&path, "migrate-lock")
+                    .await
+                    .with_context(|| format!("cannot open the SQLite database {shown}"))?,
+            ),
+            None => None,
+        };
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
@@ -58,15 +70,8 @@ impl SqliteStore {
             .connect_with(base.clone().create_if_missing(true))
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
-        {
-            // sqlx takes no lock for SQLite migrations; processes starting together on a fresh
-            // file would race. A file lock beside the database serialises them.
-            let _lock = match url.sqlite_path() {
-                Some(path) => Some(lock_beside(&path, "migrate-lock").await?),
-                None => None,
-            };
-            MIGRATOR.run(&writer).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
-        }
+        MIGRATOR.run(&writer).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
+        drop(startup_lock);
         let reader_connections = std::thread::available_parallelism().map_or(2, |n| n.get() as u32 * 2);
         let reader = SqlitePoolOptions::new()
             .max_connections(reader_connections)
