@@ -60,12 +60,12 @@ pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult
 }
 
 /// `movie-bag user promote|demote <email>`: an unknown email is an error.
-pub async fn set_role_by_email(state: &crate::store::DynStore, email: &str, role: Role) -> anyhow::Result<User> {
-    let user = state
+pub async fn set_role_by_email(store: &crate::store::DynStore, email: &str, role: Role) -> anyhow::Result<User> {
+    let user = store
         .user_by_email(email.trim())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user with email {:?}", email.trim()))?;
-    state
+    store
         .set_role(&user.id, role)
         .await?
         .ok_or_else(|| anyhow::anyhow!("user {:?} was deleted meanwhile", email.trim()))

@@ -9,7 +9,7 @@ use sqlx::Connection as _;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, PASSWORD, TestDatabase, movie_body, read};
+use crate::helpers::{Backend, TestDatabase, movie_body, user_on};
 use crate::process::ServerProcess;
 
 /// Holds the movies table locked (another client's long transaction) until dropped: the
@@ -34,15 +34,6 @@ pub async fn lock_movies(backend: &Backend, url: &str) -> TableLock {
             TableLock::Postgres(conn)
         }
     }
-}
-
-/// Signs up and logs in through `base`; returns (user id, token).
-async fn user_on(client: &reqwest::Client, base: &str, email: &str) -> (String, String) {
-    let body = json!({"email": email, "password": PASSWORD});
-    let signup = read(client.post(format!("{base}/api/auth/signup")).json(&body).send().await.unwrap()).await;
-    signup.assert_status(200);
-    let login = read(client.post(format!("{base}/api/auth/login")).json(&body).send().await.unwrap()).await;
-    (signup.body["id"].as_str().unwrap().to_owned(), login.body["token"].as_str().unwrap().to_owned())
 }
 
 async fn create_on(client: &reqwest::Client, base: &str, token: &str, name: &str) -> Result<String, String> {

@@ -351,3 +351,14 @@ pub async fn read(response: reqwest::Response) -> Reply {
 pub fn movie_body(name: &str) -> Value {
     json!({"name": name, "casts": ["Al Pacino", "Robert De Niro"], "genres": ["Crime", "Drama"]})
 }
+
+/// Signs up `email` (with [`PASSWORD`]) and logs in through the server at `base` (another
+/// process); returns (user id, token).
+pub async fn user_on(client: &reqwest::Client, base: &str, email: &str) -> (String, String) {
+    let body = json!({"email": email, "password": PASSWORD});
+    let signup = read(client.post(format!("{base}/api/auth/signup")).json(&body).send().await.unwrap()).await;
+    signup.assert_status(200);
+    let login = read(client.post(format!("{base}/api/auth/login")).json(&body).send().await.unwrap()).await;
+    login.assert_status(200);
+    (signup.body["id"].as_str().unwrap().to_owned(), login.body["token"].as_str().unwrap().to_owned())
+}

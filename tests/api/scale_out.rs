@@ -70,24 +70,13 @@ backend_tests! {
             let reply = read(client.get(format!("{}/ready", server.address)).send().await.unwrap()).await;
             reply.assert_status(200);
         }
-        // And they serve one and the same data.
-        let signup = read(
-            client
-                .post(format!("{}/api/auth/signup", servers[0].address))
-                .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
-                .send()
-                .await
-                .unwrap(),
-        )
-        .await;
-        signup.assert_status(200);
-        let login = client
-            .post(format!("{}/api/auth/login", servers[3].address))
-            .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
-            .send()
-            .await
-            .unwrap();
+        // And they serve one and the same data: an account made through one logs in through another.
+        let (_, token) = crate::helpers::user_on(&client, &servers[0].address, "a@example.com").await;
+        let body = serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD});
+        let login = client.post(format!("{}/api/auth/login", servers[3].address)).json(&body).send().await.unwrap();
         assert_eq!(login.status(), 200);
+        let me = client.get(format!("{}/api/users/me", servers[3].address)).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(me.status(), 200);
     }
 }
 
@@ -99,22 +88,12 @@ async fn sqlite_processes_starting_together_without_a_key_agree_on_one_generated
     }))
     .await;
     let client = reqwest::Client::new();
-    let signup = client
-        .post(format!("{}/api/auth/signup", servers[0].address))
-        .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(signup.status(), 200);
-    let login = read(
-        client
-            .post(format!("{}/api/auth/login", servers[1].address))
-            .json(&serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD}))
-            .send()
-            .await
-            .unwrap(),
-    )
-    .await;
+    // Signed up through one process, logged in through another.
+    crate::helpers::user_on(&client, &servers[0].address, "a@example.com").await;
+    let body = serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD});
+    let login =
+        read(client.post(format!("{}/api/auth/login", servers[1].address)).json(&body).send().await.unwrap()).await;
+    login.assert_status(200);
     let token = login.body["token"].as_str().unwrap();
     // A token signed by one process verifies on every other: they share the key.
     for server in &servers {
