@@ -13,7 +13,7 @@ DURATION=${BENCH_DURATION:-10s}
 CONNECTIONS=${BENCH_CONNECTIONS:-32}
 KEY=benchmark-signing-key-0123456789abcdefghijkl
 if ! command -v wrk > /dev/null; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk > /dev/null; else echo "wrk is needed: apt-get install wrk" >&2; exit 1; fi
+  if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk > /dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }; else echo "wrk is needed: apt-get install wrk" >&2; exit 1; fi
 fi
 cargo build --release --quiet
 BIN=$PWD/target/release/movie-bag

@@ -26,7 +26,7 @@ pub enum StoreError {
     Conflict(&'static str),
     /// The database cannot be reached or the pool is exhausted.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] sqlx::Error),
+    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error(transparent)]
     Other(anyhow::Error),
 }
@@ -48,7 +48,7 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(error),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(error.into()),
             other => Self::Other(other.into()),
         }
     }

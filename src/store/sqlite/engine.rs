@@ -1,0 +1,340 @@
+//! How SQLite connections are driven: reads on the calling thread, writes on one writer thread
+//! that commits whatever is queued together.
+//!
+//! The profile of the earlier sqlx-based store showed its time going into thread hand-offs, not
+//! into SQLite: every query was sent to a connection's own thread and every row sent back. Here a
+//! short read runs on the task's own thread with a pooled connection (a primary-key lookup takes
+//! microseconds, less than one hand-off); a read that may scan runs on the blocking pool; writes
+//! are queued to a single writer thread (SQLite admits one writer at a time anyway), which runs
+//! every queued write in one transaction, each inside its own savepoint, and answers them all
+//! after the one commit. A write that fails rolls back only its savepoint; a write whose request
+//! has gone (timed out, client left) is not applied.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{Connection, ErrorCode, OpenFlags};
+use tokio::sync::{Semaphore, mpsc, oneshot};
+
+use crate::metrics::PoolUse;
+use crate::store::{StoreError, StoreResult};
+
+/// How long a write waits for another process's write lock before giving up.
+const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a read waits when SQLite reports the database busy (rare in WAL mode: recovery
+/// after a crash, a checkpoint resetting the log).
+const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most writes committed together; bounds how long the first of a batch waits for the last.
+const MAX_BATCH: usize = 256;
+/// Prepared statements kept per connection: every query the store runs, with room to spare.
+const STATEMENT_CACHE: usize = 64;
+
+pub(super) struct Engine {
+    readers: Arc<Readers>,
+    /// Bounds reads on the blocking pool, each holding a connection for its duration.
+    scan_permits: Arc<Semaphore>,
+    scan_limit: u32,
+    writer: Mutex<Option<mpsc::UnboundedSender<Box<dyn WriteJob>>>>,
+    writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
+    writer_busy: Arc<AtomicBool>,
+}
+
+impl Engine {
+    /// Opens the writer and prepares the readers of the (already migrated) file at `path`.
+    pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
+        let writer_connection = open_writer(path)?;
+        let readers = Arc::new(Readers {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+            open: AtomicU32::new(0),
+            closed: AtomicBool::new(false),
+        });
+        // Fail at startup, not on the first request, when the file cannot be read.
+        let first_reader = readers.take()?;
+        readers.give_back(first_reader);
+        let (sender, receiver) = mpsc::unbounded_channel();
+        let writer_busy = Arc::new(AtomicBool::new(false));
+        let busy = Arc::clone(&writer_busy);
+        let writer_done = std::thread::Builder::new()
+            .name("sqlite-writer".to_owned())
+            .spawn(move || run_writer(writer_connection, receiver, &busy))?;
+        let scan_limit = std::thread::available_parallelism().map_or(2, |n| n.get() as u32 * 2);
+        Ok(Self {
+            readers,
+            scan_permits: Arc::new(Semaphore::new(scan_limit as usize)),
+            scan_limit,
+            writer: Mutex::new(Some(sender)),
+            writer_done: Mutex::new(Some(writer_done)),
+            writer_busy,
+        })
+    }
+
+    /// Runs a short read (a lookup by key) on the calling thread. Should the database be busy,
+    /// the read is retried on the blocking pool, where waiting does not stall other requests.
+    pub(super) async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let connection = self.readers.take()?;
+        connection.busy_timeout(Duration::ZERO).map_err(StoreError::from)?;
+        let first_try = read(&connection);
+        match first_try {
+            Err(error) if is_busy(&error) => {
+                self.readers.give_back(connection);
+                self.scan(read).await
+            }
+            other => {
+                self.readers.give_back(connection);
+                other.map_err(StoreError::from)
+            }
+        }
+    }
+
+    /// Runs a read that may scan many rows on the blocking pool.
+    pub(super) async fn scan<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
+    {
+        let permit = Arc::clone(&self.scan_permits).acquire_owned().await.map_err(|_| closed())?;
+        let readers = Arc::clone(&self.readers);
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            let connection = readers.take()?;
+            connection.busy_timeout(READ_BUSY_TIMEOUT)?;
+            let result = read(&connection);
+            readers.give_back(connection);
+            Ok(result?)
+        })
+        .await
+        .map_err(|e| StoreError::Other(e.into()))?
+    }
+
+    /// Queues a write for the writer thread and waits for the commit that includes it.
+    pub(super) async fn write<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(PendingWrite { work: Some(write), outcome: None, reply });
+        {
+            let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            writer.as_ref().ok_or_else(closed)?.send(job).map_err(|_| closed())?;
+        }
+        answer.await.map_err(|_| closed())?
+    }
+
+    pub(super) fn pool_use(&self) -> PoolUse {
+        let idle = self.readers.idle_count();
+        let open = self.readers.open.load(Ordering::Relaxed);
+        let writing = u32::from(self.writer_busy.load(Ordering::Relaxed));
+        PoolUse { in_use: open.saturating_sub(idle) + writing, idle: idle + 1 - writing, max: self.scan_limit + 1 }
+    }
+
+    /// Finishes the queued writes, then closes every connection.
+    pub(super) async fn close(&self) {
+        drop(self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take());
+        let done = self.writer_done.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(done) = done {
+            let _ = tokio::task::spawn_blocking(move || done.join()).await;
+        }
+        self.readers.close();
+    }
+}
+
+fn closed() -> StoreError {
+    StoreError::Unavailable("the database is closed".into())
+}
+
+fn is_busy(error: &rusqlite::Error) -> bool {
+    matches!(error.sqlite_error_code(), Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked))
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        if is_busy(&error) || matches!(error.sqlite_error_code(), Some(ErrorCode::CannotOpen)) {
+            Self::Unavailable(error.into())
+        } else {
+            Self::Other(error.into())
+        }
+    }
+}
+
+/// Turns a unique-constraint failure into `Conflict(what)`.
+pub(super) fn unique_as(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |error| match &error {
+        rusqlite::Error::SqliteFailure(failure, _)
+            if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Conflict(what)
+        }
+        _ => StoreError::from(error),
+    }
+}
+
+/// Read-only connections, opened on demand and kept for reuse.
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    open: AtomicU32,
+    /// Set by `close`: no connection is handed out or opened afterwards.
+    closed: AtomicBool,
+}
+
+impl Readers {
+    fn take(&self) -> StoreResult<Connection> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(closed());
+        }
+        if let Some(connection) = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop() {
+            return Ok(connection);
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let connection = Connection::open_with_flags(&self.path, flags)?;
+        connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        self.open.fetch_add(1, Ordering::Relaxed);
+        Ok(connection)
+    }
+
+    fn give_back(&self, connection: Connection) {
+        if self.closed.load(Ordering::Acquire) {
+            self.open.fetch_sub(1, Ordering::Relaxed);
+            return;
+        }
+        self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(connection);
+    }
+
+    fn idle_count(&self) -> u32 {
+        let idle = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).len();
+        u32::try_from(idle).unwrap_or(u32::MAX)
+    }
+
+    fn close(&self) {
+        self.closed.store(true, Ordering::Release);
+        let closed = std::mem::take(&mut *self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        self.open.fetch_sub(u32::try_from(closed.len()).unwrap_or(0), Ordering::Relaxed);
+    }
+}
+
+fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let connection = Connection::open_with_flags(path, flags)?;
+    connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    connection.busy_timeout(WRITE_BUSY_TIMEOUT)?;
+    // WAL was set when the file was created (it persists); synchronous=NORMAL in WAL mode loses
+    // nothing on a process crash, only possibly the last commits on a power cut.
+    connection.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(connection)
+}
+
+/// A queued write, type-erased so writes of any result type share one queue.
+trait WriteJob: Send {
+    /// The request that queued it has stopped waiting.
+    fn abandoned(&self) -> bool;
+    /// Runs the write inside the open transaction; false when it failed.
+    fn apply(&mut self, connection: &Connection) -> bool;
+    /// Answers the request once the transaction's fate is known.
+    fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>);
+}
+
+struct PendingWrite<T, F> {
+    work: Option<F>,
+    outcome: Option<StoreResult<T>>,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> WriteJob for PendingWrite<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> StoreResult<T> + Send,
+{
+    fn abandoned(&self) -> bool {
+        self.reply.is_closed()
+    }
+
+    fn apply(&mut self, connection: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        // A panicking write must not take the writer thread (and every later write) with it.
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
+            .unwrap_or_else(|_| Err(StoreError::Other(anyhow::anyhow!("the write panicked"))));
+        let succeeded = outcome.is_ok();
+        self.outcome = Some(outcome);
+        succeeded
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
+        let PendingWrite { outcome, reply, .. } = *self;
+        let answer = match (outcome, commit) {
+            // A failed write was rolled back on its own; its error stands whatever the commit did.
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
+            (None, Ok(())) => Err(StoreError::Other(anyhow::anyhow!("write was never applied"))),
+        };
+        let _ = reply.send(answer);
+    }
+}
+
+fn commit_failure(error: &rusqlite::Error) -> StoreError {
+    let message = format!("transaction failed: {error}");
+    if is_busy(error) { StoreError::Unavailable(message.into()) } else { StoreError::Other(anyhow::anyhow!(message)) }
+}
+
+/// The writer thread: takes whatever is queued, applies it in one transaction, commits, answers.
+fn run_writer(connection: Connection, mut queue: mpsc::UnboundedReceiver<Box<dyn WriteJob>>, busy: &AtomicBool) {
+    let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        batch.retain(|job| !job.abandoned());
+        if batch.is_empty() {
+            continue;
+        }
+        busy.store(true, Ordering::Relaxed);
+        let commit = apply_batch(&connection, &mut batch);
+        busy.store(false, Ordering::Relaxed);
+        for job in batch.drain(..) {
+            job.answer(commit.as_ref().map(|_| ()));
+        }
+    }
+}
+
+/// Applies each job in its own savepoint of one `BEGIN IMMEDIATE` transaction and commits.
+/// `BEGIN IMMEDIATE` takes the write lock up front, so another process on the same file makes
+/// this wait (busy timeout) instead of failing halfway.
+fn apply_batch(connection: &Connection, batch: &mut [Box<dyn WriteJob>]) -> rusqlite::Result<()> {
+    connection.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    for job in batch.iter_mut() {
+        if let Err(error) = apply_one(connection, job.as_mut()) {
+            let _ = connection.execute_batch("ROLLBACK");
+            return Err(error);
+        }
+    }
+    let committed = connection.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
+    if committed.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    committed.map(|_| ())
+}
+
+fn apply_one(connection: &Connection, job: &mut dyn WriteJob) -> rusqlite::Result<()> {
+    connection.prepare_cached("SAVEPOINT write")?.execute([])?;
+    if !job.apply(connection) {
+        connection.prepare_cached("ROLLBACK TO write")?.execute([])?;
+    }
+    connection.prepare_cached("RELEASE write")?.execute([])?;
+    Ok(())
+}

@@ -1,0 +1,639 @@
+//! SQLite implementation of [`Store`]: the embedded default.
+//!
+//! Queries run on rusqlite connections driven by [`engine`]: lookups on the request's own thread,
+//! scans on the blocking pool, writes on one writer thread that commits queued writes together.
+//! sqlx opens and migrates the file (the same migration tool as PostgreSQL), under a file lock
+//! so processes starting together on one fresh file take turns. WAL with `synchronous=NORMAL`:
+//! a process crash loses nothing committed.
+
+mod engine;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
+use sqlx::{ConnectOptions, Connection as _};
+
+use self::engine::{Engine, unique_as};
+use super::{
+    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
+};
+use crate::config::DatabaseUrl;
+use crate::domain::Role;
+use crate::metrics::PoolUse;
+use crate::model::{Movie, User};
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+
+const USER_COLUMNS: &str = "id, email, role, created_at";
+const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
+
+pub struct SqliteStore {
+    engine: Engine,
+}
+
+impl SqliteStore {
+    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+        // Every connection must see the same database, which an in-memory one cannot offer.
+        let path = url.sqlite_path().context("movie-bag needs an SQLite file: use DATABASE_URL=sqlite://path")?;
+        let shown = path.display().to_string();
+        // Opening a fresh file switches it to WAL, which needs an exclusive lock that does not
+        // wait on busy_timeout, and sqlx takes no lock for SQLite migrations: processes starting
+        // together on one fresh file would fail with "database is locked" or race the
+        // migrations. A file lock beside the database serialises opening and migrating.
+        let startup_lock = lock_beside(&path, "migrate-lock")
+            .await
+            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        let mut migrator = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10))
+            .disable_statement_logging()
+            .connect()
+            .await
+            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        MIGRATOR.run(&mut migrator).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
+        migrator.close().await.with_context(|| format!("cannot close the migrated database {shown}"))?;
+        let engine = Engine::open(&path).with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        drop(startup_lock);
+        Ok(Self { engine })
+    }
+
+    async fn credentials_where(&self, condition: &'static str, value: String) -> StoreResult<Option<Credentials>> {
+        self.engine
+            .read(move |db| {
+                let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
+                db.prepare_cached(&sql)?
+                    .query_row([&value], |row| {
+                        Ok(Credentials { user: user_from_row(row)?, password_hash: row.get(4)? })
+                    })
+                    .optional()
+            })
+            .await
+    }
+}
+
+/// An exclusive lock on `<database>.<suffix>`, held until the returned file is dropped.
+async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result<std::fs::File> {
+    let mut name = database.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{suffix}"));
+    let path = database.with_file_name(name);
+    tokio::task::spawn_blocking(move || {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        Ok(file)
+    })
+    .await?
+}
+
+/// Rows of the newest-first walk examined with a plain substring test before falling back to
+/// the trigram index (see `list_movies`).
+const TRIGRAM_WINDOW: u32 = 5000;
+
+/// How a listing applies the name filter `q`.
+#[derive(Clone, Copy)]
+enum NameMatch {
+    /// No name filter.
+    Any,
+    /// `LIKE` on every row of the walk (fragments shorter than a trigram).
+    Scan,
+    /// `LIKE` on the first N rows of the walk only.
+    Window(u32),
+    /// The FTS5 trigram index.
+    Trigram,
+}
+
+/// SQL text with its positional (`?`) parameters, built in step.
+#[derive(Default)]
+struct Sql {
+    text: String,
+    params: Vec<Value>,
+}
+
+impl Sql {
+    fn push(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write as _;
+        let _ = write!(self.text, "{text}");
+        self
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.text.push('?');
+        self.params.push(value.into());
+        self
+    }
+}
+
+fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> Sql {
+    let plan = ListingPlan::for_query(query);
+    let mut sql = Sql::default();
+    if let NameMatch::Window(_) = name_match {
+        sql.push("SELECT * FROM (");
+    }
+    sql.push(format_args!(
+        "SELECT {MOVIE_COLUMNS_OF_M}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
+        plan.order_at, plan.order_id, plan.from
+    ));
+    if let Some(value) = plan.driving_value {
+        sql.push(format_args!(" AND {} = lower(", plan.driving_column)).bind(value.to_owned()).push(")");
+    }
+    if let Some(cursor) = &query.after {
+        sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+        sql.bind(micros(cursor.created_at)).push(", ").bind(cursor.id.clone()).push(")");
+    }
+    if let Some(cast) = plan.cast_check {
+        sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+            .bind(cast.to_owned())
+            .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
+    }
+    if let Some(owner) = &query.added_by {
+        sql.push(" AND m.added_by = ").bind(owner.clone());
+    }
+    let fragment = query.name_contains.as_deref().unwrap_or_default();
+    let like_pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+    match name_match {
+        NameMatch::Any | NameMatch::Window(_) => {}
+        NameMatch::Scan => {
+            sql.push(" AND lower(m.name) LIKE ").bind(like_pattern.clone()).push(" ESCAPE '\\'");
+        }
+        NameMatch::Trigram => {
+            // A quoted FTS5 phrase matches the characters literally.
+            let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+            sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ").bind(phrase).push(")");
+        }
+    }
+    sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+    match name_match {
+        NameMatch::Window(window) => {
+            sql.bind(i64::from(window));
+            sql.push(") WHERE lower(name) LIKE ").bind(like_pattern).push(" ESCAPE '\\'");
+            sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").bind(i64::from(query.limit));
+        }
+        _ => {
+            sql.bind(i64::from(query.limit));
+        }
+    }
+    sql
+}
+
+fn fetch_movies(db: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Movie>> {
+    let mut statement = db.prepare_cached(&sql.text)?;
+    let rows = statement.query_map(params_from_iter(sql.params.iter()), movie_from_row)?;
+    rows.collect()
+}
+
+fn micros(time: DateTime<Utc>) -> i64 {
+    time.timestamp_micros()
+}
+
+/// A failure to turn a stored value into a domain value: the database holds something the
+/// code never writes.
+fn corrupt(column: usize, problem: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, problem.into())
+}
+
+fn time_at(row: &Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+    let value: i64 = row.get(column)?;
+    DateTime::from_timestamp_micros(value).ok_or_else(|| corrupt(column, format!("time out of range: {value}")))
+}
+
+/// A user from the first four columns, in [`USER_COLUMNS`] order.
+fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
+    let role: String = row.get(2)?;
+    Ok(User {
+        id: row.get(0)?,
+        email: row.get(1)?,
+        role: Role::parse(&role).map_err(|e| corrupt(2, format!("role {role:?} {e}")))?,
+        created_at: time_at(row, 3)?,
+    })
+}
+
+/// A movie from the first seven columns, in [`MOVIE_COLUMNS`] order.
+fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
+    let decode = |column: usize| -> rusqlite::Result<Vec<String>> {
+        let text: String = row.get(column)?;
+        serde_json::from_str(&text).map_err(|e| corrupt(column, e))
+    };
+    Ok(Movie {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        casts: decode(2)?,
+        genres: decode(3)?,
+        added_by: row.get(4)?,
+        created_at: time_at(row, 5)?,
+        updated_at: time_at(row, 6)?,
+    })
+}
+
+fn json_list(values: &[String]) -> StoreResult<String> {
+    serde_json::to_string(values).map_err(|e| StoreError::Other(e.into()))
+}
+
+/// Revokes every live session of a user (a password change or reset signs them all out).
+fn revoke_sessions_of(db: &Connection, user_id: &str, now: i64) -> rusqlite::Result<usize> {
+    db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")?
+        .execute(params![now, user_id])
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.engine.read(|db| db.prepare_cached("SELECT 1")?.query_row([], |_| Ok(()))).await
+    }
+
+    fn pool_use(&self) -> PoolUse {
+        self.engine.pool_use()
+    }
+
+    async fn close(&self) {
+        self.engine.close().await;
+    }
+
+    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
+        let user = user.clone();
+        let password_hash = password_hash.to_owned();
+        self.engine
+            .write(move |db| {
+                db.prepare_cached(
+                    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
+                     VALUES (?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![
+                    user.id,
+                    user.email,
+                    user.email.to_lowercase(),
+                    password_hash,
+                    user.role.as_str(),
+                    micros(user.created_at)
+                ])
+                .map_err(unique_as("email"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
+        self.credentials_where("email_lower = ?", email.to_lowercase()).await
+    }
+
+    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
+        self.credentials_where("id = ?", user_id.to_owned()).await
+    }
+
+    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>> {
+        Ok(self.credentials_by_id(user_id).await?.map(|c| c.user))
+    }
+
+    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+        Ok(self.credentials_by_email(email).await?.map(|c| c.user))
+    }
+
+    async fn list_users(&self) -> StoreResult<Vec<User>> {
+        self.engine
+            .scan(|db| {
+                let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
+                db.prepare_cached(&sql)?.query_map([], user_from_row)?.collect()
+            })
+            .await
+    }
+
+    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>> {
+        let user_id = user_id.to_owned();
+        self.engine
+            .write(move |db| {
+                let sql = format!("UPDATE users SET role = ? WHERE id = ? RETURNING {USER_COLUMNS}");
+                Ok(db.prepare_cached(&sql)?.query_row(params![role.as_str(), user_id], user_from_row).optional()?)
+            })
+            .await
+    }
+
+    async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        let user_id = user_id.to_owned();
+        // Foreign keys cascade to sessions, tokens and movies.
+        self.engine
+            .write(move |db| Ok(db.prepare_cached("DELETE FROM users WHERE id = ?")?.execute([user_id])? > 0))
+            .await
+    }
+
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
+        self.engine
+            .write(move |db| {
+                db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?
+                    .execute(params![password_hash, user_id])?;
+                revoke_sessions_of(db, &user_id, micros(now))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+        let session = session.clone();
+        self.engine
+            .write(move |db| {
+                let created_at = micros(session.created_at);
+                db.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")?
+                    .execute(params![session.id, session.user_id, created_at, micros(session.expires_at)])?;
+                db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
+                    .execute(params![session.refresh_token_hash, session.id, created_at])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
+        let session_id = session_id.to_owned();
+        self.engine
+            .read(move |db| {
+                db.prepare_cached(
+                    "SELECT u.id, u.email, u.role, u.created_at, s.id
+                     FROM sessions s JOIN users u ON u.id = s.user_id
+                     WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+                )?
+                .query_row(params![session_id, micros(now)], |row| {
+                    Ok(SessionOwner { user: user_from_row(row)?, session_id: row.get(4)? })
+                })
+                .optional()
+            })
+            .await
+    }
+
+    async fn rotate_refresh_token(
+        &self,
+        old_hash: &str,
+        new_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<RefreshOutcome> {
+        let (old_hash, new_hash, now) = (old_hash.to_owned(), new_hash.to_owned(), micros(now));
+        self.engine
+            .write(move |db| {
+                let token = db
+                    .prepare_cached(
+                        "SELECT rt.session_id, rt.rotated_at, s.user_id, s.revoked_at, s.expires_at
+                         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+                         WHERE rt.token_hash = ?",
+                    )?
+                    .query_row([&old_hash], |row| {
+                        let session_id: String = row.get(0)?;
+                        let rotated_at: Option<i64> = row.get(1)?;
+                        let user_id: String = row.get(2)?;
+                        let revoked_at: Option<i64> = row.get(3)?;
+                        let expires_at: i64 = row.get(4)?;
+                        Ok((session_id, rotated_at, user_id, revoked_at, expires_at))
+                    })
+                    .optional()?;
+                let Some((session_id, rotated_at, user_id, revoked_at, expires_at)) = token else {
+                    return Ok(RefreshOutcome::Invalid);
+                };
+                if revoked_at.is_some() || expires_at <= now {
+                    return Ok(RefreshOutcome::Invalid);
+                }
+                if rotated_at.is_some() {
+                    // A rotated token presented again was stolen or replayed: end its session.
+                    db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE id = ?")?
+                        .execute(params![now, session_id])?;
+                    return Ok(RefreshOutcome::Reused);
+                }
+                db.prepare_cached("UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?")?
+                    .execute(params![now, old_hash])?;
+                db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
+                    .execute(params![new_hash, session_id, now])?;
+                Ok(RefreshOutcome::Rotated { session_id, user_id })
+            })
+            .await
+    }
+
+    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let session_id = session_id.to_owned();
+        self.engine
+            .write(move |db| {
+                db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")?
+                    .execute(params![micros(now), session_id])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let user_id = user_id.to_owned();
+        self.engine
+            .write(move |db| {
+                revoke_sessions_of(db, &user_id, micros(now))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn replace_reset_token(
+        &self,
+        user_id: &str,
+        token_hash: &str,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
+        self.engine
+            .write(move |db| {
+                db.prepare_cached("DELETE FROM reset_tokens WHERE user_id = ?")?.execute([&user_id])?;
+                db.prepare_cached(
+                    "INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                )?
+                .execute(params![token_hash, user_id, micros(now), micros(expires_at)])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn consume_reset_token(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<String>> {
+        let (token_hash, password_hash, now) = (token_hash.to_owned(), password_hash.to_owned(), micros(now));
+        self.engine
+            .write(move |db| {
+                let user_id: Option<String> = db
+                    .prepare_cached(
+                        "UPDATE reset_tokens SET used_at = ?1
+                         WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+                         RETURNING user_id",
+                    )?
+                    .query_row(params![now, token_hash], |row| row.get(0))
+                    .optional()?;
+                let Some(user_id) = user_id else { return Ok(None) };
+                db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?
+                    .execute(params![password_hash, user_id])?;
+                revoke_sessions_of(db, &user_id, now)?;
+                Ok(Some(user_id))
+            })
+            .await
+    }
+
+    async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
+        let (casts, genres) = (json_list(&movie.casts)?, json_list(&movie.genres)?);
+        let movie = movie.clone();
+        self.engine
+            .write(move |db| {
+                db.prepare_cached(
+                    "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+                     VALUES (?, ?, ?, ?, ?, ?, ?)",
+                )?
+                .execute(params![
+                    movie.id,
+                    movie.name,
+                    casts,
+                    genres,
+                    movie.added_by,
+                    micros(movie.created_at),
+                    micros(movie.updated_at)
+                ])
+                .map_err(unique_as("name"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+        let movie_id = movie_id.to_owned();
+        self.engine
+            .read(move |db| {
+                let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
+                db.prepare_cached(&sql)?.query_row([&movie_id], movie_from_row).optional()
+            })
+            .await
+    }
+
+    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {
+        let (casts, genres) = (json_list(&movie.casts)?, json_list(&movie.genres)?);
+        let movie = movie.clone();
+        self.engine
+            .write(move |db| {
+                let changed = db
+                    .prepare_cached("UPDATE movies SET name = ?, casts = ?, genres = ?, updated_at = ? WHERE id = ?")?
+                    .execute(params![movie.name, casts, genres, micros(movie.updated_at), movie.id])
+                    .map_err(unique_as("name"))?;
+                Ok(changed > 0)
+            })
+            .await
+    }
+
+    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool> {
+        let movie_id = movie_id.to_owned();
+        self.engine
+            .write(move |db| Ok(db.prepare_cached("DELETE FROM movies WHERE id = ?")?.execute([movie_id])? > 0))
+            .await
+    }
+
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
+        let query = query.clone();
+        self.engine
+            .scan(move |db| {
+                let name_match = match &query.name_contains {
+                    None => NameMatch::Any,
+                    Some(fragment) if fragment.chars().count() < 3 => NameMatch::Scan,
+                    Some(_) => {
+                        // A common fragment's newest matches sit near the front of the walk,
+                        // where a plain substring test finds them at once; a rare one's do not,
+                        // and the trigram index finds them instead. Try the cheap window first.
+                        let window = fetch_movies(db, &listing_sql(&query, NameMatch::Window(TRIGRAM_WINDOW)))?;
+                        if window.len() == query.limit as usize {
+                            return Ok(window);
+                        }
+                        NameMatch::Trigram
+                    }
+                };
+                fetch_movies(db, &listing_sql(&query, name_match))
+            })
+            .await
+    }
+
+    async fn catalogue_version(&self) -> StoreResult<Option<i64>> {
+        self.engine
+            .read(|db| {
+                db.prepare_cached("SELECT version FROM catalogue_version WHERE id = 1")?.query_row([], |row| row.get(0))
+            })
+            .await
+            .map(Some)
+    }
+
+    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let user_id = user_id.to_owned();
+        self.engine
+            .scan(move |db| {
+                db.prepare_cached("SELECT id FROM movies WHERE added_by = ? ORDER BY created_at DESC, id DESC")?
+                    .query_map([user_id], |row| row.get(0))?
+                    .collect()
+            })
+            .await
+    }
+
+    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64> {
+        let email = email.to_owned();
+        let count: i64 = self
+            .engine
+            .scan(move |db| {
+                db.prepare_cached("SELECT count(*) FROM users WHERE email_lower <> lower(?)")?
+                    .query_row([email], |row| row.get(0))
+            })
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn count_seeded_movies(&self) -> StoreResult<u64> {
+        let count: i64 = self
+            .engine
+            .scan(|db| {
+                db.prepare_cached("SELECT count(*) FROM movies WHERE id >= ? AND id < ?")?
+                    .query_row(params![SEED_ID_PREFIX, format!("{SEED_ID_PREFIX}g")], |row| row.get(0))
+            })
+            .await?;
+        Ok(count.try_into().unwrap_or_default())
+    }
+
+    async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()> {
+        let words = json_list(&SEED_WORDS.map(str::to_owned))?;
+        let genres = json_list(&SEED_GENRES.map(str::to_owned))?;
+        let first = i64::try_from(batch.first).map_err(|e| StoreError::Other(e.into()))?;
+        let last = i64::try_from(batch.last).map_err(|e| StoreError::Other(e.into()))?;
+        let (owner_id, oldest) = (batch.owner_id.clone(), micros(batch.oldest));
+        self.engine
+            .write(move |db| {
+                db.prepare(
+                    "WITH RECURSIVE seq(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM seq WHERE i < ?2)
+                     INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+                     SELECT ?3 || printf('%012x', i),
+                            json_extract(?4, '$[' || (i % 64) || ']') || ' ' ||
+                                json_extract(?4, '$[' || ((i / 64) % 64) || ']') || ' ' || i,
+                            json_array('Actor ' || (i % ?7), 'Actor ' || ((i * 7 + 13) % ?7)),
+                            json_array(json_extract(?5, '$[' || (i % 20) || ']'),
+                                       json_extract(?5, '$[' || ((i / 20 + 7) % 20) || ']')),
+                            ?6, ?8 + i * 1000, ?8 + i * 1000
+                     FROM seq",
+                )?
+                .execute(params![first, last, SEED_ID_PREFIX, words, genres, owner_id, SEED_CASTS as i64, oldest])
+                .map_err(unique_as("seeded movie"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn refresh_statistics(&self) -> StoreResult<()> {
+        self.engine
+            .write(|db| {
+                db.execute_batch("ANALYZE")?;
+                Ok(())
+            })
+            .await
+    }
+}
