@@ -15,6 +15,11 @@ KEY=benchmark-signing-key-0123456789abcdefghijkl
 if ! command -v wrk > /dev/null; then
   if [ "$(id -u)" = 0 ]; then apt-get install -y -qq wrk > /dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }; else echo "wrk is needed: apt-get install wrk" >&2; exit 1; fi
 fi
+# The load generator shares the 2 cores with the server. At equal priority a wrk thread that
+# waits behind the server's hashing threads for a scheduler tick (4 ms at 250 Hz) counts that
+# wait as request latency; run it above the server when allowed, so the figures are the server's.
+WRK=(wrk)
+if nice -n -10 true 2> /dev/null; then WRK=(nice -n -10 wrk); fi
 cargo build --release --quiet
 BIN=$PWD/target/release/movie-bag
 work=$(mktemp -d)
@@ -38,7 +43,7 @@ summarize() {
 declare -A RPS P50 P99
 scenario() { # name, wrk args...
   local name=$1; shift
-  wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "$work/${name//[^a-zA-Z0-9]/_}.txt" 2>&1
+  "${WRK[@]}" -t2 -c"$CONNECTIONS" -d"$DURATION" --latency "$@" > "$work/${name//[^a-zA-Z0-9]/_}.txt" 2>&1
   read -r "RPS[$name]" "P50[$name]" "P99[$name]" < <(summarize "$work/${name//[^a-zA-Z0-9]/_}.txt")
   printf "| %-34s | %9s | %8s | %8s | %7s |\n" "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "$(peak_rss_mb)"
 }
@@ -64,7 +69,7 @@ bench_backend() {
   local permits; permits=$(grep -o 'permits=[0-9]*' "$work/server-$backend.log" | head -1 | cut -d= -f2)
 
   echo
-  echo "### $backend ($(nproc) cores, $CONNECTIONS connections, $DURATION per scenario; hashing pool: $permits permits)"
+  echo "### $backend ($(nproc) cores, $CONNECTIONS connections, $DURATION per scenario; hashing pool: $permits permits; load generator: ${WRK[*]})"
   echo
   echo "| scenario                           | requests/s |  p50 ms |  p99 ms | peak RSS MB |"
   echo "|---|---|---|---|---|"
@@ -74,15 +79,16 @@ bench_backend() {
   scenario "POST /api/movies (authenticated)" -s scripts/wrk/create_movie.lua "$base"
   scenario "PATCH /api/movies/{id}" -s scripts/wrk/patch_movie.lua "$base"
   # One connection: the time of one login, nearly all of it one argon2 verification.
-  wrk -t1 -c1 -d"$DURATION" --latency -s scripts/wrk/login.lua "$base" > "$work/login1.txt" 2>&1
+  "${WRK[@]}" -t1 -c1 -d"$DURATION" --latency -s scripts/wrk/login.lua "$base" > "$work/login1.txt" 2>&1
   local hash_ms; hash_ms=$(awk '/Requests\/sec/ { printf "%.2f", 1000 / $2 }' "$work/login1.txt")
   scenario "POST /api/auth/login" -s scripts/wrk/login.lua "$base"
   # Reads while logins saturate the hashing pool.
-  wrk -t1 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk/login.lua "$base" > "$work/login-bg.txt" 2>&1 &
+  "${WRK[@]}" -t1 -c"$CONNECTIONS" -d"$DURATION" -s scripts/wrk/login.lua "$base" > "$work/login-bg.txt" 2>&1 &
   local background=$!
   sleep 1
   scenario "GET /api/movies/{id} during logins" "$base/api/movies/$MOVIE_ID"
   wait "$background"
+  echo "(logins completed meanwhile: $(awk '/Requests\/sec/ { printf "%.0f/s", $2 }' "$work/login-bg.txt"))"
   local rss; rss=$(peak_rss_mb)
   kill "$pid"
   for _ in $(seq 1 400); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
