@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::jwt::{MIN_SECRET_BYTES, TokenKeys};
 use crate::auth::password::PasswordHasher;
+use crate::coalesce::Coalescer;
 use crate::config::{DatabaseUrl, Secret, Settings};
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
@@ -40,6 +41,7 @@ impl Application {
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             metrics: Metrics::default(),
             page_cache: PageCache::default(),
+            listing_runs: Coalescer::default(),
             keys,
             store,
             settings,

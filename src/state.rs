@@ -4,12 +4,13 @@ use std::sync::Arc;
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
+use crate::coalesce::Coalescer;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::metrics::Metrics;
-use crate::page_cache::PageCache;
+use crate::page_cache::{ListedPage, PageCache};
 use crate::rate_limit::RateLimiter;
-use crate::store::DynStore;
+use crate::store::{DynStore, SharedResult};
 
 pub struct AppState {
     pub settings: Settings,
@@ -20,6 +21,8 @@ pub struct AppState {
     pub auth_rate_limiter: RateLimiter,
     pub metrics: Metrics,
     pub page_cache: PageCache,
+    /// Concurrent requests for one listing page share its query and rendering.
+    pub listing_runs: Coalescer<String, SharedResult<Arc<ListedPage>>>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
 use crate::page_cache::ListedPage;
 use crate::state::AppState;
-use crate::store::{MovieCursor, MovieQuery, StoreError};
+use crate::store::{MovieCursor, MovieQuery, StoreError, StoreResult, unshare};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -82,13 +82,23 @@ pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
 }
 
 /// A page of the listing, from the page cache when the catalogue has not changed since it was
-/// rendered (see [`crate::page_cache`]).
+/// rendered (see [`crate::page_cache`]); otherwise fetched and rendered once for all the
+/// requests for that page that arrive meanwhile (see [`crate::coalesce`]).
 pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<ListedPage>> {
     let version = state.store.catalogue_version().await?;
     let key = format!("{query:?}");
     if let Some(page) = version.and_then(|version| state.page_cache.get(&key, version)) {
         return Ok(page);
     }
+    let page = state.listing_runs.run(&key, || async { render_page(state, query).await.map_err(Arc::new) }).await;
+    let page = page.map_err(unshare)?;
+    if let Some(version) = version {
+        state.page_cache.put(key, version, Arc::clone(&page));
+    }
+    Ok(page)
+}
+
+async fn render_page(state: &AppState, query: &MovieQuery) -> StoreResult<Arc<ListedPage>> {
     // One extra movie tells whether a next page exists, without a COUNT.
     let page_size = query.limit as usize;
     let mut movies = state.store.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
@@ -98,12 +108,8 @@ pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<ListedP
     } else {
         None
     };
-    let body = serde_json::to_vec(&movies).map_err(ApiError::internal)?;
-    let page = Arc::new(ListedPage { body: body.into(), next });
-    if let Some(version) = version {
-        state.page_cache.put(key, version, Arc::clone(&page));
-    }
-    Ok(page)
+    let body = serde_json::to_vec(&movies).map_err(|e| StoreError::Other(e.into()))?;
+    Ok(Arc::new(ListedPage { body: body.into(), next }))
 }
 
 /// Applies a replace (every field given) or a patch (some fields given).

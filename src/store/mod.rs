@@ -54,6 +54,18 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
+/// A store result that several coalesced requests share (see [`crate::coalesce`]).
+pub type SharedResult<T> = Result<T, Arc<StoreError>>;
+
+/// One request's own copy of a shared error: the same kind, with the same message.
+pub fn unshare(error: Arc<StoreError>) -> StoreError {
+    Arc::try_unwrap(error).unwrap_or_else(|shared| match &*shared {
+        StoreError::Conflict(what) => StoreError::Conflict(what),
+        StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
+        StoreError::Other(source) => StoreError::Other(anyhow::anyhow!("{source:#}")),
+    })
+}
+
 /// A user together with their password hash: only the auth service sees this.
 #[derive(Debug, Clone)]
 pub struct Credentials {

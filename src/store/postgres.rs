@@ -4,6 +4,7 @@
 //! `TIMESTAMPTZ`, `TEXT[]` lists, `lower(email)` unique index). Migrations run under sqlx's
 //! advisory lock, so replicas starting together against a fresh database do not race.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -14,8 +15,10 @@ use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
 use super::{
     Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
-    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
+    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store, StoreError, StoreResult, escape_like,
+    unshare,
 };
+use crate::coalesce::Coalescer;
 use crate::domain::Role;
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
@@ -27,7 +30,15 @@ const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, upda
 
 pub struct PgStore {
     pool: PgPool,
+    /// Concurrent lookups of one movie share a query (each is a round trip to another process).
+    movie_runs: Coalescer<String, SharedResult<Option<Movie>>>,
+    /// Concurrent checks of one session share a query; each request still applies its own
+    /// clock to the expiry that comes back.
+    session_runs: Coalescer<String, SharedResult<Option<UnrevokedSession>>>,
 }
+
+/// A session that has not been revoked, with the time it expires.
+type UnrevokedSession = (SessionOwner, DateTime<Utc>);
 
 impl PgStore {
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
@@ -42,7 +53,7 @@ impl PgStore {
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
         MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
-        Ok(Self { pool })
+        Ok(Self { pool, movie_runs: Coalescer::default(), session_runs: Coalescer::default() })
     }
 }
 
@@ -74,6 +85,31 @@ impl PgStore {
         let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
         row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
             .transpose()
+    }
+}
+
+impl PgStore {
+    async fn fetch_movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+        let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
+        let row = sqlx::query(&sql).bind(movie_id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(movie_from_row).transpose()
+    }
+
+    /// The session's owner and expiry, unless it was revoked.
+    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
+        let row = sqlx::query(
+            "SELECT s.id AS session_id, s.expires_at, u.id, u.email, u.role, u.created_at
+             FROM sessions s JOIN users u ON u.id = s.user_id
+             WHERE s.id = $1 AND s.revoked_at IS NULL",
+        )
+        .bind(session_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| {
+            let owner = SessionOwner { session_id: row.try_get("session_id")?, user: user_from_row(&row)? };
+            Ok((owner, row.try_get("expires_at")?))
+        })
+        .transpose()
     }
 }
 
@@ -176,17 +212,10 @@ impl Store for PgStore {
     }
 
     async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
-        let row = sqlx::query(
-            "SELECT s.id AS session_id, u.id, u.email, u.role, u.created_at
-             FROM sessions s JOIN users u ON u.id = s.user_id
-             WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > $2",
-        )
-        .bind(session_id)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await?;
-        row.map(|row| Ok(SessionOwner { session_id: row.try_get("session_id")?, user: user_from_row(&row)? }))
-            .transpose()
+        let key = session_id.to_owned();
+        let session =
+            self.session_runs.run(&key, || async { self.unrevoked_session(session_id).await.map_err(Arc::new) }).await;
+        Ok(session.map_err(unshare)?.and_then(|(owner, expires_at)| (expires_at > now).then_some(owner)))
     }
 
     async fn rotate_refresh_token(
@@ -327,9 +356,11 @@ impl Store for PgStore {
     }
 
     async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
-        let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
-        let row = sqlx::query(&sql).bind(movie_id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(movie_from_row).transpose()
+        let key = movie_id.to_owned();
+        self.movie_runs
+            .run(&key, || async { self.fetch_movie(movie_id).await.map_err(Arc::new) })
+            .await
+            .map_err(unshare)
     }
 
     async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {

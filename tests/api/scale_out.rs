@@ -1,6 +1,7 @@
 //! Two server processes on one database: nothing that matters lives in process memory.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use futures_util::future::join_all;
 use reqwest::Method;
@@ -123,4 +124,76 @@ backend_tests! {
         app.send(Method::PATCH, &format!("/api/movies/{second}"), Some(patch), Some(&user.token)).await.assert_status(200);
         assert!(list_on_other().await.is_empty(), "an update elsewhere shows at once");
     }
+
+    async fn a_busy_process_never_answers_from_before_a_write_acknowledged_elsewhere(backend) {
+        let app = TestApp::spawn(backend).await;
+        let other = ServerProcess::start(&app.database).await;
+        let user = app.new_user().await;
+        let id = app.create_movie(&user.token, "Version 0").await;
+        // Readers keep the other process's queries for this movie, the first page and the
+        // session in flight, so the checks below arrive while identical reads are running.
+        let load = ReadLoad::start(&app.client, &other.address, &[
+            (format!("/api/movies/{id}"), None),
+            ("/api/movies".to_owned(), None),
+            ("/api/users/me".to_owned(), Some(user.token.clone())),
+        ]);
+        let on_other = |path: String| read_on(&app.client, &other.address, path, None);
+        for version in 1..=15 {
+            let name = format!("Version {version}");
+            let patch = serde_json::json!({"name": name});
+            app.send(Method::PATCH, &format!("/api/movies/{id}"), Some(patch), Some(&user.token)).await.assert_status(200);
+            assert_eq!(on_other(format!("/api/movies/{id}")).await.body["name"], name.as_str());
+            assert_eq!(on_other("/api/movies".to_owned()).await.body[0]["name"], name.as_str());
+        }
+        app.send(Method::POST, "/api/auth/logout", None, Some(&user.token)).await.assert_status(204);
+        read_on(&app.client, &other.address, "/api/users/me".to_owned(), Some(&user.token))
+            .await
+            .assert_error(401, "unauthorized");
+        load.stop().await;
+    }
+}
+
+/// Background GETs, repeated until stopped; their answers are not checked.
+struct ReadLoad {
+    stop: Arc<AtomicBool>,
+    readers: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl ReadLoad {
+    fn start(client: &reqwest::Client, base: &str, targets: &[(String, Option<String>)]) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let readers = targets
+            .iter()
+            .cycle()
+            .take(targets.len() * 4)
+            .map(|(path, token)| {
+                let (client, url, token, stop) = (client.clone(), format!("{base}{path}"), token.clone(), stop.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let mut request = client.get(&url);
+                        if let Some(token) = &token {
+                            request = request.bearer_auth(token);
+                        }
+                        if let Ok(response) = request.send().await {
+                            let _ = response.bytes().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        Self { stop, readers }
+    }
+
+    async fn stop(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        join_all(self.readers).await;
+    }
+}
+
+async fn read_on(client: &reqwest::Client, base: &str, path: String, token: Option<&str>) -> crate::helpers::Reply {
+    let mut request = client.get(format!("{base}{path}"));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    read(request.send().await.unwrap()).await
 }
