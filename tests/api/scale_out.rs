@@ -60,6 +60,32 @@ backend_tests! {
         assert_eq!((created, conflicts), (1, 63), "statuses: {statuses:?}");
         assert_eq!(app.all_movies().await.len(), 1);
     }
+
+    async fn concurrent_creates_of_ten_names_four_times_each_create_each_name_once(backend) {
+        let app = TestApp::spawn(backend).await;
+        let other = ServerProcess::start(&app.database).await;
+        let user = app.new_user().await;
+        let addresses = Arc::new([app.address.clone(), other.address.clone()]);
+        let requests = (0..40).map(|i| {
+            let name = format!("Name {}", i % 10);
+            let request = app
+                .client
+                .post(format!("{}/api/movies", addresses[i % 2]))
+                .bearer_auth(&user.token)
+                .json(&movie_body(&name));
+            async move { (name, request.send().await.map(|r| r.status().as_u16()).expect("request answered")) }
+        });
+        let answers = join_all(requests).await;
+        for name in (0..10).map(|n| format!("Name {n}")) {
+            let statuses: Vec<u16> = answers.iter().filter(|(n, _)| *n == name).map(|(_, s)| *s).collect();
+            assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{name}: {statuses:?}");
+            assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 3, "{name}: {statuses:?}");
+        }
+        let mut names: Vec<String> =
+            app.all_movies().await.iter().map(|m| m["name"].as_str().unwrap().to_owned()).collect();
+        names.sort();
+        assert_eq!(names, (0..10).map(|n| format!("Name {n}")).collect::<Vec<_>>());
+    }
 }
 
 backend_tests! {

@@ -4,6 +4,8 @@
 //! `TIMESTAMPTZ`, `TEXT[]` lists, `lower(email)` unique index). Migrations run under sqlx's
 //! advisory lock, so replicas starting together against a fresh database do not race.
 
+mod movie_inserts;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +15,7 @@ use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 
+use self::movie_inserts::MovieInserts;
 use super::{
     Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
     SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store, StoreError, StoreResult, escape_like,
@@ -30,6 +33,8 @@ const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, upda
 
 pub struct PgStore {
     pool: PgPool,
+    /// Creates queued and inserted together, one statement and one commit per batch.
+    movie_inserts: MovieInserts,
     /// Concurrent lookups of one movie share a query (each is a round trip to another process).
     movie_runs: Coalescer<String, SharedResult<Option<Movie>>>,
     /// Concurrent checks of one session share a query; each request still applies its own
@@ -53,7 +58,12 @@ impl PgStore {
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
         MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
-        Ok(Self { pool, movie_runs: Coalescer::default(), session_runs: Coalescer::default() })
+        Ok(Self {
+            movie_inserts: MovieInserts::start(pool.clone()),
+            pool,
+            movie_runs: Coalescer::default(),
+            session_runs: Coalescer::default(),
+        })
     }
 }
 
@@ -338,21 +348,7 @@ impl Store for PgStore {
     }
 
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&movie.id)
-        .bind(&movie.name)
-        .bind(&movie.casts)
-        .bind(&movie.genres)
-        .bind(&movie.added_by)
-        .bind(movie.created_at)
-        .bind(movie.updated_at)
-        .execute(&self.pool)
-        .await
-        .map_err(|e| StoreError::from_sqlx_unique(e, "name"))?;
-        Ok(())
+        self.movie_inserts.insert(movie.clone()).await
     }
 
     async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
