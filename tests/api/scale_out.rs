@@ -45,16 +45,9 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let other = ServerProcess::start(&app.database).await;
         let user = app.new_user().await;
-        let addresses = Arc::new([app.address.clone(), other.address.clone()]);
-        let requests = (0..64).map(|i| {
-            let request = app
-                .client
-                .post(format!("{}/api/movies", addresses[i % 2]))
-                .bearer_auth(&user.token)
-                .json(&movie_body("The One Name"));
-            async move { request.send().await.map(|r| r.status().as_u16()) }
-        });
-        let statuses: Vec<u16> = join_all(requests).await.into_iter().map(|s| s.expect("request answered")).collect();
+        let names = vec!["The One Name".to_owned(); 64];
+        let statuses: Vec<u16> =
+            create_concurrently(&app, &other, &user.token, &names).await.into_iter().map(|(_, s)| s).collect();
         let created = statuses.iter().filter(|s| **s == 200).count();
         let conflicts = statuses.iter().filter(|s| **s == 409).count();
         assert_eq!((created, conflicts), (1, 63), "statuses: {statuses:?}");
@@ -65,17 +58,8 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let other = ServerProcess::start(&app.database).await;
         let user = app.new_user().await;
-        let addresses = Arc::new([app.address.clone(), other.address.clone()]);
-        let requests = (0..40).map(|i| {
-            let name = format!("Name {}", i % 10);
-            let request = app
-                .client
-                .post(format!("{}/api/movies", addresses[i % 2]))
-                .bearer_auth(&user.token)
-                .json(&movie_body(&name));
-            async move { (name, request.send().await.map(|r| r.status().as_u16()).expect("request answered")) }
-        });
-        let answers = join_all(requests).await;
+        let names: Vec<String> = (0..40).map(|i| format!("Name {}", i % 10)).collect();
+        let answers = create_concurrently(&app, &other, &user.token, &names).await;
         for name in (0..10).map(|n| format!("Name {n}")) {
             let statuses: Vec<u16> = answers.iter().filter(|(n, _)| *n == name).map(|(_, s)| *s).collect();
             assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{name}: {statuses:?}");
@@ -177,6 +161,23 @@ backend_tests! {
             .assert_error(401, "unauthorized");
         load.stop().await;
     }
+}
+
+/// Sends one create per name at once, alternating between the two processes; each name with
+/// the status it got.
+async fn create_concurrently(
+    app: &TestApp,
+    other: &ServerProcess,
+    token: &str,
+    names: &[String],
+) -> Vec<(String, u16)> {
+    let addresses = [app.address.as_str(), other.address.as_str()];
+    let requests = names.iter().enumerate().map(|(i, name)| {
+        let request =
+            app.client.post(format!("{}/api/movies", addresses[i % 2])).bearer_auth(token).json(&movie_body(name));
+        async move { (name.clone(), request.send().await.expect("request answered").status().as_u16()) }
+    });
+    join_all(requests).await
 }
 
 /// Background GETs, repeated until stopped; their answers are not checked.

@@ -79,8 +79,8 @@ impl Engine {
         F: Fn(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let connection = self.readers.take()?;
-        connection.busy_timeout(Duration::ZERO).map_err(StoreError::from)?;
-        let first_try = read(&connection);
+        // No waiting on this thread: a busy database sends the read to the blocking pool.
+        let first_try = connection.busy_timeout(Duration::ZERO).and_then(|()| read(&connection));
         match first_try {
             Err(error) if is_busy(&error) => {
                 self.readers.give_back(connection);
