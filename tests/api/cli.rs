@@ -88,6 +88,12 @@ fn an_unknown_database_scheme_is_a_clear_error() {
 }
 
 #[test]
+fn an_in_memory_sqlite_database_is_refused_with_a_clear_error() {
+    let output = run(&["migrate"], &[("DATABASE_URL", "sqlite::memory:")]);
+    assert_config_error(&output, "needs an SQLite file");
+}
+
+#[test]
 fn an_unwritable_database_path_is_a_clear_error() {
     let output = run(&["migrate"], &[("DATABASE_URL", "sqlite:///proc/movie-bag/none.db")]);
     assert_config_error(&output, "cannot open the SQLite database");
