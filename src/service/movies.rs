@@ -8,7 +8,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
 use crate::page_cache::ListedPage;
 use crate::state::AppState;
-use crate::store::{MovieCursor, MovieQuery, StoreError, StoreResult, unshare};
+use crate::store::{MovieCursor, MovieQuery, StoreError, StoreResult, run_shared};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -90,8 +90,7 @@ pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<ListedP
     if let Some(page) = version.and_then(|version| state.page_cache.get(&key, version)) {
         return Ok(page);
     }
-    let page = state.listing_runs.run(&key, || async { render_page(state, query).await.map_err(Arc::new) }).await;
-    let page = page.map_err(unshare)?;
+    let page = run_shared(&state.listing_runs, &key, || render_page(state, query)).await?;
     if let Some(version) = version {
         state.page_cache.put(key, version, Arc::clone(&page));
     }

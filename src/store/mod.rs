@@ -6,11 +6,14 @@
 mod postgres;
 mod sqlite;
 
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::coalesce::Coalescer;
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
 use crate::metrics::PoolUse;
@@ -57,8 +60,23 @@ impl From<sqlx::Error> for StoreError {
 /// A store result that several coalesced requests share (see [`crate::coalesce`]).
 pub type SharedResult<T> = Result<T, Arc<StoreError>>;
 
+/// Runs `fetch` through `runs`, so that identical requests arriving meanwhile share it (see
+/// [`crate::coalesce`]); each caller gets its own copy of an error.
+pub async fn run_shared<K, T, Fut>(
+    runs: &Coalescer<K, SharedResult<T>>,
+    key: &K,
+    fetch: impl FnOnce() -> Fut,
+) -> StoreResult<T>
+where
+    K: Hash + Eq + Clone,
+    T: Clone,
+    Fut: Future<Output = StoreResult<T>>,
+{
+    runs.run(key, || async { fetch().await.map_err(Arc::new) }).await.map_err(unshare)
+}
+
 /// One request's own copy of a shared error: the same kind, with the same message.
-pub fn unshare(error: Arc<StoreError>) -> StoreError {
+fn unshare(error: Arc<StoreError>) -> StoreError {
     Arc::try_unwrap(error).unwrap_or_else(|shared| match &*shared {
         StoreError::Conflict(what) => StoreError::Conflict(what),
         StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),

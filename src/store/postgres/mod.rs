@@ -6,7 +6,6 @@
 
 mod movie_inserts;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -19,7 +18,7 @@ use self::movie_inserts::MovieInserts;
 use super::{
     Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
     SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store, StoreError, StoreResult, escape_like,
-    unshare,
+    run_shared,
 };
 use crate::coalesce::Coalescer;
 use crate::domain::Role;
@@ -223,9 +222,8 @@ impl Store for PgStore {
 
     async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
         let key = session_id.to_owned();
-        let session =
-            self.session_runs.run(&key, || async { self.unrevoked_session(session_id).await.map_err(Arc::new) }).await;
-        Ok(session.map_err(unshare)?.and_then(|(owner, expires_at)| (expires_at > now).then_some(owner)))
+        let session = run_shared(&self.session_runs, &key, || self.unrevoked_session(session_id)).await?;
+        Ok(session.and_then(|(owner, expires_at)| (expires_at > now).then_some(owner)))
     }
 
     async fn rotate_refresh_token(
@@ -353,10 +351,7 @@ impl Store for PgStore {
 
     async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
         let key = movie_id.to_owned();
-        self.movie_runs
-            .run(&key, || async { self.fetch_movie(movie_id).await.map_err(Arc::new) })
-            .await
-            .map_err(unshare)
+        run_shared(&self.movie_runs, &key, || self.fetch_movie(movie_id)).await
     }
 
     async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {
