@@ -12,7 +12,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use self::movie_inserts::MovieInserts;
 use super::{
@@ -122,6 +122,32 @@ impl PgStore {
     }
 }
 
+/// Revokes every live session of a user.
+async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+        .bind(now)
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Replaces a user's password hash and signs out every session of theirs, as a password change
+/// and a reset both must; inside the caller's transaction.
+async fn replace_password(
+    tx: &mut PgConnection,
+    user_id: &str,
+    password_hash: &str,
+    now: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    revoke_sessions_of(&mut *tx, user_id, now).await
+}
+
 #[async_trait]
 impl Store for PgStore {
     async fn ping(&self) -> StoreResult<()> {
@@ -187,16 +213,7 @@ impl Store for PgStore {
 
     async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        replace_password(&mut tx, user_id, password_hash, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -286,11 +303,7 @@ impl Store for PgStore {
     }
 
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+        revoke_sessions_of(&self.pool, user_id, now).await?;
         Ok(())
     }
 
@@ -331,16 +344,7 @@ impl Store for PgStore {
         .fetch_optional(&mut *tx)
         .await?;
         let Some(user_id) = user_id else { return Ok(None) };
-        sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
-            .bind(password_hash)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
-            .bind(now)
-            .bind(&user_id)
-            .execute(&mut *tx)
-            .await?;
+        replace_password(&mut tx, &user_id, password_hash, now).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

@@ -239,10 +239,18 @@ fn json_list(values: &[String]) -> StoreResult<String> {
     serde_json::to_string(values).map_err(|e| StoreError::Other(e.into()))
 }
 
-/// Revokes every live session of a user (a password change or reset signs them all out).
+/// Revokes every live session of a user.
 fn revoke_sessions_of(db: &Connection, user_id: &str, now: i64) -> rusqlite::Result<usize> {
     db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")?
         .execute(params![now, user_id])
+}
+
+/// Replaces a user's password hash and signs out every session of theirs, as a password change
+/// and a reset both must.
+fn replace_password(db: &Connection, user_id: &str, password_hash: &str, now: i64) -> rusqlite::Result<()> {
+    db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?.execute(params![password_hash, user_id])?;
+    revoke_sessions_of(db, user_id, now)?;
+    Ok(())
 }
 
 #[async_trait]
@@ -327,14 +335,7 @@ impl Store for SqliteStore {
 
     async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
         let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
-        self.engine
-            .write(move |db| {
-                db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?
-                    .execute(params![password_hash, user_id])?;
-                revoke_sessions_of(db, &user_id, micros(now))?;
-                Ok(())
-            })
-            .await
+        self.engine.write(move |db| Ok(replace_password(db, &user_id, &password_hash, micros(now))?)).await
     }
 
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
@@ -472,9 +473,7 @@ impl Store for SqliteStore {
                     .query_row(params![now, token_hash], |row| row.get(0))
                     .optional()?;
                 let Some(user_id) = user_id else { return Ok(None) };
-                db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?
-                    .execute(params![password_hash, user_id])?;
-                revoke_sessions_of(db, &user_id, now)?;
+                replace_password(db, &user_id, &password_hash, now)?;
                 Ok(Some(user_id))
             })
             .await
