@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, mpsc};
 
 use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
@@ -44,15 +44,27 @@ impl Scratch {
 
 type Job = Box<dyn FnOnce(&mut Scratch) + Send>;
 
+/// Fills `out` with the argon2id output for `password` and `salt`, in the worker's own memory.
+fn derive(
+    scratch: &mut Scratch,
+    version: Version,
+    params: &Params,
+    password: &[u8],
+    salt: Salt<'_>,
+    out: &mut [u8],
+) -> anyhow::Result<()> {
+    let mut salt_bytes = [0u8; 64];
+    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
+    Argon2::new(Algorithm::Argon2id, version, params.clone())
+        .hash_password_into_with_memory(password, raw_salt, out, scratch.blocks(params.block_count()))
+        .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
+}
+
 fn hash_with(scratch: &mut Scratch, password: &[u8]) -> anyhow::Result<String> {
     let params = default_params();
     let salt = SaltString::generate(&mut OsRng);
-    let mut salt_bytes = [0u8; 64];
-    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
     let mut out = [0u8; OUTPUT_BYTES];
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
-        .hash_password_into_with_memory(password, raw_salt, &mut out, scratch.blocks(params.block_count()))
-        .map_err(|e| anyhow::anyhow!("argon2 hashing failed: {e}"))?;
+    derive(scratch, Version::V0x13, &params, password, salt.as_salt(), &mut out)?;
     let phc = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
@@ -71,12 +83,8 @@ fn verify_with(scratch: &mut Scratch, password: &[u8], stored: &str) -> anyhow::
     let version = Version::try_from(parsed.version.unwrap_or(0x13)).map_err(|e| anyhow::anyhow!("version: {e}"))?;
     let expected = parsed.hash.context("stored hash has no output")?;
     let salt = parsed.salt.context("stored hash has no salt")?;
-    let mut salt_bytes = [0u8; 64];
-    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
     let mut out = vec![0u8; expected.len()];
-    Argon2::new(Algorithm::Argon2id, version, params.clone())
-        .hash_password_into_with_memory(password, raw_salt, &mut out, scratch.blocks(params.block_count()))
-        .map_err(|e| anyhow::anyhow!("argon2 verification failed: {e}"))?;
+    derive(scratch, version, &params, password, salt, &mut out)?;
     // Output's equality is constant-time.
     Ok(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))? == expected)
 }
