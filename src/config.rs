@@ -203,6 +203,23 @@ pub struct Settings {
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_concurrent_requests: u32,
 
+    /// A client must send a request's whole head (request line and headers) within this time, or
+    /// its connection is closed (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_ttl, global = true)]
+    pub header_read_timeout: Duration,
+
+    /// Writes that may wait for the database at once (the SQLite writer's queue, PostgreSQL's
+    /// create batcher); past it a write is answered 503 with `Retry-After`.
+    #[arg(long, env = "WRITE_QUEUE_LIMIT", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub write_queue_limit: u32,
+
+    /// Password hashes that may wait for a hashing thread; past it signup, login and password
+    /// changes are answered 503 with `Retry-After`.
+    #[arg(long, env = "HASH_QUEUE_LIMIT", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub hash_queue_limit: u32,
+
     /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
     pub shutdown_timeout: Duration,

@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::auth::password::HashError;
 use crate::store::StoreError;
 
 /// Field name -> reasons it was rejected.
@@ -67,9 +68,12 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("Too many requests, try again later")]
     TooManyRequests { retry_after: Duration },
-    /// 503: a dependency (the database) does not answer.
+    /// 503 with `Retry-After`: a dependency (the database) does not answer.
     #[error("Service unavailable")]
     Unavailable,
+    /// 503 with `Retry-After`: an internal queue is at its bound; nothing was done.
+    #[error("The server is busy, try again shortly")]
+    Overloaded,
     /// 503: the request took longer than `REQUEST_TIMEOUT`; its work was cancelled.
     #[error("The request took too long")]
     Timeout,
@@ -100,7 +104,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable | Self::Overloaded | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -117,7 +121,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
-            Self::Unavailable => "unavailable",
+            Self::Unavailable | Self::Overloaded => "unavailable",
             Self::Timeout => "timeout",
             Self::Internal(_) => "internal_error",
         }
@@ -134,7 +138,25 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %e, "database unavailable");
                 Self::Unavailable
             }
+            StoreError::Overloaded(queue) => {
+                tracing::warn!(queue, "request refused: queue full");
+                Self::Overloaded
+            }
             StoreError::Other(e) => Self::Internal(e),
+        }
+    }
+}
+
+impl From<HashError> for ApiError {
+    fn from(error: HashError) -> Self {
+        match error {
+            HashError::Busy => {
+                tracing::warn!("request refused: password hashing queue full");
+                Self::Overloaded
+            }
+            // Nobody reads this answer; it only has to be something other than success.
+            HashError::ClientGone => Self::Overloaded,
+            HashError::Failed(e) => Self::Internal(e),
         }
     }
 }
@@ -161,6 +183,9 @@ impl IntoResponse for ApiError {
                 if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
                     headers.insert(header::RETRY_AFTER, value);
                 }
+            }
+            Self::Unavailable | Self::Overloaded => {
+                headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             _ => {}
         }

@@ -5,6 +5,7 @@
 //! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
 
 pub mod auth;
+pub mod client_presence;
 pub mod coalesce;
 pub mod config;
 pub mod domain;

@@ -1,7 +1,6 @@
 //! Builds the application from settings and serves it.
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -31,9 +30,10 @@ impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let secret = resolve_jwt_secret(&settings)?;
         let keys = TokenKeys::new(&secret, settings.access_token_ttl)?;
-        let store = store::connect(&settings.database_url).await?;
+        let limits = store::StoreLimits { write_queue: settings.write_queue_limit as usize };
+        let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hasher = PasswordHasher::new(cores)?;
+        let hasher = PasswordHasher::new(cores, settings.hash_queue_limit as usize)?;
         tracing::info!(permits = hasher.permit_count(), "password hashing pool ready");
         let state = Arc::new(AppState {
             hasher,
@@ -70,15 +70,15 @@ impl Application {
             shutdown.await;
             let _ = stopping_tx.send(true);
         };
-        let server = axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(signal);
+        let header_read_timeout = self.state.settings.header_read_timeout;
+        let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);
         let grace = self.state.settings.shutdown_timeout;
         let deadline = async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         };
         tokio::select! {
-            result = server => result?,
+            () = server => {},
             () = deadline => tracing::warn!(seconds = grace.as_secs(), "in-flight requests did not finish within SHUTDOWN_TIMEOUT"),
         }
         // Closing waits for connections to come back; never let it hold the exit hostage.

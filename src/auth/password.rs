@@ -10,6 +10,8 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
+use crate::client_presence::ClientPresence;
+
 use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
@@ -114,9 +116,31 @@ fn lower_thread_priority() {
 #[cfg(not(target_os = "linux"))]
 fn lower_thread_priority() {}
 
+/// Why a hash was not computed.
+#[derive(Debug, thiserror::Error)]
+pub enum HashError {
+    /// The queue of waiting hashes is at its bound: refused before any work was done.
+    #[error("the password hashing queue is full")]
+    Busy,
+    /// The request's client left before its turn came: the hash was not worth computing.
+    #[error("the client left before its password was checked")]
+    ClientGone,
+    #[error(transparent)]
+    Failed(#[from] anyhow::Error),
+}
+
+/// Whether a queued hash still runs when its client has gone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WhenClientLeaves {
+    /// Login and signup: their only product is an answer nobody would read.
+    Skip,
+    /// A password change or reset: a credential change must never vanish.
+    Finish,
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
-    jobs: mpsc::Sender<Job>,
+    jobs: mpsc::SyncSender<Job>,
     permit_count: usize,
     /// A real hash of a random password, verified against when the email is unknown so that
     /// both login failures cost the same time.
@@ -124,10 +148,11 @@ pub struct PasswordHasher {
 }
 
 impl PasswordHasher {
-    /// `permits`: how many hashes may run at once, each on its own thread.
-    pub fn new(permits: usize) -> anyhow::Result<Self> {
+    /// `permits`: how many hashes may run at once, each on its own thread; `queue_bound`: how
+    /// many may wait (past it a request is refused with [`HashError::Busy`]).
+    pub fn new(permits: usize, queue_bound: usize) -> anyhow::Result<Self> {
         let permits = permits.max(1);
-        let (jobs, queue) = mpsc::channel::<Job>();
+        let (jobs, queue) = mpsc::sync_channel::<Job>(queue_bound.max(1));
         let queue = Arc::new(Mutex::new(queue));
         for index in 0..permits {
             let queue = Arc::clone(&queue);
@@ -159,29 +184,49 @@ impl PasswordHasher {
         self.permit_count
     }
 
-    async fn run<T: Send + 'static>(&self, job: impl FnOnce(&mut Scratch) -> T + Send + 'static) -> anyhow::Result<T> {
+    async fn run<T: Send + 'static>(
+        &self,
+        when_client_leaves: WhenClientLeaves,
+        job: impl FnOnce(&mut Scratch) -> anyhow::Result<T> + Send + 'static,
+    ) -> Result<T, HashError> {
+        let presence = ClientPresence::current().filter(|_| when_client_leaves == WhenClientLeaves::Skip);
         let (reply, answer) = oneshot::channel();
         let job: Job = Box::new(move |scratch| {
-            let _ = reply.send(job(scratch));
+            let outcome = match presence {
+                Some(presence) if presence.is_gone() => Err(HashError::ClientGone),
+                _ => job(scratch).map_err(HashError::Failed),
+            };
+            let _ = reply.send(outcome);
         });
-        self.jobs.send(job).map_err(|_| anyhow::anyhow!("password hashing threads are gone"))?;
-        answer.await.context("password hashing job was dropped")
+        self.jobs.try_send(job).map_err(|error| match error {
+            mpsc::TrySendError::Full(_) => HashError::Busy,
+            mpsc::TrySendError::Disconnected(_) => {
+                HashError::Failed(anyhow::anyhow!("password hashing threads are gone"))
+            }
+        })?;
+        answer.await.context("password hashing job was dropped")?
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+    pub async fn hash(&self, password: &Password, when_client_leaves: WhenClientLeaves) -> Result<String, HashError> {
         let password = password.expose().to_owned();
-        self.run(move |scratch| hash_with(scratch, password.as_bytes())).await?
+        self.run(when_client_leaves, move |scratch| hash_with(scratch, password.as_bytes())).await
     }
 
     /// True when `password` matches `stored`. With `stored = None` (unknown user) a dummy hash
     /// is verified so that the answer takes the same time, and false is returned.
     #[tracing::instrument(skip_all)]
-    pub async fn verify(&self, password: &str, stored: Option<&str>) -> anyhow::Result<bool> {
+    pub async fn verify(
+        &self,
+        password: &str,
+        stored: Option<&str>,
+        when_client_leaves: WhenClientLeaves,
+    ) -> Result<bool, HashError> {
         let known = stored.is_some();
         let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.to_owned();
-        let matches = self.run(move |scratch| verify_with(scratch, password.as_bytes(), &stored)).await??;
+        let matches =
+            self.run(when_client_leaves, move |scratch| verify_with(scratch, password.as_bytes(), &stored)).await?;
         Ok(known && matches)
     }
 }
@@ -193,18 +238,18 @@ mod tests {
 
     #[tokio::test]
     async fn a_hash_verifies_its_password_and_nothing_else() {
-        let hasher = PasswordHasher::new(2).unwrap();
+        let hasher = PasswordHasher::new(2, 8).unwrap();
         let password = Password::parse("correct horse battery", 8).unwrap();
-        let hash = hasher.hash(&password).await.unwrap();
+        let hash = hasher.hash(&password, WhenClientLeaves::Finish).await.unwrap();
         assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
-        assert!(hasher.verify("correct horse battery", Some(&hash)).await.unwrap());
-        assert!(!hasher.verify("correct horse batterY", Some(&hash)).await.unwrap());
+        assert!(hasher.verify("correct horse battery", Some(&hash), WhenClientLeaves::Finish).await.unwrap());
+        assert!(!hasher.verify("correct horse batterY", Some(&hash), WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]
     async fn hashes_are_standard_phc_strings_that_other_argon2_code_accepts() {
-        let hasher = PasswordHasher::new(1).unwrap();
-        let hash = hasher.hash(&Password::parse("interoperable", 8).unwrap()).await.unwrap();
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        let hash = hasher.hash(&Password::parse("interoperable", 8).unwrap(), WhenClientLeaves::Finish).await.unwrap();
         let parsed = PasswordHash::new(&hash).unwrap();
         assert!(Argon2::default().verify_password(b"interoperable", &parsed).is_ok());
         // And hashes made by the library's own API verify here.
@@ -213,27 +258,28 @@ mod tests {
             argon2::password_hash::PasswordHasher::hash_password(&Argon2::default(), b"from elsewhere", &salt)
                 .unwrap()
                 .to_string();
-        assert!(hasher.verify("from elsewhere", Some(&foreign)).await.unwrap());
+        assert!(hasher.verify("from elsewhere", Some(&foreign), WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]
     async fn passwords_sharing_their_first_72_bytes_are_different_passwords() {
-        let hasher = PasswordHasher::new(1).unwrap();
+        let hasher = PasswordHasher::new(1, 8).unwrap();
         let prefix = "p".repeat(72);
-        let hash = hasher.hash(&Password::parse(&format!("{prefix}one"), 8).unwrap()).await.unwrap();
-        assert!(!hasher.verify(&format!("{prefix}two"), Some(&hash)).await.unwrap());
-        assert!(hasher.verify(&format!("{prefix}one"), Some(&hash)).await.unwrap());
+        let hash =
+            hasher.hash(&Password::parse(&format!("{prefix}one"), 8).unwrap(), WhenClientLeaves::Finish).await.unwrap();
+        assert!(!hasher.verify(&format!("{prefix}two"), Some(&hash), WhenClientLeaves::Finish).await.unwrap());
+        assert!(hasher.verify(&format!("{prefix}one"), Some(&hash), WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
-        let hasher = PasswordHasher::new(1).unwrap();
-        assert!(!hasher.verify("anything at all", None).await.unwrap());
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        assert!(!hasher.verify("anything at all", None, WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]
     async fn a_corrupt_stored_hash_is_an_error_not_a_match() {
-        let hasher = PasswordHasher::new(1).unwrap();
-        assert!(hasher.verify("x", Some("not a hash")).await.is_err());
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        assert!(hasher.verify("x", Some("not a hash"), WhenClientLeaves::Finish).await.is_err());
     }
 }

@@ -8,6 +8,8 @@ mod movies;
 mod observe;
 pub mod openapi;
 mod ops;
+mod received;
+pub mod serve;
 mod users;
 
 use std::any::Any;
@@ -47,6 +49,8 @@ pub fn router(state: SharedState) -> Router {
     };
     api.layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Inside the timeout: a timed-out write still finishes, it is only answered 503.
+        .layer(middleware::from_fn_with_state(state.clone(), received::run_to_completion))
         // Inside the timeout: waiting for a turn counts against REQUEST_TIMEOUT.
         .layer(GlobalConcurrencyLimitLayer::new(state.settings.max_concurrent_requests as usize))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))

@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Actor, Validator};
+use crate::auth::password::WhenClientLeaves;
 use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role};
 use crate::error::{ApiError, ApiResult};
@@ -50,7 +51,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
     let email = v.check("email", Email::parse(email));
     let password = v.check("password", Password::parse(password, min_password(state)));
     let (email, password) = v.finish(email.zip(password))?;
-    let hash = state.hasher.hash(&password).await.map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
     let user = User { id: new_id(), email: email.as_str().to_owned(), role: Role::User, created_at: now() };
     match state.store.insert_user(&user, &hash).await {
         Ok(()) => {
@@ -96,7 +97,7 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> ApiResult<T
         Err(_) => None,
     };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let matches = state.hasher.verify(password, stored_hash).await.map_err(ApiError::internal)?;
+    let matches = state.hasher.verify(password, stored_hash, WhenClientLeaves::Skip).await?;
     match credentials {
         Some(credentials) if matches => {
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
@@ -151,7 +152,7 @@ pub async fn logout_all(state: &AppState, actor: &Actor) -> ApiResult<()> {
 pub(crate) async fn confirm_password(state: &AppState, actor: &Actor, field: &str, password: &str) -> ApiResult<()> {
     let credentials = state.store.credentials_by_id(&actor.user.id).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    if state.hasher.verify(password, stored).await.map_err(ApiError::internal)? {
+    if state.hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
         Ok(())
     } else {
         Err(ApiError::validation(field, "is incorrect"))
@@ -163,7 +164,7 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
     let new =
         Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
     confirm_password(state, actor, "current_password", current).await?;
-    let hash = state.hasher.hash(&new).await.map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     state.store.set_password(&actor.user.id, &hash, now()).await?;
     state.metrics.record(AuthEvent::Revocation);
     tracing::info!("password changed; every session revoked");
@@ -204,7 +205,7 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
     if reset_token.is_empty() || reset_token.len() > 256 {
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     }
-    let hash = state.hasher.hash(&password).await.map_err(ApiError::internal)?;
+    let hash = state.hasher.hash(&password, WhenClientLeaves::Finish).await?;
     let Some(user_id) = state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now()).await? else {
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     };

@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::auth::password::PasswordHasher;
+use crate::auth::password::{PasswordHasher, WhenClientLeaves};
 use crate::domain::{Password, Role};
 use crate::model::{User, new_id, now};
 use crate::store::{DynStore, SeedBatch};
@@ -29,9 +29,9 @@ pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl 
         Some(user) => user,
         None => {
             // A real, unguessable password: the seed account exists only to own the movies.
-            let hasher = PasswordHasher::new(1)?;
+            let hasher = PasswordHasher::new(1, 1)?;
             let password = Password::parse(&crate::auth::secret_token::generate(), 8).map_err(anyhow::Error::msg)?;
-            let hash = hasher.hash(&password).await?;
+            let hash = hasher.hash(&password, WhenClientLeaves::Finish).await?;
             let user = User { id: new_id(), email: SEED_EMAIL.to_owned(), role: Role::User, created_at: now() };
             store.insert_user(&user, &hash).await.context("cannot create the seed user")?;
             user

@@ -30,6 +30,9 @@ pub enum StoreError {
     /// The database cannot be reached or the pool is exhausted.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// An internal queue (named) is at its bound: the work was refused, nothing was done.
+    #[error("{0} queue is full")]
+    Overloaded(&'static str),
     #[error(transparent)]
     Other(anyhow::Error),
 }
@@ -79,6 +82,7 @@ where
 fn unshare(error: Arc<StoreError>) -> StoreError {
     Arc::try_unwrap(error).unwrap_or_else(|shared| match &*shared {
         StoreError::Conflict(what) => StoreError::Conflict(what),
+        StoreError::Overloaded(queue) => StoreError::Overloaded(queue),
         StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
         StoreError::Other(source) => StoreError::Other(anyhow::anyhow!("{source:#}")),
     })
@@ -328,11 +332,30 @@ pub const SEED_CASTS: u64 = 5000;
 
 pub type DynStore = Arc<dyn Store>;
 
-/// Opens the database the URL names and applies pending migrations.
+/// Bounds on a store's internal queues: past one, a write is refused with
+/// [`StoreError::Overloaded`] instead of waiting in unbounded memory.
+#[derive(Debug, Clone, Copy)]
+pub struct StoreLimits {
+    /// Writes waiting for the SQLite writer thread, or creates waiting for the PostgreSQL batcher.
+    pub write_queue: usize,
+}
+
+impl Default for StoreLimits {
+    fn default() -> Self {
+        Self { write_queue: 1024 }
+    }
+}
+
+/// Opens the database the URL names and applies pending migrations (default limits).
 pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<DynStore> {
+    connect_with(url, StoreLimits::default()).await
+}
+
+/// Opens the database the URL names, applies pending migrations, bounds queues by `limits`.
+pub async fn connect_with(url: &DatabaseUrl, limits: StoreLimits) -> anyhow::Result<DynStore> {
     Ok(match url {
-        DatabaseUrl::Sqlite(_) => Arc::new(SqliteStore::connect(url).await?),
-        DatabaseUrl::Postgres(raw) => Arc::new(PgStore::connect(raw).await?),
+        DatabaseUrl::Sqlite(_) => Arc::new(SqliteStore::connect(url, limits).await?),
+        DatabaseUrl::Postgres(raw) => Arc::new(PgStore::connect(raw, limits).await?),
     })
 }
 

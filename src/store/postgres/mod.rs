@@ -45,7 +45,7 @@ pub struct PgStore {
 type UnrevokedSession = (SessionOwner, DateTime<Utc>);
 
 impl PgStore {
-    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, limits: crate::store::StoreLimits) -> anyhow::Result<Self> {
         let options: PgConnectOptions = url.parse().context("DATABASE_URL is not a valid PostgreSQL URL")?;
         let shown =
             format!("{}:{}/{}", options.get_host(), options.get_port(), options.get_database().unwrap_or("(default)"));
@@ -58,7 +58,7 @@ impl PgStore {
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
         MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
         Ok(Self {
-            movie_inserts: MovieInserts::start(pool.clone()),
+            movie_inserts: MovieInserts::start(pool.clone(), limits.write_queue),
             pool,
             movie_runs: Coalescer::default(),
             session_runs: Coalescer::default(),

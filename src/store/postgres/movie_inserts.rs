@@ -6,7 +6,9 @@
 //! and one commit, and answers each request after that commit. A duplicate name is skipped by
 //! `ON CONFLICT DO NOTHING` and answered as a conflict; if the statement fails as a whole (say,
 //! one movie's owner was deleted meanwhile), the batch is retried one movie at a time so each
-//! request gets its own answer. A create whose request has already gone is not inserted.
+//! request gets its own answer. Every queued create is inserted, even when its request has gone:
+//! the request was received whole, so its write must not vanish. The queue is bounded; a create
+//! arriving at a full queue is refused (503) before anything is written.
 
 use std::collections::HashSet;
 
@@ -25,12 +27,12 @@ struct PendingInsert {
 }
 
 pub(super) struct MovieInserts {
-    queue: mpsc::UnboundedSender<PendingInsert>,
+    queue: mpsc::Sender<PendingInsert>,
 }
 
 impl MovieInserts {
-    pub(super) fn start(pool: PgPool) -> Self {
-        let (queue, pending) = mpsc::unbounded_channel();
+    pub(super) fn start(pool: PgPool, bound: usize) -> Self {
+        let (queue, pending) = mpsc::channel(bound.max(1));
         tokio::spawn(insert_queued(pool, pending));
         Self { queue }
     }
@@ -39,12 +41,15 @@ impl MovieInserts {
     pub(super) async fn insert(&self, movie: Movie) -> StoreResult<()> {
         let closed = || StoreError::Unavailable("the movie insert queue has stopped".into());
         let (reply, answer) = oneshot::channel();
-        self.queue.send(PendingInsert { movie, reply }).map_err(|_| closed())?;
+        self.queue.try_send(PendingInsert { movie, reply }).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("movie insert"),
+            mpsc::error::TrySendError::Closed(_) => closed(),
+        })?;
         answer.await.map_err(|_| closed())?
     }
 }
 
-async fn insert_queued(pool: PgPool, mut pending: mpsc::UnboundedReceiver<PendingInsert>) {
+async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = pending.recv().await {
         batch.push(first);
@@ -53,10 +58,6 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::UnboundedReceiver<Pendin
                 Ok(next) => batch.push(next),
                 Err(_) => break,
             }
-        }
-        batch.retain(|insert: &PendingInsert| !insert.reply.is_closed());
-        if batch.is_empty() {
-            continue;
         }
         let movies: Vec<&Movie> = batch.iter().map(|insert| &insert.movie).collect();
         match insert_all(&pool, &movies).await {

@@ -7,8 +7,10 @@
 //! microseconds, less than one hand-off); a read that may scan runs on the blocking pool; writes
 //! are queued to a single writer thread (SQLite admits one writer at a time anyway), which runs
 //! every queued write in one transaction, each inside its own savepoint, and answers them all
-//! after the one commit. A write that fails rolls back only its savepoint; a write whose request
-//! has gone (timed out, client left) is not applied.
+//! after the one commit. A write that fails rolls back only its savepoint. Every queued write is
+//! applied, even when its request has gone (timed out, client left): the request was received
+//! whole, and a logout or a role change must not vanish because its client stopped listening.
+//! The queue is bounded; a write arriving at a full queue is refused before anything is done.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
@@ -28,6 +30,12 @@ const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most writes committed together; bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 256;
+/// Most read-only connections open at once. Inline reads hold one only within a poll (so at most
+/// one per runtime thread) and scans one per scan permit: this is never reached in normal work,
+/// and bounds the memory of a pathological one.
+const MAX_READERS: u32 = 64;
+/// Most scans waiting for a permit; past it a listing is refused (503) rather than queued.
+const MAX_SCANS_WAITING: usize = 512;
 /// Prepared statements kept per connection: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 64;
 
@@ -36,14 +44,16 @@ pub(super) struct Engine {
     /// Bounds reads on the blocking pool, each holding a connection for its duration.
     scan_permits: Arc<Semaphore>,
     scan_limit: u32,
-    writer: Mutex<Option<mpsc::UnboundedSender<Box<dyn WriteJob>>>>,
+    scans_waiting: std::sync::atomic::AtomicUsize,
+    writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
     writer_busy: Arc<AtomicBool>,
 }
 
 impl Engine {
     /// Opens the writer and prepares the readers of the (already migrated) file at `path`.
-    pub(super) fn open(path: &Path) -> anyhow::Result<Self> {
+    /// At most `write_queue` writes wait for the writer at once.
+    pub(super) fn open(path: &Path, write_queue: usize) -> anyhow::Result<Self> {
         let writer_connection = open_writer(path)?;
         let readers = Arc::new(Readers {
             path: path.to_owned(),
@@ -54,7 +64,7 @@ impl Engine {
         // Fail at startup, not on the first request, when the file cannot be read.
         let first_reader = readers.take()?;
         readers.give_back(first_reader);
-        let (sender, receiver) = mpsc::unbounded_channel();
+        let (sender, receiver) = mpsc::channel(write_queue.max(1));
         let writer_busy = Arc::new(AtomicBool::new(false));
         let busy = Arc::clone(&writer_busy);
         let writer_done = std::thread::Builder::new()
@@ -65,6 +75,7 @@ impl Engine {
             readers,
             scan_permits: Arc::new(Semaphore::new(scan_limit as usize)),
             scan_limit,
+            scans_waiting: std::sync::atomic::AtomicUsize::new(0),
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
             writer_busy,
@@ -99,7 +110,19 @@ impl Engine {
         T: Send + 'static,
         F: FnOnce(&Connection) -> rusqlite::Result<T> + Send + 'static,
     {
-        let permit = Arc::clone(&self.scan_permits).acquire_owned().await.map_err(|_| closed())?;
+        let permit = match Arc::clone(&self.scan_permits).try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                if self.scans_waiting.fetch_add(1, Ordering::AcqRel) >= MAX_SCANS_WAITING {
+                    self.scans_waiting.fetch_sub(1, Ordering::AcqRel);
+                    return Err(StoreError::Overloaded("SQLite scan"));
+                }
+                let permit = Arc::clone(&self.scan_permits).acquire_owned().await;
+                self.scans_waiting.fetch_sub(1, Ordering::AcqRel);
+                permit.map_err(|_| closed())?
+            }
+        };
         let readers = Arc::clone(&self.readers);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
@@ -123,7 +146,10 @@ impl Engine {
         let job = Box::new(PendingWrite { work: Some(write), outcome: None, reply });
         {
             let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            writer.as_ref().ok_or_else(closed)?.send(job).map_err(|_| closed())?;
+            writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
+                mpsc::error::TrySendError::Closed(_) => closed(),
+            })?;
         }
         answer.await.map_err(|_| closed())?
     }
@@ -194,10 +220,20 @@ impl Readers {
         if let Some(connection) = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop() {
             return Ok(connection);
         }
+        // Count the connection before opening it, so that racing takes cannot pass the bound.
+        self.open
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < MAX_READERS).then_some(open + 1))
+            .map_err(|_| StoreError::Overloaded("SQLite reader"))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let connection = Connection::open_with_flags(&self.path, flags)?;
+        let opened = Connection::open_with_flags(&self.path, flags);
+        let connection = match opened {
+            Ok(connection) => connection,
+            Err(error) => {
+                self.open.fetch_sub(1, Ordering::AcqRel);
+                return Err(error.into());
+            }
+        };
         connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        self.open.fetch_add(1, Ordering::Relaxed);
         Ok(connection)
     }
 
@@ -237,8 +273,6 @@ fn open_writer(path: &Path) -> anyhow::Result<Connection> {
 
 /// A queued write, type-erased so writes of any result type share one queue.
 trait WriteJob: Send {
-    /// The request that queued it has stopped waiting.
-    fn abandoned(&self) -> bool;
     /// Runs the write inside the open transaction; false when it failed.
     fn apply(&mut self, connection: &Connection) -> bool;
     /// Answers the request once the transaction's fate is known.
@@ -256,10 +290,6 @@ where
     T: Send,
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
-    fn abandoned(&self) -> bool {
-        self.reply.is_closed()
-    }
-
     fn apply(&mut self, connection: &Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
         // A panicking write must not take the writer thread (and every later write) with it.
@@ -289,7 +319,7 @@ fn commit_failure(error: &rusqlite::Error) -> StoreError {
 }
 
 /// The writer thread: takes whatever is queued, applies it in one transaction, commits, answers.
-fn run_writer(connection: Connection, mut queue: mpsc::UnboundedReceiver<Box<dyn WriteJob>>, busy: &AtomicBool) {
+fn run_writer(connection: Connection, mut queue: mpsc::Receiver<Box<dyn WriteJob>>, busy: &AtomicBool) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -298,10 +328,6 @@ fn run_writer(connection: Connection, mut queue: mpsc::UnboundedReceiver<Box<dyn
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
-        }
-        batch.retain(|job| !job.abandoned());
-        if batch.is_empty() {
-            continue;
         }
         busy.store(true, Ordering::Relaxed);
         let commit = apply_batch(&connection, &mut batch);

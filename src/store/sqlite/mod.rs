@@ -36,7 +36,7 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    pub async fn connect(url: &DatabaseUrl) -> anyhow::Result<Self> {
+    pub async fn connect(url: &DatabaseUrl, limits: crate::store::StoreLimits) -> anyhow::Result<Self> {
         // Every connection must see the same database, which an in-memory one cannot offer.
         let path = url.sqlite_path().context("movie-bag needs an SQLite file: use DATABASE_URL=sqlite://path")?;
         let shown = path.display().to_string();
@@ -59,7 +59,8 @@ impl SqliteStore {
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         MIGRATOR.run(&mut migrator).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
         migrator.close().await.with_context(|| format!("cannot close the migrated database {shown}"))?;
-        let engine = Engine::open(&path).with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        let engine = Engine::open(&path, limits.write_queue)
+            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         drop(startup_lock);
         Ok(Self { engine })
     }
