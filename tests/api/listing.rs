@@ -266,3 +266,52 @@ async fn sqlite_name_search_stays_right_after_a_vacuum() {
     assert_eq!(list(&app, "q=cephei").await, vec![ids[3].clone()]);
     assert!(list(&app, "q=pictoris").await.is_empty());
 }
+
+mod compression {
+    use std::io::Read as _;
+
+    use crate::backend_tests;
+    use crate::helpers::TestApp;
+
+    async fn fetch(app: &TestApp, path: &str, accept_encoding: Option<&str>) -> reqwest::Response {
+        let mut request = app.client.get(app.url(path));
+        if let Some(encoding) = accept_encoding {
+            request = request.header("accept-encoding", encoding);
+        }
+        request.send().await.unwrap()
+    }
+
+    backend_tests! {
+        async fn a_large_page_is_compressed_with_gzip_or_brotli_as_the_client_asks_and_decodes_to_the_same_json(backend) {
+            let app = TestApp::spawn(backend).await;
+            let user = app.new_user().await;
+            for i in 0..40 {
+                app.create_movie(&user.token, &format!("Compressible movie number {i}")).await;
+            }
+            let plain = fetch(&app, "/api/movies", None).await;
+            assert_eq!(plain.headers().get("content-encoding"), None);
+            let plain = plain.bytes().await.unwrap();
+
+            let gzip = fetch(&app, "/api/movies", Some("gzip")).await;
+            assert_eq!(gzip.headers()["content-encoding"], "gzip");
+            assert!(gzip.headers()["vary"].to_str().unwrap().to_ascii_lowercase().contains("accept-encoding"));
+            let gzip = gzip.bytes().await.unwrap();
+            assert!(gzip.len() * 3 < plain.len(), "gzip {} vs plain {}", gzip.len(), plain.len());
+            let mut decoded = Vec::new();
+            flate2::read::GzDecoder::new(&gzip[..]).read_to_end(&mut decoded).unwrap();
+            assert_eq!(decoded, plain);
+
+            let brotli = fetch(&app, "/api/movies", Some("br;q=1.0, gzip;q=0.5")).await;
+            assert_eq!(brotli.headers()["content-encoding"], "br");
+            let brotli = brotli.bytes().await.unwrap();
+            assert!(brotli.len() * 3 < plain.len(), "br {} vs plain {}", brotli.len(), plain.len());
+        }
+
+        async fn a_small_body_is_sent_as_it_is_even_when_the_client_accepts_compression(backend) {
+            let app = TestApp::spawn(backend).await;
+            let health = fetch(&app, "/health", Some("gzip, br")).await;
+            assert_eq!(health.headers().get("content-encoding"), None);
+            assert_eq!(health.json::<serde_json::Value>().await.unwrap()["status"], "ok");
+        }
+    }
+}
