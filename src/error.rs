@@ -27,7 +27,7 @@ pub struct ErrorBody {
     #[schema(example = 400)]
     pub status: u16,
     /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `method_not_allowed`, `conflict`, `payload_too_large`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, `timeout`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
@@ -59,6 +59,9 @@ pub enum ApiError {
     /// 409: the request conflicts with existing data.
     #[error("{0}")]
     Conflict(String),
+    /// 412: `If-Match` names a version the resource no longer has; nothing was changed.
+    #[error("The movie was changed since the version given in If-Match")]
+    PreconditionFailed,
     /// 413.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -101,6 +104,7 @@ impl ApiError {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
+            Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -118,6 +122,7 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
+            Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",

@@ -25,6 +25,17 @@ pub struct ListedPage {
     pub body: Bytes,
     /// Set when another page follows: the last movie of this one.
     pub next: Option<MovieCursor>,
+    /// A digest of `body`: the page's validator (`ETag`), the same in every process.
+    pub digest: String,
+}
+
+impl ListedPage {
+    pub fn new(body: Bytes, next: Option<MovieCursor>) -> Self {
+        use sha2::Digest as _;
+        let hash = sha2::Sha256::digest(&body);
+        let digest = hash[..16].iter().map(|byte| format!("{byte:02x}")).collect();
+        Self { body, next, digest }
+    }
 }
 
 #[derive(Default)]
@@ -70,7 +81,7 @@ mod tests {
     use super::*;
 
     fn page(body: &str) -> Arc<ListedPage> {
-        Arc::new(ListedPage { body: Bytes::from(body.to_owned()), next: None })
+        Arc::new(ListedPage::new(Bytes::from(body.to_owned()), None))
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The HTTP layer: routers per resource, extractors, and the middleware stack.
 
 mod auth;
+mod conditional;
 mod cursor;
 mod extract;
 pub mod json;
@@ -87,8 +88,8 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
         CorsLayer::new()
             .allow_origin(allow_origin)
             .allow_methods([Method::GET, Method::POST, Method::PUT, Method::PATCH, Method::DELETE])
-            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
-            .expose_headers([header::LINK, header::RETRY_AFTER, REQUEST_ID]),
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH])
+            .expose_headers([header::LINK, header::RETRY_AFTER, header::ETAG, REQUEST_ID]),
     )
 }
 

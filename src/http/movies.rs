@@ -1,7 +1,7 @@
 //! `/api/movies`: the catalogue.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
@@ -9,9 +9,9 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::IdResponse;
-use super::cursor;
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
+use super::{conditional, cursor};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
 use crate::service::movies::{self, MovieFields};
@@ -138,14 +138,27 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
 /// List movies, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/movies", tag = "movies", params(ListParams),
     responses(
-        (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie]),
+        (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie],
+            headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"))),
+        (status = 304, description = "Not modified: the page is what `If-None-Match` names"),
         (status = 400, description = "Bad query parameter", body = ErrorBody),
     ))]
-pub async fn list_movies(State(state): State<SharedState>, RawQuery(raw): RawQuery) -> ApiResult<Response> {
+pub async fn list_movies(
+    State(state): State<SharedState>,
+    RawQuery(raw): RawQuery,
+    request_headers: HeaderMap,
+) -> ApiResult<Response> {
     let (query, params) = parse_query(raw.as_deref())?;
     let page = movies::list(&state, &query).await?;
-    let mut response =
-        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], page.body.clone()).into_response();
+    let etag = conditional::page_etag(&page.digest);
+    if conditional::if_none_match_matches(&request_headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    let mut response = (
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)],
+        page.body.clone(),
+    )
+        .into_response();
     if let Some(link) = page.next.as_ref().and_then(|last| next_link(&query, &params, last)) {
         response.headers_mut().insert(header::LINK, link);
     }
@@ -174,23 +187,42 @@ pub async fn create_movie(
 /// One movie.
 #[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", params(("id" = String, Path, description = "Movie id")),
     responses(
-        (status = 200, description = "The movie", body = Movie),
+        (status = 200, description = "The movie", body = Movie,
+            headers(("ETag" = String, description = "Strong validator: send it in If-None-Match, or in If-Match to update or delete only this version"))),
+        (status = 304, description = "Not modified: the movie is the version `If-None-Match` names"),
         (status = 404, description = "No such movie", body = ErrorBody),
     ))]
-pub async fn get_movie(State(state): State<SharedState>, Path(id): Path<String>) -> ApiResult<Json<Movie>> {
-    Ok(Json(movies::get(&state, &id).await?))
+pub async fn get_movie(
+    State(state): State<SharedState>,
+    Path(id): Path<String>,
+    request_headers: HeaderMap,
+) -> ApiResult<Response> {
+    let movie = movies::get(&state, &id).await?;
+    let etag = conditional::movie_etag(&movie);
+    if conditional::if_none_match_matches(&request_headers, &etag) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(with_etag(movie))
+}
+
+/// A movie answer with its validator.
+fn with_etag(movie: Movie) -> Response {
+    let etag = conditional::movie_etag(&movie);
+    ([(header::ETAG, etag)], Json(movie)).into_response()
 }
 
 /// Replace a movie's name, casts and genres (owner or admin).
 #[utoipa::path(put, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MovieInput,
     params(("id" = String, Path, description = "Movie id")),
     responses(
-        (status = 200, description = "The updated movie", body = Movie),
+        (status = 200, description = "The updated movie", body = Movie,
+            headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
+        (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
@@ -198,21 +230,25 @@ pub async fn replace_movie(
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     Path(id): Path<String>,
+    request_headers: HeaderMap,
     AppJson(input): AppJson<MovieInput>,
-) -> ApiResult<Json<Movie>> {
-    Ok(Json(movies::update(&state, &actor, &id, &input.into()).await?))
+) -> ApiResult<Response> {
+    let expected = conditional::if_match(&request_headers);
+    Ok(with_etag(movies::update(&state, &actor, &id, &input.into(), &expected).await?))
 }
 
 /// Change some of a movie's fields (owner or admin).
 #[utoipa::path(patch, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MoviePatch,
     params(("id" = String, Path, description = "Movie id")),
     responses(
-        (status = 200, description = "The updated movie", body = Movie),
+        (status = 200, description = "The updated movie", body = Movie,
+            headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid or unknown fields, or none given", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
+        (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
@@ -220,13 +256,15 @@ pub async fn patch_movie(
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     Path(id): Path<String>,
+    request_headers: HeaderMap,
     AppJson(patch): AppJson<MoviePatch>,
-) -> ApiResult<Json<Movie>> {
+) -> ApiResult<Response> {
     if patch.name.is_none() && patch.casts.is_none() && patch.genres.is_none() {
         return Err(ApiError::BadRequest("Give at least one of name, casts, genres".into()));
     }
     let fields = MovieFields { name: patch.name, casts: patch.casts, genres: patch.genres };
-    Ok(Json(movies::update(&state, &actor, &id, &fields).await?))
+    let expected = conditional::if_match(&request_headers);
+    Ok(with_etag(movies::update(&state, &actor, &id, &fields, &expected).await?))
 }
 
 /// Delete a movie (owner or admin).
@@ -237,13 +275,15 @@ pub async fn patch_movie(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Deleting movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
+        (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
     ))]
 pub async fn delete_movie(
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     Path(id): Path<String>,
+    request_headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    movies::delete(&state, &actor, &id).await?;
+    movies::delete(&state, &actor, &id, &conditional::if_match(&request_headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -2,13 +2,17 @@
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
+
 use super::{Actor, Validator};
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
 use crate::page_cache::ListedPage;
 use crate::state::AppState;
-use crate::store::{MovieCursor, MovieQuery, StoreError, StoreResult, run_shared};
+use crate::store::{
+    GuardedWrite, MovieChange, MovieCursor, MovieGuard, MovieQuery, StoreError, StoreResult, refusal, run_shared,
+};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -108,43 +112,86 @@ async fn render_page(state: &AppState, query: &MovieQuery) -> StoreResult<Arc<Li
         None
     };
     let body = serde_json::to_vec(&movies).map_err(|e| StoreError::Other(e.into()))?;
-    Ok(Arc::new(ListedPage { body: body.into(), next }))
+    Ok(Arc::new(ListedPage::new(body.into(), next)))
 }
 
-/// Applies a replace (every field given) or a patch (some fields given).
+/// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,
+/// which any existing movie matches).
+pub type ExpectedVersions = Option<Vec<DateTime<Utc>>>;
+
+/// The guard for a write by `actor`: their own movie unless an admin, and, with `If-Match`,
+/// still at a version the client named. With several versions named, the current one is read
+/// to pick the one to hold the write to (the write itself still checks it); when none is
+/// current, the answer is the refusal (404, 403 or 412) without a write.
+async fn guard_for(
+    state: &AppState,
+    actor: &Actor,
+    movie_id: &str,
+    expected: &ExpectedVersions,
+    forbidden: &str,
+) -> ApiResult<MovieGuard> {
+    let owner = (!actor.is_admin()).then(|| actor.user.id.clone());
+    let unchanged_since = match expected.as_deref() {
+        None => None,
+        Some([version]) => Some(*version),
+        Some(versions) => {
+            let current = state.store.movie(movie_id).await?;
+            let guard = MovieGuard { owner: owner.clone(), unchanged_since: None };
+            match current {
+                Some(movie) if versions.contains(&movie.updated_at) => Some(movie.updated_at),
+                current => return Err(refusal_error(refusal::<()>(current.as_ref(), &guard), forbidden)),
+            }
+        }
+    };
+    Ok(MovieGuard { owner, unchanged_since })
+}
+
+/// The answer to a guarded write that was refused; `forbidden` is the 403's message.
+fn refusal_error<T>(refusal: GuardedWrite<T>, forbidden: &str) -> ApiError {
+    match refusal {
+        GuardedWrite::NotOwner => ApiError::Forbidden(forbidden.into()),
+        GuardedWrite::Changed => ApiError::PreconditionFailed,
+        GuardedWrite::NotFound | GuardedWrite::Done(_) => ApiError::NotFound(NOT_FOUND.into()),
+    }
+}
+
+/// Applies a replace (every field given) or a patch (some fields given), in one statement that
+/// also checks ownership and `If-Match`: two clients patching different fields at once both
+/// keep their change.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
-pub async fn update(state: &AppState, actor: &Actor, movie_id: &str, fields: &MovieFields) -> ApiResult<Movie> {
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    movie_id: &str,
+    fields: &MovieFields,
+    expected: &ExpectedVersions,
+) -> ApiResult<Movie> {
     let changes = validate(fields)?;
-    let mut movie = get(state, movie_id).await?;
-    if !can_edit(actor, &movie) {
-        return Err(ApiError::Forbidden(UPDATE_FORBIDDEN.into()));
-    }
-    if let Some(name) = changes.name {
-        movie.name = name;
-    }
-    if let Some(casts) = changes.casts {
-        movie.casts = casts;
-    }
-    if let Some(genres) = changes.genres {
-        movie.genres = genres;
-    }
-    movie.updated_at = now();
-    if !state.store.update_movie(&movie).await.map_err(map_conflict)? {
+    if !is_plausible_id(movie_id) {
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
-    tracing::info!("movie updated");
-    Ok(movie)
+    let guard = guard_for(state, actor, movie_id, expected, UPDATE_FORBIDDEN).await?;
+    let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
+    match state.store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
+        GuardedWrite::Done(movie) => {
+            tracing::info!("movie updated");
+            Ok(movie)
+        }
+        refusal => Err(refusal_error(refusal, UPDATE_FORBIDDEN)),
+    }
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
-pub async fn delete(state: &AppState, actor: &Actor, movie_id: &str) -> ApiResult<()> {
-    let movie = get(state, movie_id).await?;
-    if !can_edit(actor, &movie) {
-        return Err(ApiError::Forbidden(DELETE_FORBIDDEN.into()));
-    }
-    if !state.store.delete_movie(movie_id).await? {
+pub async fn delete(state: &AppState, actor: &Actor, movie_id: &str, expected: &ExpectedVersions) -> ApiResult<()> {
+    if !is_plausible_id(movie_id) {
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
-    tracing::info!("movie deleted");
-    Ok(())
+    let guard = guard_for(state, actor, movie_id, expected, DELETE_FORBIDDEN).await?;
+    match state.store.delete_movie(movie_id, &guard).await? {
+        GuardedWrite::Done(()) => {
+            tracing::info!("movie deleted");
+            Ok(())
+        }
+        refusal => Err(refusal_error(refusal, DELETE_FORBIDDEN)),
+    }
 }

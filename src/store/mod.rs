@@ -123,6 +123,39 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// Who may change a movie and in which state: both are checked by the write statement itself,
+/// so no other write can slip in between a check and the change.
+#[derive(Debug, Clone, Default)]
+pub struct MovieGuard {
+    /// The movie must have been added by this user (`None`: an admin, anyone's movie).
+    pub owner: Option<String>,
+    /// The movie's `updated_at` must still be this (the client's `If-Match`).
+    pub unchanged_since: Option<DateTime<Utc>>,
+}
+
+/// The fields a replace or patch sets; `None` keeps the stored value.
+#[derive(Debug, Clone)]
+pub struct MovieChange {
+    pub name: Option<String>,
+    pub casts: Option<Vec<String>>,
+    pub genres: Option<Vec<String>>,
+    /// The new `updated_at`: at least this, and always later than the stored one, so that each
+    /// change gives the movie a new version.
+    pub at: DateTime<Utc>,
+}
+
+/// What a guarded write did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardedWrite<T> {
+    Done(T),
+    /// No movie has that id.
+    NotFound,
+    /// The movie belongs to someone else.
+    NotOwner,
+    /// The movie changed since the version the client named.
+    Changed,
+}
+
 /// Where a page of the newest-first listing starts: after this (created_at, id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MovieCursor {
@@ -202,9 +235,16 @@ pub trait Store: Send + Sync + 'static {
     /// Conflict("name") when the name is taken.
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()>;
     async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>>;
-    /// Writes name, casts, genres and updated_at. False when the movie is gone.
-    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool>;
-    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool>;
+    /// Applies the fields `change` names, in one statement, when `guard` holds; returns the
+    /// movie as written. Conflict("name") when the new name is taken.
+    async fn update_movie(
+        &self,
+        movie_id: &str,
+        change: &MovieChange,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>>;
+    /// Deletes the movie, in one statement, when `guard` holds.
+    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
     /// Newest first; at most `query.limit` movies.
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
     /// The catalogue's change counter (bumped with every movie write), or `None` where the
@@ -405,6 +445,16 @@ impl<'a> ListingPlan<'a> {
                 cast_check: None,
             },
         }
+    }
+}
+
+/// Why a guarded write touched no row, read after the fact: the movie is gone, someone else's,
+/// or (the guard's last condition) changed since the client's version.
+pub fn refusal<T>(current: Option<&Movie>, guard: &MovieGuard) -> GuardedWrite<T> {
+    match current {
+        None => GuardedWrite::NotFound,
+        Some(movie) if guard.owner.as_ref().is_some_and(|owner| *owner != movie.added_by) => GuardedWrite::NotOwner,
+        Some(_) => GuardedWrite::Changed,
     }
 }
 

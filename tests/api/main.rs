@@ -8,6 +8,7 @@ mod smtp;
 mod admin;
 mod cli;
 mod completion;
+mod conditional;
 mod durability;
 mod errors;
 mod listing;

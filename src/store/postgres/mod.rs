@@ -15,10 +15,11 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use self::movie_inserts::MovieInserts;
+use super::refusal;
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
-    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store, StoreError, StoreResult, escape_like,
-    run_shared,
+    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
+    RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store,
+    StoreError, StoreResult, escape_like, run_shared,
 };
 use crate::coalesce::Coalescer;
 use crate::domain::Role;
@@ -358,22 +359,51 @@ impl Store for PgStore {
         run_shared(&self.movie_runs, &key, || self.fetch_movie(movie_id)).await
     }
 
-    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE movies SET name = $1, casts = $2, genres = $3, updated_at = $4 WHERE id = $5")
-            .bind(&movie.name)
-            .bind(&movie.casts)
-            .bind(&movie.genres)
-            .bind(movie.updated_at)
-            .bind(&movie.id)
-            .execute(&self.pool)
+    async fn update_movie(
+        &self,
+        movie_id: &str,
+        change: &MovieChange,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>> {
+        let sql = format!(
+            "UPDATE movies SET name = COALESCE($1, name), casts = COALESCE($2, casts),
+                    genres = COALESCE($3, genres),
+                    updated_at = GREATEST($4, updated_at + interval '1 microsecond')
+             WHERE id = $5 AND ($6::text IS NULL OR added_by = $6)
+               AND ($7::timestamptz IS NULL OR updated_at = $7)
+             RETURNING {MOVIE_COLUMNS}"
+        );
+        let updated = sqlx::query(&sql)
+            .bind(&change.name)
+            .bind(&change.casts)
+            .bind(&change.genres)
+            .bind(change.at)
+            .bind(movie_id)
+            .bind(&guard.owner)
+            .bind(guard.unchanged_since)
+            .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError::from_sqlx_unique(e, "name"))?;
-        Ok(done.rows_affected() > 0)
+        match updated.as_ref().map(movie_from_row).transpose()? {
+            Some(movie) => Ok(GuardedWrite::Done(movie)),
+            None => Ok(refusal(self.fetch_movie(movie_id).await?.as_ref(), guard)),
+        }
     }
 
-    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM movies WHERE id = $1").bind(movie_id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
+    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
+        let done = sqlx::query(
+            "DELETE FROM movies WHERE id = $1 AND ($2::text IS NULL OR added_by = $2)
+               AND ($3::timestamptz IS NULL OR updated_at = $3)",
+        )
+        .bind(movie_id)
+        .bind(&guard.owner)
+        .bind(guard.unchanged_since)
+        .execute(&self.pool)
+        .await?;
+        if done.rows_affected() > 0 {
+            return Ok(GuardedWrite::Done(()));
+        }
+        Ok(refusal(self.fetch_movie(movie_id).await?.as_ref(), guard))
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {

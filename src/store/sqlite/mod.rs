@@ -18,8 +18,9 @@ use sqlx::{ConnectOptions, Connection as _};
 
 use self::engine::{Engine, unique_as};
 use super::{
-    Credentials, ListingPlan, MOVIE_COLUMNS_OF_M, MovieQuery, NewSession, RefreshOutcome, SEED_CASTS, SEED_GENRES,
-    SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError, StoreResult, escape_like,
+    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
+    RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError,
+    StoreResult, escape_like, refusal,
 };
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -234,6 +235,12 @@ fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
         created_at: time_at(row, 5)?,
         updated_at: time_at(row, 6)?,
     })
+}
+
+/// The movie as the writer sees it, inside its transaction.
+fn current_movie(db: &Connection, movie_id: &str) -> rusqlite::Result<Option<Movie>> {
+    let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
+    db.prepare_cached(&sql)?.query_row([movie_id], movie_from_row).optional()
 }
 
 fn json_list(values: &[String]) -> StoreResult<String> {
@@ -514,24 +521,54 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn update_movie(&self, movie: &Movie) -> StoreResult<bool> {
-        let (casts, genres) = (json_list(&movie.casts)?, json_list(&movie.genres)?);
-        let movie = movie.clone();
+    async fn update_movie(
+        &self,
+        movie_id: &str,
+        change: &MovieChange,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>> {
+        let casts = change.casts.as_deref().map(json_list).transpose()?;
+        let genres = change.genres.as_deref().map(json_list).transpose()?;
+        let (movie_id, name, at, guard) = (movie_id.to_owned(), change.name.clone(), micros(change.at), guard.clone());
         self.engine
             .write(move |db| {
-                let changed = db
-                    .prepare_cached("UPDATE movies SET name = ?, casts = ?, genres = ?, updated_at = ? WHERE id = ?")?
-                    .execute(params![movie.name, casts, genres, micros(movie.updated_at), movie.id])
+                let sql = format!(
+                    "UPDATE movies SET name = coalesce(?1, name), casts = coalesce(?2, casts),
+                            genres = coalesce(?3, genres), updated_at = max(?4, updated_at + 1)
+                     WHERE id = ?5 AND (?6 IS NULL OR added_by = ?6) AND (?7 IS NULL OR updated_at = ?7)
+                     RETURNING {MOVIE_COLUMNS}"
+                );
+                let updated = db
+                    .prepare_cached(&sql)?
+                    .query_row(
+                        params![name, casts, genres, at, movie_id, guard.owner, guard.unchanged_since.map(micros)],
+                        movie_from_row,
+                    )
+                    .optional()
                     .map_err(unique_as("name"))?;
-                Ok(changed > 0)
+                match updated {
+                    Some(movie) => Ok(GuardedWrite::Done(movie)),
+                    None => Ok(refusal(current_movie(db, &movie_id)?.as_ref(), &guard)),
+                }
             })
             .await
     }
 
-    async fn delete_movie(&self, movie_id: &str) -> StoreResult<bool> {
-        let movie_id = movie_id.to_owned();
+    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
+        let (movie_id, guard) = (movie_id.to_owned(), guard.clone());
         self.engine
-            .write(move |db| Ok(db.prepare_cached("DELETE FROM movies WHERE id = ?")?.execute([movie_id])? > 0))
+            .write(move |db| {
+                let deleted = db
+                    .prepare_cached(
+                        "DELETE FROM movies
+                         WHERE id = ?1 AND (?2 IS NULL OR added_by = ?2) AND (?3 IS NULL OR updated_at = ?3)",
+                    )?
+                    .execute(params![movie_id, guard.owner, guard.unchanged_since.map(micros)])?;
+                if deleted > 0 {
+                    return Ok(GuardedWrite::Done(()));
+                }
+                Ok(refusal(current_movie(db, &movie_id)?.as_ref(), &guard))
+            })
             .await
     }
 

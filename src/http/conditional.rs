@@ -1,0 +1,86 @@
+//! HTTP conditional requests (RFC 9110, section 13): validators out, preconditions in.
+//!
+//! A movie's validator is a strong `ETag` made of its `updated_at` in microseconds: every change
+//! moves `updated_at` forward (the write statement makes it later than the stored one), and the
+//! representation is a function of the row, so equal tags mean byte-identical bodies. A listing
+//! page's validator is a digest of its body, weak since it names the bytes only by their hash.
+
+use axum::http::{HeaderMap, HeaderValue, header};
+use chrono::{DateTime, Utc};
+
+use crate::model::Movie;
+use crate::service::movies::ExpectedVersions;
+
+pub fn movie_etag(movie: &Movie) -> HeaderValue {
+    let tag = format!("\"{}\"", movie.updated_at.timestamp_micros());
+    HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
+}
+
+pub fn page_etag(digest: &str) -> HeaderValue {
+    HeaderValue::from_str(&format!("W/\"{digest}\"")).unwrap_or_else(|_| HeaderValue::from_static("W/\"0\""))
+}
+
+/// Entity tags of a header, as comma-separated values across every instance of it.
+fn entity_tags(headers: &HeaderMap, name: header::HeaderName) -> Option<Vec<String>> {
+    let mut tags = Vec::new();
+    let mut present = false;
+    for value in headers.get_all(name) {
+        present = true;
+        let Ok(value) = value.to_str() else { continue };
+        tags.extend(value.split(',').map(|tag| tag.trim().to_owned()).filter(|tag| !tag.is_empty()));
+    }
+    present.then_some(tags)
+}
+
+/// `If-Match` as the versions it accepts. Strong comparison: a weak tag matches nothing, nor
+/// does a tag that is not one of ours. `*` (or no header) accepts any existing movie.
+pub fn if_match(headers: &HeaderMap) -> ExpectedVersions {
+    let tags = entity_tags(headers, header::IF_MATCH)?;
+    if tags.iter().any(|tag| tag == "*") {
+        return None;
+    }
+    let versions = tags
+        .iter()
+        .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"')?.parse::<i64>().ok())
+        .filter_map(DateTime::<Utc>::from_timestamp_micros)
+        .collect();
+    Some(versions)
+}
+
+/// Whether `If-None-Match` matches `current` (weak comparison, as RFC 9110 asks for GET).
+pub fn if_none_match_matches(headers: &HeaderMap, current: &HeaderValue) -> bool {
+    let Some(tags) = entity_tags(headers, header::IF_NONE_MATCH) else { return false };
+    let opaque = |tag: &str| tag.strip_prefix("W/").unwrap_or(tag).to_owned();
+    let current = opaque(current.to_str().unwrap_or_default());
+    tags.iter().any(|tag| tag == "*" || opaque(tag) == current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(name: header::HeaderName, value: &str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(name, HeaderValue::from_str(value).unwrap());
+        headers
+    }
+
+    #[test]
+    fn if_match_accepts_strong_tags_of_ours_only() {
+        assert_eq!(if_match(&HeaderMap::new()), None);
+        assert_eq!(if_match(&headers(header::IF_MATCH, "*")), None);
+        let at = DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap();
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"1700000000000001\"")), Some(vec![at]));
+        assert_eq!(if_match(&headers(header::IF_MATCH, "W/\"1700000000000001\", \"x\"")), Some(vec![]));
+    }
+
+    #[test]
+    fn if_none_match_compares_weakly_and_star_matches_anything() {
+        let current = HeaderValue::from_static("\"42\"");
+        assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "W/\"42\""), &current));
+        assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"1\", \"42\""), &current));
+        assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "*"), &current));
+        assert!(!if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"43\""), &current));
+        assert!(!if_none_match_matches(&HeaderMap::new(), &current));
+    }
+}
