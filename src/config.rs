@@ -152,6 +152,12 @@ pub struct Settings {
     #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 30, global = true)]
     pub auth_rate_limit_per_minute: u32,
 
+    /// Failed logins per account per hour, from any number of addresses, before further attempts
+    /// are answered 429 (addresses the account logged in from before are exempt); 0 is off.
+    #[arg(long, env = "ACCOUNT_FAILED_LOGIN_LIMIT", default_value_t = 50,
+          value_parser = clap::value_parser!(u32).range(0..=100), global = true)]
+    pub account_failed_login_limit: u32,
+
     /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses).
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_list, global = true)]
     pub trusted_proxies: Vec<IpAddr>,

@@ -4,6 +4,7 @@
 //! [`store`] (one trait, SQLite and PostgreSQL implementations). Beside them: [`auth`]
 //! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
 
+pub mod account_throttle;
 pub mod auth;
 pub mod client_presence;
 pub mod coalesce;

@@ -4,6 +4,12 @@
 //! the `Retry-After`. It lives in process memory, so with N replicas an address gets up to N
 //! times the limit: acceptable for its purpose (slowing password guessing), and it keeps the
 //! database out of the login path.
+//!
+//! An IPv6 client is counted by its /64: one subscriber usually holds a whole /64 and could
+//! otherwise rotate through 2^64 addresses. An IPv4-mapped IPv6 address is its IPv4 address.
+//! The table is bounded: it keeps two generations of at most [`GENERATION`] addresses each, and
+//! when the current one is full the older is dropped, so memory stays flat under a flood of
+//! addresses and an address is forgotten only after a full generation has passed it by.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -11,18 +17,35 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 const WINDOW: Duration = Duration::from_secs(60);
-/// Past this many tracked addresses, expired windows are swept on the next request.
-const SWEEP_AT: usize = 10_000;
+/// Addresses per generation of the table (see the module docs).
+const GENERATION: usize = 50_000;
+
+/// What a client is counted as: its IPv4 address, or its IPv6 /64.
+pub fn client_key(address: IpAddr) -> IpAddr {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            IpAddr::V6(prefix.into())
+        }
+        v4 => v4,
+    }
+}
+
+#[derive(Default)]
+struct Windows {
+    current: HashMap<IpAddr, (Instant, u32)>,
+    previous: HashMap<IpAddr, (Instant, u32)>,
+}
 
 pub struct RateLimiter {
     per_minute: u32,
-    windows: Mutex<HashMap<IpAddr, (Instant, u32)>>,
+    windows: Mutex<Windows>,
 }
 
 impl RateLimiter {
     /// `per_minute = 0` turns the limit off.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(HashMap::new()) }
+        Self { per_minute, windows: Mutex::new(Windows::default()) }
     }
 
     /// Counts one request from `client`; `Err(retry_after)` when it is over the limit.
@@ -34,11 +57,16 @@ impl RateLimiter {
         if self.per_minute == 0 {
             return Ok(());
         }
+        let client = client_key(client);
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if windows.len() >= SWEEP_AT {
-            windows.retain(|_, (start, _)| now.duration_since(*start) < WINDOW);
+        if !windows.current.contains_key(&client) {
+            if windows.current.len() >= GENERATION {
+                windows.previous = std::mem::take(&mut windows.current);
+            }
+            let carried = windows.previous.remove(&client).unwrap_or((now, 0));
+            windows.current.insert(client, carried);
         }
-        let (start, count) = windows.entry(client).or_insert((now, 0));
+        let Some((start, count)) = windows.current.get_mut(&client) else { return Ok(()) };
         if now.duration_since(*start) >= WINDOW {
             *start = now;
             *count = 0;
@@ -76,6 +104,33 @@ mod tests {
         assert!(limiter.check_at(CLIENT, t0).is_ok());
         assert!(limiter.check_at(other, t0).is_ok());
         assert!(limiter.check_at(CLIENT, t0).is_err());
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_client_and_a_mapped_ipv4_is_its_ipv4() {
+        let limiter = RateLimiter::new(1);
+        let t0 = Instant::now();
+        assert!(limiter.check_at("2001:db8:1:2::1".parse().unwrap(), t0).is_ok());
+        assert!(limiter.check_at("2001:db8:1:2:ffff::9".parse().unwrap(), t0).is_err());
+        assert!(limiter.check_at("2001:db8:1:3::1".parse().unwrap(), t0).is_ok());
+        assert!(limiter.check_at("203.0.113.7".parse().unwrap(), t0).is_ok());
+        assert!(limiter.check_at("::ffff:203.0.113.7".parse().unwrap(), t0).is_err());
+    }
+
+    #[test]
+    fn the_table_stays_bounded_under_a_flood_of_addresses_and_keeps_recent_counts() {
+        let limiter = RateLimiter::new(1);
+        let t0 = Instant::now();
+        assert!(limiter.check_at(CLIENT, t0).is_ok());
+        for i in 0..(3 * GENERATION as u32) {
+            let _ = limiter.check_at(IpAddr::V4(i.into()), t0);
+            if i == GENERATION as u32 / 2 {
+                // A client seen again within a generation keeps its count.
+                assert!(limiter.check_at(CLIENT, t0).is_err());
+            }
+        }
+        let windows = limiter.windows.lock().unwrap();
+        assert!(windows.current.len() + windows.previous.len() <= 2 * GENERATION);
     }
 
     #[test]

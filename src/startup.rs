@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::{MIN_SECRET_BYTES, TokenKeys};
 use crate::auth::password::PasswordHasher;
 use crate::coalesce::Coalescer;
@@ -39,6 +40,7 @@ impl Application {
             hasher,
             mailer: Mailer::from_settings(&settings)?,
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
+            account_throttle: AccountThrottle::new(settings.account_failed_login_limit),
             metrics: Metrics::default(),
             page_cache: PageCache::default(),
             listing_runs: Coalescer::default(),

@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::coalesce::Coalescer;
@@ -19,6 +20,7 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     pub mailer: Mailer,
     pub auth_rate_limiter: RateLimiter,
+    pub account_throttle: AccountThrottle,
     pub metrics: Metrics,
     pub page_cache: PageCache,
     /// Concurrent requests for one listing page share its query and rendering.

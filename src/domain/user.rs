@@ -78,12 +78,25 @@ impl Password {
         if chars > PASSWORD_MAX_CHARS {
             return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
         }
+        if is_common_password(raw) {
+            return Err("is one of the most common passwords: choose one that is harder to guess".into());
+        }
         Ok(Self(raw.to_owned()))
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// Whether `password` (ignoring case) is among the 10,000 most common passwords, which attackers
+/// try first (NIST SP 800-63B 3.1.1.2 asks to refuse them). The list ships in the binary.
+fn is_common_password(password: &str) -> bool {
+    static COMMON: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let common = COMMON.get_or_init(|| {
+        include_str!("common_passwords.txt").lines().filter(|line| !line.starts_with('#') && !line.is_empty()).collect()
+    });
+    common.contains(password.to_lowercase().as_str())
 }
 
 impl std::fmt::Debug for Password {
@@ -120,6 +133,15 @@ impl Role {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["password", "PassWord", "12345678", "qwertyuiop", "baseball", "qqqqqq1"] {
+            let refused = Password::parse(common, 6).unwrap_err();
+            assert!(refused.contains("most common"), "{common}: {refused}");
+        }
+        assert!(Password::parse("correct horse battery", 8).is_ok());
+    }
 
     #[test]
     fn ordinary_addresses_are_accepted_and_kept_as_typed() {

@@ -102,11 +102,11 @@ pub async fn signup(
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn login(
-    _rate_limit: AuthRateLimit,
+    AuthRateLimit(client): AuthRateLimit,
     State(state): State<SharedState>,
     AppJson(body): AppJson<Credentials>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(auth::login(&state, &body.email, &body.password).await?))
+    Ok(Json(auth::login(&state, &body.email, &body.password, client).await?))
 }
 
 /// Trade a refresh token for a new token pair; the old refresh token stops working.
@@ -157,8 +157,10 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn change_password(
+    _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<ChangePasswordRequest>,

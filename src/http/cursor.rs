@@ -5,7 +5,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use chrono::DateTime;
+use chrono::{DateTime, Datelike as _};
 
 use crate::store::MovieCursor;
 
@@ -21,6 +21,11 @@ pub fn decode(raw: &str) -> Option<MovieCursor> {
     let text = String::from_utf8(bytes).ok()?;
     let (micros, id) = text.split_once('.')?;
     let created_at = DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    // Every stored time lies in years 1 to 9999; a forged one beyond would reach PostgreSQL,
+    // whose timestamps cannot hold chrono's whole range.
+    if !(1..=9999).contains(&created_at.year()) {
+        return None;
+    }
     let id_is_plausible = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
     id_is_plausible.then(|| MovieCursor { created_at, id: id.to_owned() })
 }
@@ -46,6 +51,8 @@ mod tests {
             "bm90LWEtY3Vyc29y",
             &URL_SAFE_NO_PAD.encode("12.x';--"),
             &URL_SAFE_NO_PAD.encode("99999999999999999999.ab"),
+            &URL_SAFE_NO_PAD.encode("8000000000000000000.ab"),
+            &URL_SAFE_NO_PAD.encode("-8000000000000000000.ab"),
         ] {
             assert_eq!(decode(bad), None, "{bad}");
         }

@@ -49,7 +49,12 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 }
 
 /// The client's address: the TCP peer, or the address a trusted proxy put in
-/// `X-Forwarded-For` (the right-most entry that is not itself a trusted proxy).
+/// `X-Forwarded-For`. The header is read from the right, where the trusted proxies appended,
+/// skipping the trusted proxies' own addresses; the first other entry is the client. An entry
+/// written as `ip:port` or `[ipv6]:port` counts as its address. An entry that is no address
+/// at all (`unknown`) ends the walk at the proxy that wrote it: the entries to its left were
+/// written by the client and prove nothing. Addresses compare in canonical form, so a trusted
+/// `127.0.0.1` is recognised on a dual-stack listener, where it arrives as `::ffff:127.0.0.1`.
 pub struct ClientAddr(pub IpAddr);
 
 impl FromRequestParts<SharedState> for ClientAddr {
@@ -59,27 +64,45 @@ impl FromRequestParts<SharedState> for ClientAddr {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip())
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical())
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
-        let trusted = &state.settings.trusted_proxies;
-        if !trusted.contains(&peer) {
+        let trusted = |ip: &IpAddr| state.settings.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip);
+        if !trusted(&peer) {
             return Ok(ClientAddr(peer));
         }
-        let forwarded = parts
+        let entries: Vec<&str> = parts
             .headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|entry| entry.trim().parse::<IpAddr>().ok())
-            .collect::<Vec<_>>();
-        let client = forwarded.into_iter().rev().find(|ip| !trusted.contains(ip)).unwrap_or(peer);
+            .map(str::trim)
+            .collect();
+        let mut client = peer;
+        for entry in entries.iter().rev() {
+            match forwarded_address(entry) {
+                Some(ip) if trusted(&ip) => client = ip,
+                Some(ip) => return Ok(ClientAddr(ip)),
+                None => break,
+            }
+        }
         Ok(ClientAddr(client))
     }
 }
 
-/// Counts the request against `AUTH_RATE_LIMIT_PER_MINUTE` for the client's address; 429 when over.
-pub struct AuthRateLimit;
+/// An `X-Forwarded-For` entry's address: `ip`, `ip:port` or `[ipv6]:port`.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    let address = entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|socket| socket.ip()))
+        .or_else(|| entry.strip_prefix('[')?.strip_suffix(']')?.parse().ok())?;
+    Some(address.to_canonical())
+}
+
+/// Counts the request against `AUTH_RATE_LIMIT_PER_MINUTE` for the client's address; 429 when
+/// over. Holds the client's address.
+pub struct AuthRateLimit(pub IpAddr);
 
 impl FromRequestParts<SharedState> for AuthRateLimit {
     type Rejection = ApiError;
@@ -89,7 +112,24 @@ impl FromRequestParts<SharedState> for AuthRateLimit {
         state
             .auth_rate_limiter
             .check(client)
-            .map(|()| AuthRateLimit)
+            .map(|()| AuthRateLimit(client))
             .map_err(|retry_after| ApiError::TooManyRequests { retry_after })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_address;
+
+    #[test]
+    fn forwarded_entries_with_ports_or_brackets_are_addresses_and_junk_is_not() {
+        let v4 = "203.0.113.7".parse().ok();
+        assert_eq!(forwarded_address("203.0.113.7"), v4);
+        assert_eq!(forwarded_address("203.0.113.7:4711"), v4);
+        assert_eq!(forwarded_address("::ffff:203.0.113.7"), v4);
+        assert_eq!(forwarded_address("[2001:db8::1]:443"), "2001:db8::1".parse().ok());
+        assert_eq!(forwarded_address("[2001:db8::1]"), "2001:db8::1".parse().ok());
+        assert_eq!(forwarded_address("unknown"), None);
+        assert_eq!(forwarded_address(""), None);
     }
 }

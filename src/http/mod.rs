@@ -61,6 +61,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
+        .layer(middleware::from_fn(drop_unsafe_request_id))
         .with_state(state)
 }
 
@@ -91,6 +92,24 @@ fn cors(origins: &[String]) -> Option<CorsLayer> {
             .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::IF_MATCH, header::IF_NONE_MATCH])
             .expose_headers([header::LINK, header::RETRY_AFTER, header::ETAG, REQUEST_ID]),
     )
+}
+
+/// A client's `X-Request-Id` is kept only when it is a short token of safe characters; anything
+/// else (spaces, quotes, newlines, `key=value` text that could forge fields in the text log) is
+/// replaced by a fresh id.
+async fn drop_unsafe_request_id(mut request: axum::extract::Request, next: middleware::Next) -> Response {
+    let is_safe = |value: &HeaderValue| {
+        let bytes = value.as_bytes();
+        !bytes.is_empty()
+            && bytes.len() <= 64
+            && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    };
+    if request.headers().get_all(&REQUEST_ID).iter().any(|value| !is_safe(value))
+        || request.headers().get_all(&REQUEST_ID).iter().count() > 1
+    {
+        request.headers_mut().remove(&REQUEST_ID);
+    }
+    next.run(request).await
 }
 
 fn panic_response(_: Box<dyn Any + Send + 'static>) -> Response {

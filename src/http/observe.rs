@@ -6,6 +6,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
@@ -13,9 +14,17 @@ use tracing::Instrument as _;
 use crate::error::ApiError;
 use crate::state::SharedState;
 
+/// The method as a metrics label from a fixed set: a client may send any token as a method, and
+/// each new one would otherwise grow the metrics by a label set.
+fn method_label(method: &Method) -> &'static str {
+    const KNOWN: [Method; 7] =
+        [Method::GET, Method::HEAD, Method::POST, Method::PUT, Method::PATCH, Method::DELETE, Method::OPTIONS];
+    KNOWN.iter().find(|known| *known == method).map_or("OTHER", Method::as_str)
+}
+
 pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().clone();
+    let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let span = tracing::info_span!("request", id = %request_id);
@@ -26,7 +35,7 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
         };
     let latency = started.elapsed();
     let status = response.status().as_u16();
-    state.metrics.record_request(method.as_str(), &route, status, latency);
+    state.metrics.record_request(method, &route, status, latency);
     span.in_scope(|| {
         tracing::info!(
             method = %method,

@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::extract::{AdminUser, AuthUser};
+use super::extract::{AdminUser, AuthRateLimit, AuthUser};
 use super::json::AppJson;
 use crate::error::{ApiResult, ErrorBody};
 use crate::model::User;
@@ -52,9 +52,12 @@ pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> 
         (status = 400, description = "Wrong or missing password", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 409, description = "The last admin cannot delete their account", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn delete_me(
+    _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<DeleteAccountRequest>,
@@ -83,6 +86,7 @@ pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> 
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "It would leave no admin", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 415, description = "Not JSON", body = ErrorBody),
     ))]
@@ -101,8 +105,9 @@ pub async fn set_role(
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 403, description = "Not an admin", body = ErrorBody),
+        (status = 403, description = "Not an admin, or the admin's own account (use DELETE /api/users/me)", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
+        (status = 409, description = "It would leave no admin", body = ErrorBody),
     ))]
 pub async fn delete_user(
     State(state): State<SharedState>,

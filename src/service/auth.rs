@@ -1,5 +1,6 @@
 //! Accounts and sessions: signup, login, refresh, logout, password change and reset.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -51,6 +52,10 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
     let email = v.check("email", Email::parse(email));
     let password = v.check("password", Password::parse(password, min_password(state)));
     let (email, password) = v.finish(email.zip(password))?;
+    if email.normalized() == super::seed::SEED_EMAIL {
+        // It owns the seeded movies: whoever signed up as it would own them.
+        return Err(ApiError::validation("email", "is reserved"));
+    }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
     let user = User { id: new_id(), email: email.as_str().to_owned(), role: Role::User, created_at: now() };
     match state.store.insert_user(&user, &hash).await {
@@ -91,7 +96,11 @@ fn token_pair(
 
 /// Unknown email and wrong password get the same answer after the same work (a dummy verify).
 #[tracing::instrument(skip_all)]
-pub async fn login(state: &AppState, email: &str, password: &str) -> ApiResult<TokenPair> {
+pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr) -> ApiResult<TokenPair> {
+    state
+        .account_throttle
+        .check_login(email.trim(), client)
+        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     let credentials = match Email::parse(email) {
         Ok(email) => state.store.credentials_by_email(email.as_str()).await?,
         Err(_) => None,
@@ -101,11 +110,13 @@ pub async fn login(state: &AppState, email: &str, password: &str) -> ApiResult<T
     match credentials {
         Some(credentials) if matches => {
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
+            state.account_throttle.login_succeeded(email.trim(), client);
             state.metrics.record(AuthEvent::Login);
             start_session(state, &credentials.user.id).await
         }
         _ => {
             tracing::info!("login failed");
+            state.account_throttle.login_failed(email.trim());
             state.metrics.record(AuthEvent::FailedLogin);
             Err(ApiError::Unauthorized(INVALID_CREDENTIALS.into()))
         }
@@ -167,6 +178,13 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
     let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     state.store.set_password(&actor.user.id, &hash, now()).await?;
     state.metrics.record(AuthEvent::Revocation);
+    state.mailer.send_in_background(mail::Email {
+        to: actor.user.email.clone(),
+        subject: "Your movie-bag password was changed".into(),
+        body: "The password of your movie-bag account was just changed, and every session was \
+               logged out.\n\nIf this was not you, reset it at once with \"forgot password\" and contact support.\n"
+            .into(),
+    });
     tracing::info!("password changed; every session revoked");
     Ok(())
 }
@@ -175,9 +193,25 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
 #[tracing::instrument(skip_all)]
 pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
     let email = Email::parse(email).map_err(|reason| ApiError::validation("email", reason))?;
+    // Known and unknown addresses take the same time: the answer never comes before the floor,
+    // and the work for a known one (a lookup, a write, queueing the email) fits well inside it.
+    let floor = tokio::time::Instant::now() + FORGOT_FLOOR;
+    let outcome = request_reset(state, &email).await;
+    tokio::time::sleep_until(floor).await;
+    outcome.map(|()| FORGOT_ANSWER)
+}
+
+/// How long `forgot` takes at least, whether or not the account exists.
+const FORGOT_FLOOR: Duration = Duration::from_millis(50);
+
+async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
     let Some(user) = state.store.user_by_email(email.as_str()).await? else {
-        return Ok(FORGOT_ANSWER);
+        return Ok(());
     };
+    if !state.account_throttle.allow_reset_email(&user.email) {
+        tracing::warn!(user_id = %user.id, "reset email not sent: the account's hourly allowance is used up");
+        return Ok(());
+    }
     let token = secret_token::generate();
     let now = now();
     let expires_at = chrono_after(now, state.settings.reset_token_ttl);
@@ -195,7 +229,7 @@ pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
         ),
     });
     tracing::info!(user_id = %user.id, "password reset requested");
-    Ok(FORGOT_ANSWER)
+    Ok(())
 }
 
 #[tracing::instrument(skip_all)]
@@ -211,6 +245,7 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
     };
     state.metrics.record(AuthEvent::Revocation);
     if let Some(user) = state.store.user_by_id(&user_id).await? {
+        state.account_throttle.password_reset(&user.email);
         state.mailer.send_in_background(mail::Email {
             to: user.email,
             subject: "Your movie-bag password was changed".into(),

@@ -9,8 +9,19 @@ use crate::domain::Role;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{User, is_plausible_id};
 use crate::state::AppState;
+use crate::store::{LAST_ADMIN, StoreError};
 
 const USER_NOT_FOUND: &str = "User with given id doesn't exist";
+const LAST_ADMIN_STAYS: &str = "The last admin cannot give up the role or be deleted: promote another admin first";
+const DELETE_YOURSELF_WITH_PASSWORD: &str =
+    "Delete your own account with DELETE /api/users/me, which asks for your password";
+
+fn keep_last_admin(error: StoreError) -> ApiError {
+    match error {
+        StoreError::Conflict(LAST_ADMIN) => ApiError::Conflict(LAST_ADMIN_STAYS.into()),
+        other => other.into(),
+    }
+}
 
 /// `GET /api/users/me`: the account and the ids of its movies.
 #[derive(Debug, Serialize, ToSchema)]
@@ -30,7 +41,7 @@ pub async fn profile(state: &AppState, actor: &Actor) -> ApiResult<Profile> {
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
 pub async fn delete_own_account(state: &AppState, actor: &Actor, password: &str) -> ApiResult<()> {
     confirm_password(state, actor, "password", password).await?;
-    state.store.delete_user(&actor.user.id).await?;
+    state.store.delete_user(&actor.user.id).await.map_err(keep_last_admin)?;
     tracing::info!("account deleted with its movies");
     Ok(())
 }
@@ -45,14 +56,22 @@ pub async fn set_role(state: &AppState, admin: &Actor, user_id: &str, role: &str
     if !is_plausible_id(user_id) {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
-    let user = state.store.set_role(user_id, role).await?.ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    let user = state
+        .store
+        .set_role(user_id, role)
+        .await
+        .map_err(keep_last_admin)?
+        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     tracing::info!(role = role.as_str(), "role changed");
     Ok(user)
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
 pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult<()> {
-    if !is_plausible_id(user_id) || !state.store.delete_user(user_id).await? {
+    if user_id == admin.user.id {
+        return Err(ApiError::Forbidden(DELETE_YOURSELF_WITH_PASSWORD.into()));
+    }
+    if !is_plausible_id(user_id) || !state.store.delete_user(user_id).await.map_err(keep_last_admin)? {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
     tracing::info!("user deleted by an admin");
@@ -65,8 +84,10 @@ pub async fn set_role_by_email(store: &crate::store::DynStore, email: &str, role
         .user_by_email(email.trim())
         .await?
         .ok_or_else(|| anyhow::anyhow!("no user with email {:?}", email.trim()))?;
-    store
-        .set_role(&user.id, role)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("user {:?} was deleted meanwhile", email.trim()))
+    match store.set_role(&user.id, role).await {
+        Err(StoreError::Conflict(LAST_ADMIN)) => {
+            anyhow::bail!("{:?} is the last admin: promote another user first", email.trim())
+        }
+        outcome => outcome?.ok_or_else(|| anyhow::anyhow!("user {:?} was deleted meanwhile", email.trim())),
+    }
 }

@@ -88,6 +88,9 @@ fn unshare(error: Arc<StoreError>) -> StoreError {
     })
 }
 
+/// What [`StoreError::Conflict`] names when a change would leave no admin.
+pub const LAST_ADMIN: &str = "last admin";
+
 /// A user together with their password hash: only the auth service sees this.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -194,10 +197,12 @@ pub trait Store: Send + Sync + 'static {
     async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// `None` when there is no such user; Conflict([`LAST_ADMIN`]) when it would leave no admin.
     async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>>;
-    /// Deletes the user, their sessions and their movies. False when there was no such user.
+    /// Deletes the user, their sessions and their movies. False when there was no such user;
+    /// Conflict([`LAST_ADMIN`]) when it is the last admin.
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
-    /// Replaces the password hash and revokes every session of the user, atomically.
+    /// Replaces the password hash, revokes every session and voids pending reset tokens, atomically.
     async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- sessions ----------------------------------------------------------------------------

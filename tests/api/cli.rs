@@ -34,8 +34,16 @@ backend_tests! {
         assert!(String::from_utf8_lossy(&promoted.stdout).contains("is now admin"));
         app.get("/api/users", Some(&user.token)).await.assert_status(200);
 
+        // The last admin stays an admin, from the command line too.
+        let refused = run(&["user", "demote", &user.email], &env);
+        assert!(!refused.status.success());
+        assert!(stderr(&refused).contains("last admin"), "{}", stderr(&refused));
+        app.get("/api/users", Some(&user.token)).await.assert_status(200);
+
+        let other = app.new_admin().await;
         let demoted = run(&["user", "demote", &user.email], &env);
         assert!(demoted.status.success(), "{}", stderr(&demoted));
+        app.get("/api/users", Some(&other.token)).await.assert_status(200);
         app.get("/api/users", Some(&user.token)).await.assert_error(403, "forbidden");
     }
 

@@ -8,9 +8,9 @@ use crate::backend_tests;
 use crate::helpers::{Backend, TestApp};
 use crate::smtp::SmtpServer;
 
-const MAIL_WAIT: Duration = Duration::from_secs(10);
+pub const MAIL_WAIT: Duration = Duration::from_secs(10);
 
-async fn app_with_mail(backend: Backend, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
+pub async fn app_with_mail(backend: Backend, smtp: &SmtpServer, extra: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
         .flag("--mail-server", "127.0.0.1")
         .flag("--mail-port", &smtp.port.to_string())
@@ -22,11 +22,11 @@ async fn app_with_mail(backend: Backend, smtp: &SmtpServer, extra: &[(&str, &str
     builder.spawn().await
 }
 
-async fn forgot(app: &TestApp, email: &str) -> crate::helpers::Reply {
+pub async fn forgot(app: &TestApp, email: &str) -> crate::helpers::Reply {
     app.post("/api/auth/forgot", json!({"email": email}), None).await
 }
 
-async fn reset(app: &TestApp, token: &str, password: &str) -> crate::helpers::Reply {
+pub async fn reset(app: &TestApp, token: &str, password: &str) -> crate::helpers::Reply {
     app.post("/api/auth/reset", json!({"reset_token": token, "password": password}), None).await
 }
 

@@ -15,18 +15,22 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use self::movie_inserts::MovieInserts;
-use super::refusal;
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
     RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store,
     StoreError, StoreResult, escape_like, run_shared,
 };
+use super::{LAST_ADMIN, refusal};
 use crate::coalesce::Coalescer;
 use crate::domain::Role;
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// The condition under which a user may lose the admin role (or be deleted): they are no admin,
+/// or another admin remains.
+const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
 
 const USER_COLUMNS: &str = "id, email, role, created_at";
 const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
@@ -135,6 +139,17 @@ async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &str, now: Dat
 
 /// Replaces a user's password hash and signs out every session of theirs, as a password change
 /// and a reset both must; inside the caller's transaction.
+/// Locks the admins' rows, so that two admins demoting or deleting each other at the same moment
+/// take turns, and the second sees that only one admin is left.
+async fn lock_admins(tx: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").execute(&mut *tx).await?;
+    Ok(())
+}
+
+async fn user_exists(tx: &mut PgConnection, user_id: &str) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)").bind(user_id).fetch_one(&mut *tx).await
+}
+
 async fn replace_password(
     tx: &mut PgConnection,
     user_id: &str,
@@ -143,6 +158,12 @@ async fn replace_password(
 ) -> sqlx::Result<()> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
+    // A pending reset token dies with the password it was meant to replace.
+    sqlx::query("UPDATE reset_tokens SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+        .bind(now)
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
@@ -201,14 +222,31 @@ impl Store for PgStore {
     }
 
     async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>> {
-        let sql = format!("UPDATE users SET role = $1 WHERE id = $2 RETURNING {USER_COLUMNS}");
-        let row = sqlx::query(&sql).bind(role.as_str()).bind(user_id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(user_from_row).transpose()
+        let mut tx = self.pool.begin().await?;
+        lock_admins(&mut tx).await?;
+        let sql = format!(
+            "UPDATE users SET role = $1 WHERE id = $2 AND ({KEEPS_AN_ADMIN} OR $1 = 'admin') RETURNING {USER_COLUMNS}"
+        );
+        let row = sqlx::query(&sql).bind(role.as_str()).bind(user_id).fetch_optional(&mut *tx).await?;
+        let user = match row {
+            Some(row) => Some(user_from_row(&row)?),
+            None if user_exists(&mut tx, user_id).await? => return Err(StoreError::Conflict(LAST_ADMIN)),
+            None => None,
+        };
+        tx.commit().await?;
+        Ok(user)
     }
 
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        lock_admins(&mut tx).await?;
         // Foreign keys cascade to sessions, tokens and movies.
-        let done = sqlx::query("DELETE FROM users WHERE id = $1").bind(user_id).execute(&self.pool).await?;
+        let sql = format!("DELETE FROM users WHERE id = $1 AND {KEEPS_AN_ADMIN}");
+        let done = sqlx::query(&sql).bind(user_id).execute(&mut *tx).await?;
+        if done.rows_affected() == 0 && user_exists(&mut tx, user_id).await? {
+            return Err(StoreError::Conflict(LAST_ADMIN));
+        }
+        tx.commit().await?;
         Ok(done.rows_affected() > 0)
     }
 

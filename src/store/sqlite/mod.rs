@@ -17,6 +17,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection as _};
 
 use self::engine::{Engine, unique_as};
+use super::LAST_ADMIN;
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
     RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError,
@@ -48,6 +49,7 @@ impl SqliteStore {
         let startup_lock = lock_beside(&path, "migrate-lock")
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        create_private(&path).with_context(|| format!("cannot create the SQLite database {shown}"))?;
         let mut migrator = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)
@@ -80,18 +82,31 @@ impl SqliteStore {
     }
 }
 
+/// Creates the database file readable and writable by its owner only (0600), like the key file
+/// beside it, unless it exists. SQLite gives the `-wal` and `-shm` files the database's mode.
+fn create_private(path: &std::path::Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(error),
+    }
+}
+
 /// An exclusive lock on `<database>.<suffix>`, held until the returned file is dropped.
 async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result<std::fs::File> {
     let mut name = database.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{suffix}"));
     let path = database.with_file_name(name);
     tokio::task::spawn_blocking(move || {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open the lock file {}", path.display()))?;
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).truncate(false).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let file = options.open(&path).with_context(|| format!("cannot open the lock file {}", path.display()))?;
         file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
         Ok(file)
     })
@@ -237,6 +252,14 @@ fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
     })
 }
 
+/// The condition under which a user may lose the admin role (or be deleted): they are no admin,
+/// or another admin remains. The single writer makes the count and the change one step.
+const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
+
+fn user_exists(db: &Connection, user_id: &str) -> rusqlite::Result<bool> {
+    db.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")?.query_row([user_id], |row| row.get(0))
+}
+
 /// The movie as the writer sees it, inside its transaction.
 fn current_movie(db: &Connection, movie_id: &str) -> rusqlite::Result<Option<Movie>> {
     let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
@@ -253,11 +276,13 @@ fn revoke_sessions_of(db: &Connection, user_id: &str, now: i64) -> rusqlite::Res
         .execute(params![now, user_id])
 }
 
-/// Replaces a user's password hash and signs out every session of theirs, as a password change
-/// and a reset both must.
+/// Replaces a user's password hash, signs out every session of theirs and voids every pending
+/// reset token, as a password change and a reset both must.
 fn replace_password(db: &Connection, user_id: &str, password_hash: &str, now: i64) -> rusqlite::Result<()> {
     db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?.execute(params![password_hash, user_id])?;
     revoke_sessions_of(db, user_id, now)?;
+    db.prepare_cached("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL")?
+        .execute(params![now, user_id])?;
     Ok(())
 }
 
@@ -327,8 +352,16 @@ impl Store for SqliteStore {
         let user_id = user_id.to_owned();
         self.engine
             .write(move |db| {
-                let sql = format!("UPDATE users SET role = ? WHERE id = ? RETURNING {USER_COLUMNS}");
-                Ok(db.prepare_cached(&sql)?.query_row(params![role.as_str(), user_id], user_from_row).optional()?)
+                let sql = format!(
+                    "UPDATE users SET role = ?1 WHERE id = ?2 AND ({KEEPS_AN_ADMIN} OR ?1 = 'admin')
+                     RETURNING {USER_COLUMNS}"
+                );
+                let user =
+                    db.prepare_cached(&sql)?.query_row(params![role.as_str(), user_id], user_from_row).optional()?;
+                match user {
+                    None if user_exists(db, &user_id)? => Err(StoreError::Conflict(LAST_ADMIN)),
+                    user => Ok(user),
+                }
             })
             .await
     }
@@ -337,7 +370,14 @@ impl Store for SqliteStore {
         let user_id = user_id.to_owned();
         // Foreign keys cascade to sessions, tokens and movies.
         self.engine
-            .write(move |db| Ok(db.prepare_cached("DELETE FROM users WHERE id = ?")?.execute([user_id])? > 0))
+            .write(move |db| {
+                let sql = format!("DELETE FROM users WHERE id = ? AND {KEEPS_AN_ADMIN}");
+                let deleted = db.prepare_cached(&sql)?.execute([&user_id])? > 0;
+                if !deleted && user_exists(db, &user_id)? {
+                    return Err(StoreError::Conflict(LAST_ADMIN));
+                }
+                Ok(deleted)
+            })
             .await
     }
 
