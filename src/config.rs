@@ -188,6 +188,11 @@ pub struct Settings {
     #[arg(long, env = "MAIL_SENDER", default_value = "support@movie-bag.local", global = true)]
     pub mail_sender: String,
 
+    /// How long an email that cannot be delivered is retried before it is given up (and logged
+    /// as an error).
+    #[arg(long, env = "MAIL_GIVE_UP_AFTER", default_value = "24h", value_parser = parse_ttl, global = true)]
+    pub mail_give_up_after: Duration,
+
     /// Base URL used in emailed links; defaults to `http://{HOST}:{PORT}`.
     #[arg(long, env = "PUBLIC_URL", global = true)]
     pub public_url: Option<String>,

@@ -10,6 +10,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use crate::store::MailCounts;
+
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -76,7 +78,8 @@ impl Metrics {
     }
 
     /// The Prometheus text format.
-    pub fn render(&self, pool: PoolUse) -> String {
+    /// The text exposition; `emails` is `None` when the outbox could not be read just now.
+    pub fn render(&self, pool: PoolUse, emails: Option<MailCounts>) -> String {
         let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP moviebag_http_requests_total HTTP requests by method, matched route and status.\n");
@@ -121,6 +124,15 @@ impl Metrics {
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
+        if let Some(emails) = emails {
+            out.push_str(
+                "# HELP moviebag_emails Emails in the outbox: queued (waiting or retrying), sent, failed (given up).\n",
+            );
+            out.push_str("# TYPE moviebag_emails gauge\n");
+            for (state, count) in [("queued", emails.queued), ("sent", emails.sent), ("failed", emails.failed)] {
+                let _ = writeln!(out, "moviebag_emails{{state=\"{state}\"}} {count}");
+            }
+        }
         out
     }
 }
@@ -144,7 +156,7 @@ mod tests {
         metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_micros(500));
         metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_millis(30));
         metrics.record_request("GET", "/api/movies/{id}", 404, Duration::from_millis(2));
-        let text = metrics.render(PoolUse::default());
+        let text = metrics.render(PoolUse::default(), None);
         let ok = r#"method="GET",route="/api/movies/{id}",status="200""#;
         assert!(text.contains(&format!("moviebag_http_requests_total{{{ok}}} 2")), "{text}");
         assert!(text.contains(&format!("moviebag_http_request_duration_seconds_bucket{{{ok},le=\"0.001\"}} 1")));
@@ -159,7 +171,10 @@ mod tests {
         metrics.record(AuthEvent::Login);
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::FailedLogin);
-        let text = metrics.render(PoolUse { in_use: 1, idle: 3, max: 5 });
+        let text =
+            metrics.render(PoolUse { in_use: 1, idle: 3, max: 5 }, Some(MailCounts { queued: 2, sent: 7, failed: 1 }));
+        assert!(text.contains("moviebag_emails{state=\"queued\"} 2"), "{text}");
+        assert!(text.contains("moviebag_emails{state=\"failed\"} 1"), "{text}");
         assert!(text.contains("moviebag_logins_total 1\n"));
         assert!(text.contains("moviebag_failed_logins_total 2\n"));
         assert!(text.contains("moviebag_session_revocations_total 0\n"));

@@ -13,6 +13,7 @@ use crate::auth::password::PasswordHasher;
 use crate::coalesce::Coalescer;
 use crate::config::{DatabaseUrl, Secret, Settings};
 use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
 use crate::page_cache::PageCache;
 use crate::rate_limit::RateLimiter;
@@ -39,6 +40,7 @@ impl Application {
         let state = Arc::new(AppState {
             hasher,
             mailer: Mailer::from_settings(&settings)?,
+            outbox: Outbox::default(),
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             account_throttle: AccountThrottle::new(settings.account_failed_login_limit),
             metrics: Metrics::default(),
@@ -72,6 +74,13 @@ impl Application {
             shutdown.await;
             let _ = stopping_tx.send(true);
         };
+        // The email sender lives as long as the server: aborted with it, whatever stops it.
+        let sender = self.state.outbox.clone().run_sender(
+            self.state.store.clone(),
+            self.state.mailer.clone(),
+            self.state.settings.mail_give_up_after,
+        );
+        let _sender = AbortOnDrop(tokio::spawn(sender));
         let header_read_timeout = self.state.settings.header_read_timeout;
         let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);
         let grace = self.state.settings.shutdown_timeout;
@@ -88,6 +97,15 @@ impl Application {
             tracing::warn!("database connections did not close within 5 s");
         }
         Ok(())
+    }
+}
+
+/// Aborts a background task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

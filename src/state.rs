@@ -8,6 +8,7 @@ use crate::auth::password::PasswordHasher;
 use crate::coalesce::Coalescer;
 use crate::config::Settings;
 use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
 use crate::page_cache::{ListedPage, PageCache};
 use crate::rate_limit::RateLimiter;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub hasher: PasswordHasher,
     pub mailer: Mailer,
+    /// Wakes the email sender when a request has queued an email.
+    pub outbox: Outbox,
     pub auth_rate_limiter: RateLimiter,
     pub account_throttle: AccountThrottle,
     pub metrics: Metrics,

@@ -53,6 +53,11 @@ pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> 
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
-    let text = state.metrics.render(state.store.pool_use());
+    // The outbox counts come from the database; a scrape does not wait long for them.
+    let emails = match tokio::time::timeout(READY_TIMEOUT, state.store.mail_counts()).await {
+        Ok(Ok(counts)) => Some(counts),
+        _ => None,
+    };
+    let text = state.metrics.render(state.store.pool_use(), emails);
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
 }

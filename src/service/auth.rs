@@ -12,11 +12,10 @@ use crate::auth::password::WhenClientLeaves;
 use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role};
 use crate::error::{ApiError, ApiResult};
-use crate::mail;
 use crate::metrics::AuthEvent;
 use crate::model::{User, new_id, now};
 use crate::state::AppState;
-use crate::store::{NewSession, RefreshOutcome, StoreError};
+use crate::store::{MailDraft, NewSession, RefreshOutcome, StoreError};
 
 const INVALID_CREDENTIALS: &str = "Invalid username or password";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
@@ -176,15 +175,16 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
         Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
     confirm_password(state, actor, "current_password", current).await?;
     let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
-    state.store.set_password(&actor.user.id, &hash, now()).await?;
-    state.metrics.record(AuthEvent::Revocation);
-    state.mailer.send_in_background(mail::Email {
-        to: actor.user.email.clone(),
+    let notice = MailDraft {
+        id: new_id(),
         subject: "Your movie-bag password was changed".into(),
         body: "The password of your movie-bag account was just changed, and every session was \
                logged out.\n\nIf this was not you, reset it at once with \"forgot password\" and contact support.\n"
             .into(),
-    });
+    };
+    state.store.set_password(&actor.user.id, &hash, now(), &notice).await?;
+    state.outbox.wake();
+    state.metrics.record(AuthEvent::Revocation);
     tracing::info!("password changed; every session revoked");
     Ok(())
 }
@@ -215,11 +215,10 @@ async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
     let token = secret_token::generate();
     let now = now();
     let expires_at = chrono_after(now, state.settings.reset_token_ttl);
-    state.store.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at).await?;
     let link = format!("{}/reset?token={token}", state.settings.public_url());
     let minutes = state.settings.reset_token_ttl.as_secs().div_ceil(60);
-    state.mailer.send_in_background(mail::Email {
-        to: user.email.clone(),
+    let mail = MailDraft {
+        id: new_id(),
         subject: "Reset your movie-bag password".into(),
         body: format!(
             "Someone asked to reset the password of your movie-bag account.\n\n\
@@ -227,7 +226,10 @@ async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
              or send this reset token to POST /api/auth/reset:\n{token}\n\n\
              It works once, for {minutes} minutes. If you did not ask for it, ignore this email.\n"
         ),
-    });
+    };
+    // The email is queued in the same transaction as the token it carries.
+    state.store.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at, &mail).await?;
+    state.outbox.wake();
     tracing::info!(user_id = %user.id, "password reset requested");
     Ok(())
 }
@@ -240,19 +242,22 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Finish).await?;
-    let Some(user_id) = state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now()).await? else {
+    let confirmation = MailDraft {
+        id: new_id(),
+        subject: "Your movie-bag password was changed".into(),
+        body: "The password of your movie-bag account was just reset, and every session was \
+               logged out.\n\nIf this was not you, reset it again at once and contact support.\n"
+            .into(),
+    };
+    let consumed =
+        state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now(), &confirmation).await?;
+    let Some(user_id) = consumed else {
         return Err(ApiError::BadRequest(INVALID_RESET.into()));
     };
+    state.outbox.wake();
     state.metrics.record(AuthEvent::Revocation);
     if let Some(user) = state.store.user_by_id(&user_id).await? {
         state.account_throttle.password_reset(&user.email);
-        state.mailer.send_in_background(mail::Email {
-            to: user.email,
-            subject: "Your movie-bag password was changed".into(),
-            body: "The password of your movie-bag account was just reset, and every session was \
-                   logged out.\n\nIf this was not you, reset it again at once and contact support.\n"
-                .into(),
-        });
     }
     tracing::info!(%user_id, "password reset; every session revoked");
     Ok(RESET_DONE)

@@ -126,6 +126,34 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
 }
 
+/// An email to a user, queued in the outbox by the write that calls for it; the recipient is
+/// the user's address as stored at that moment.
+#[derive(Debug, Clone)]
+pub struct MailDraft {
+    pub id: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// An email claimed from the outbox for delivery.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
+}
+
 /// Who may change a movie and in which state: both are checked by the write statement itself,
 /// so no other write can slip in between a check and the change.
 #[derive(Debug, Clone, Default)]
@@ -202,8 +230,15 @@ pub trait Store: Send + Sync + 'static {
     /// Deletes the user, their sessions and their movies. False when there was no such user;
     /// Conflict([`LAST_ADMIN`]) when it is the last admin.
     async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
-    /// Replaces the password hash, revokes every session and voids pending reset tokens, atomically.
-    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Replaces the password hash, revokes every session, voids pending reset tokens and queues
+    /// `notice` to the user, atomically.
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        notice: &MailDraft,
+    ) -> StoreResult<()>;
 
     // --- sessions ----------------------------------------------------------------------------
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
@@ -219,22 +254,47 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
     // --- password reset ------------------------------------------------------------------------
-    /// Stores a reset token hash, superseding every earlier token of the user.
+    /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
+    /// (which carries the token) to the user in the same transaction.
     async fn replace_reset_token(
         &self,
         user_id: &str,
         token_hash: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        mail: &MailDraft,
     ) -> StoreResult<()>;
-    /// Uses a live reset token: marks it used, sets the password hash, revokes every session.
-    /// Returns the user id, or `None` for an unknown, used or expired token.
+    /// Uses a live reset token: marks it used, sets the password hash, revokes every session,
+    /// queues `confirmation` to the user. Returns the user id, or `None` for an unknown, used or
+    /// expired token.
     async fn consume_reset_token(
         &self,
         token_hash: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        confirmation: &MailDraft,
     ) -> StoreResult<Option<String>>;
+
+    // --- outbox --------------------------------------------------------------------------------
+    /// Claims up to `limit` due emails until `lease_until`: no other sender gets them meanwhile.
+    async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QueuedMail>>;
+    /// The email was delivered: it is never sent again, and its body (a reset token) is erased.
+    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Delivery failed: try again at `retry_at`, or give up when it is `None`.
+    async fn mail_not_sent(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Emails waiting, delivered and given up, for `/metrics`.
+    async fn mail_counts(&self) -> StoreResult<MailCounts>;
 
     // --- movies --------------------------------------------------------------------------------
     /// Conflict("name") when the name is taken.

@@ -16,6 +16,7 @@ mod login;
 mod movies;
 mod operations;
 mod ops;
+mod outbox;
 mod overload;
 mod ownership;
 mod rate_limits;

@@ -37,7 +37,13 @@ pub struct SmtpServer {
 
 impl SmtpServer {
     pub async fn start() -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind smtp");
+        Self::start_on(0).await
+    }
+
+    /// A server on `port` (0: any free one), e.g. the port a server was told about while no SMTP
+    /// server listened there yet.
+    pub async fn start_on(port: u16) -> Self {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
         let port = listener.local_addr().unwrap().port();
         let (sender, received) = mpsc::unbounded_channel();
         tokio::spawn(async move {
@@ -100,4 +106,9 @@ async fn serve_session(
             write.write_all(b"250 OK\r\n").await?;
         }
     }
+}
+
+/// A loopback port where nothing listens (yet): an SMTP server that is down.
+pub fn unused_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -20,7 +20,7 @@ use super::{
     RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store,
     StoreError, StoreResult, escape_like, run_shared,
 };
-use super::{LAST_ADMIN, refusal};
+use super::{LAST_ADMIN, MailCounts, MailDraft, QueuedMail, refusal};
 use crate::coalesce::Coalescer;
 use crate::domain::Role;
 use crate::metrics::PoolUse;
@@ -139,6 +139,22 @@ async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &str, now: Dat
 
 /// Replaces a user's password hash and signs out every session of theirs, as a password change
 /// and a reset both must; inside the caller's transaction.
+/// Queues `mail` to the user's current address, in the caller's transaction.
+async fn queue_mail(tx: &mut PgConnection, user_id: &str, mail: &MailDraft, now: DateTime<Utc>) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, recipient, subject, body, created_at, next_attempt_at)
+         SELECT $1, email, $2, $3, $4, $4 FROM users WHERE id = $5",
+    )
+    .bind(&mail.id)
+    .bind(&mail.subject)
+    .bind(&mail.body)
+    .bind(now)
+    .bind(user_id)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
 /// Locks the admins' rows, so that two admins demoting or deleting each other at the same moment
 /// take turns, and the second sees that only one admin is left.
 async fn lock_admins(tx: &mut PgConnection) -> sqlx::Result<()> {
@@ -250,9 +266,16 @@ impl Store for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        notice: &MailDraft,
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         replace_password(&mut tx, user_id, password_hash, now).await?;
+        queue_mail(&mut tx, user_id, notice, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -352,9 +375,11 @@ impl Store for PgStore {
         token_hash: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        mail: &MailDraft,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM reset_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        queue_mail(&mut tx, user_id, mail, now).await?;
         sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
             .bind(token_hash)
             .bind(user_id)
@@ -371,6 +396,7 @@ impl Store for PgStore {
         token_hash: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        confirmation: &MailDraft,
     ) -> StoreResult<Option<String>> {
         let mut tx = self.pool.begin().await?;
         let user_id: Option<String> = sqlx::query_scalar(
@@ -384,8 +410,89 @@ impl Store for PgStore {
         .await?;
         let Some(user_id) = user_id else { return Ok(None) };
         replace_password(&mut tx, &user_id, password_hash, now).await?;
+        queue_mail(&mut tx, &user_id, confirmation, now).await?;
         tx.commit().await?;
         Ok(Some(user_id))
+    }
+
+    async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QueuedMail>> {
+        // SKIP LOCKED: two replicas claiming at once take different rows instead of waiting for
+        // (and then re-claiming) each other's.
+        let rows = sqlx::query(
+            "UPDATE outbox SET claimed_until = $2, attempts = attempts + 1
+             WHERE id IN (SELECT id FROM outbox
+                          WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $1
+                            AND (claimed_until IS NULL OR claimed_until <= $1)
+                          ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+             RETURNING id, recipient, subject, body, created_at, attempts",
+        )
+        .bind(now)
+        .bind(lease_until)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let attempts: i32 = row.try_get("attempts")?;
+                Ok(QueuedMail {
+                    id: row.try_get("id")?,
+                    recipient: row.try_get("recipient")?,
+                    subject: row.try_get("subject")?,
+                    body: row.try_get("body")?,
+                    created_at: row.try_get("created_at")?,
+                    attempts: u32::try_from(attempts).unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE outbox SET sent_at = $2, body = '', claimed_until = NULL WHERE id = $1")
+            .bind(mail_id)
+            .bind(now)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn mail_not_sent(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET claimed_until = NULL, last_error = $2,
+                    next_attempt_at = COALESCE($3, next_attempt_at),
+                    failed_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END,
+                    body = CASE WHEN $3::timestamptz IS NULL THEN '' ELSE body END
+             WHERE id = $1",
+        )
+        .bind(mail_id)
+        .bind(error)
+        .bind(retry_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn mail_counts(&self) -> StoreResult<MailCounts> {
+        let row = sqlx::query(
+            "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL) AS queued,
+                    count(sent_at) AS sent, count(failed_at) AS failed
+             FROM outbox",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let count = |name: &str| -> StoreResult<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
+        Ok(MailCounts { queued: count("queued")?, sent: count("sent")?, failed: count("failed")? })
     }
 
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {

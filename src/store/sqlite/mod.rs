@@ -17,12 +17,12 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{ConnectOptions, Connection as _};
 
 use self::engine::{Engine, unique_as};
-use super::LAST_ADMIN;
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
     RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError,
     StoreResult, escape_like, refusal,
 };
+use super::{LAST_ADMIN, MailCounts, MailDraft, QueuedMail};
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
 use crate::metrics::PoolUse;
@@ -252,6 +252,16 @@ fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
     })
 }
 
+/// Queues `mail` to the user's current address, inside the writer's transaction.
+fn queue_mail(db: &Connection, user_id: &str, mail: &MailDraft, now: i64) -> rusqlite::Result<()> {
+    db.prepare_cached(
+        "INSERT INTO outbox (id, recipient, subject, body, created_at, next_attempt_at)
+         SELECT ?1, email, ?2, ?3, ?4, ?4 FROM users WHERE id = ?5",
+    )?
+    .execute(params![mail.id, mail.subject, mail.body, now, user_id])?;
+    Ok(())
+}
+
 /// The condition under which a user may lose the admin role (or be deleted): they are no admin,
 /// or another admin remains. The single writer makes the count and the change one step.
 const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
@@ -381,9 +391,21 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn set_password(&self, user_id: &str, password_hash: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        let (user_id, password_hash) = (user_id.to_owned(), password_hash.to_owned());
-        self.engine.write(move |db| Ok(replace_password(db, &user_id, &password_hash, micros(now))?)).await
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        notice: &MailDraft,
+    ) -> StoreResult<()> {
+        let (user_id, password_hash, notice) = (user_id.to_owned(), password_hash.to_owned(), notice.clone());
+        self.engine
+            .write(move |db| {
+                replace_password(db, &user_id, &password_hash, micros(now))?;
+                queue_mail(db, &user_id, &notice, micros(now))?;
+                Ok(())
+            })
+            .await
     }
 
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
@@ -489,11 +511,13 @@ impl Store for SqliteStore {
         token_hash: &str,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
+        mail: &MailDraft,
     ) -> StoreResult<()> {
-        let (user_id, token_hash) = (user_id.to_owned(), token_hash.to_owned());
+        let (user_id, token_hash, mail) = (user_id.to_owned(), token_hash.to_owned(), mail.clone());
         self.engine
             .write(move |db| {
                 db.prepare_cached("DELETE FROM reset_tokens WHERE user_id = ?")?.execute([&user_id])?;
+                queue_mail(db, &user_id, &mail, micros(now))?;
                 db.prepare_cached(
                     "INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)",
                 )?
@@ -508,8 +532,10 @@ impl Store for SqliteStore {
         token_hash: &str,
         password_hash: &str,
         now: DateTime<Utc>,
+        confirmation: &MailDraft,
     ) -> StoreResult<Option<String>> {
         let (token_hash, password_hash, now) = (token_hash.to_owned(), password_hash.to_owned(), micros(now));
+        let confirmation = confirmation.clone();
         self.engine
             .write(move |db| {
                 let user_id: Option<String> = db
@@ -522,9 +548,95 @@ impl Store for SqliteStore {
                     .optional()?;
                 let Some(user_id) = user_id else { return Ok(None) };
                 replace_password(db, &user_id, &password_hash, now)?;
+                queue_mail(db, &user_id, &confirmation, now)?;
                 Ok(Some(user_id))
             })
             .await
+    }
+
+    async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QueuedMail>> {
+        // The writer holds the write lock across the statement: two processes on one file claim
+        // in turn, and the second finds the rows leased.
+        self.engine
+            .write(move |db| {
+                let claimed = db
+                    .prepare_cached(
+                        "UPDATE outbox SET claimed_until = ?2, attempts = attempts + 1
+                         WHERE id IN (SELECT id FROM outbox
+                                      WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+                                        AND (claimed_until IS NULL OR claimed_until <= ?1)
+                                      ORDER BY next_attempt_at LIMIT ?3)
+                         RETURNING id, recipient, subject, body, created_at, attempts",
+                    )?
+                    .query_map(params![micros(now), micros(lease_until), limit], |row| {
+                        Ok(QueuedMail {
+                            id: row.get(0)?,
+                            recipient: row.get(1)?,
+                            subject: row.get(2)?,
+                            body: row.get(3)?,
+                            created_at: time_at(row, 4)?,
+                            attempts: row.get(5)?,
+                        })
+                    })?
+                    .collect::<rusqlite::Result<Vec<_>>>()?;
+                Ok(claimed)
+            })
+            .await
+    }
+
+    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+        let mail_id = mail_id.to_owned();
+        self.engine
+            .write(move |db| {
+                db.prepare_cached("UPDATE outbox SET sent_at = ?2, body = '', claimed_until = NULL WHERE id = ?1")?
+                    .execute(params![mail_id, micros(now)])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mail_not_sent(
+        &self,
+        mail_id: &str,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let (mail_id, error) = (mail_id.to_owned(), error.to_owned());
+        self.engine
+            .write(move |db| {
+                db.prepare_cached(
+                    "UPDATE outbox SET claimed_until = NULL, last_error = ?2,
+                            next_attempt_at = coalesce(?3, next_attempt_at),
+                            failed_at = CASE WHEN ?3 IS NULL THEN ?4 END,
+                            body = CASE WHEN ?3 IS NULL THEN '' ELSE body END
+                     WHERE id = ?1",
+                )?
+                .execute(params![mail_id, error, retry_at.map(micros), micros(now)])?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn mail_counts(&self) -> StoreResult<MailCounts> {
+        let (queued, sent, failed): (i64, i64, i64) = self
+            .engine
+            .scan(|db| {
+                db.prepare_cached(
+                    "SELECT count(*) FILTER (WHERE sent_at IS NULL AND failed_at IS NULL),
+                            count(sent_at), count(failed_at)
+                     FROM outbox",
+                )?
+                .query_row([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            })
+            .await?;
+        let count = |n: i64| u64::try_from(n).unwrap_or(0);
+        Ok(MailCounts { queued: count(queued), sent: count(sent), failed: count(failed) })
     }
 
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {

@@ -1,8 +1,11 @@
 //! Outgoing email: SMTP through lettre when `MAIL_SERVER` is set, otherwise the log.
 //!
-//! Sending never blocks or fails an HTTP answer: messages are handed to a background task and a
-//! failed send is logged. The log fallback exists for development, so it includes the message
-//! body (and thus reset tokens); start-up warns that it is active.
+//! Requests never send email themselves: the write that calls for one queues it in the outbox
+//! table, in the same transaction, and the [`outbox`] sender delivers it with retries. The log
+//! fallback exists for development, so it includes the message body (and thus reset tokens);
+//! start-up warns that it is active.
+
+pub mod outbox;
 
 use std::time::Duration;
 
@@ -58,17 +61,8 @@ impl Mailer {
         Ok(Self::Smtp { transport: Box::new(builder.build()), sender })
     }
 
-    /// Queues the email and returns at once; the outcome is logged.
-    pub fn send_in_background(&self, email: Email) {
-        let mailer = self.clone();
-        tokio::spawn(async move {
-            if let Err(error) = mailer.send(&email).await {
-                tracing::error!(error = format!("{error:#}"), subject = %email.subject, "email not sent");
-            }
-        });
-    }
-
-    async fn send(&self, email: &Email) -> anyhow::Result<()> {
+    /// Delivers one email; an error says why it was not accepted.
+    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
         match self {
             Self::Log => {
                 tracing::info!(to = %email.to, subject = %email.subject, body = %email.body, "email (MAIL_SERVER unset, not sent)");

@@ -1,0 +1,124 @@
+//! The outbox sender: delivers queued emails, with retries, exactly once across replicas.
+//!
+//! A request that promises an email (a reset link, a notice that the password changed) writes
+//! an `outbox` row in the same transaction as the token or change it is about, so the email
+//! exists exactly when the change does, and survives SMTP outages, restarts and `kill -9`.
+//! Each process runs one sender. It claims due rows with a lease ([`LEASE`], longer than the
+//! SMTP timeout) so that no other sender takes them meanwhile (PostgreSQL: `FOR UPDATE SKIP
+//! LOCKED`; SQLite: the single writer), tries each once, and records the outcome:
+//! - delivered: marked sent, and the body (which may hold a reset token) is erased;
+//! - refused or unreachable: retried after 2 s, then 4, 8, ... at most [`MAX_BACKOFF`] apart;
+//! - still failing `MAIL_GIVE_UP_AFTER` (default 24 h) after it was queued: given up, with an
+//!   error in the log and in `moviebag_emails{state="failed"}`.
+//!
+//! A process that dies while holding a lease leaves the row to be claimed again when the lease
+//! ends; an email whose delivery succeeded just before the crash may then be sent twice, the
+//! one case at-least-once delivery cannot rule out.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::Notify;
+
+use super::{Email, Mailer};
+use crate::model::now;
+use crate::store::{DynStore, QueuedMail};
+
+/// How long a claim holds an email; longer than the SMTP timeout (20 s), so a slow delivery is
+/// never taken over by another sender while it is still under way.
+pub const LEASE: Duration = Duration::from_secs(60);
+/// The longest wait between two attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
+/// The first retry comes this long after the first failure; each next one twice as long.
+const FIRST_BACKOFF: Duration = Duration::from_secs(2);
+/// Emails claimed at once.
+const CLAIM_BATCH: u32 = 16;
+/// How often the queue is checked without a wake-up: for retries, and for emails queued by
+/// another process.
+const POLL: Duration = Duration::from_secs(1);
+
+/// Wakes this process's sender when a request has queued an email, so it goes out at once
+/// rather than at the next poll.
+#[derive(Clone, Default)]
+pub struct Outbox {
+    queued: Arc<Notify>,
+}
+
+impl Outbox {
+    pub fn wake(&self) {
+        self.queued.notify_one();
+    }
+
+    /// Delivers queued emails until the task is dropped.
+    pub async fn run_sender(self, store: DynStore, mailer: Mailer, give_up_after: Duration) {
+        loop {
+            let delivered_all = match store.claim_mail(now(), at(now(), LEASE), CLAIM_BATCH).await {
+                Ok(claimed) => {
+                    let full = claimed.len() == CLAIM_BATCH as usize;
+                    for mail in claimed {
+                        deliver(&store, &mailer, &mail, give_up_after).await;
+                    }
+                    !full
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "cannot read the outbox");
+                    true
+                }
+            };
+            if delivered_all {
+                let _ = tokio::time::timeout(POLL, self.queued.notified()).await;
+            }
+        }
+    }
+}
+
+async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_after: Duration) {
+    let email = Email { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
+    let outcome = mailer.send(&email).await;
+    let now = now();
+    let recorded = match outcome {
+        Ok(()) => store.mail_sent(&mail.id, now).await,
+        Err(error) => {
+            let error = format!("{error:#}");
+            let retry_at = at(now, backoff(mail.attempts));
+            if retry_at > at(mail.created_at, give_up_after) {
+                tracing::error!(mail_id = %mail.id, attempts = mail.attempts, %error,
+                    "email given up: still undeliverable after MAIL_GIVE_UP_AFTER");
+                store.mail_not_sent(&mail.id, &error, None, now).await
+            } else {
+                tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, retry_at = %retry_at,
+                    "email not delivered; will retry");
+                store.mail_not_sent(&mail.id, &error, Some(retry_at), now).await
+            }
+        }
+    };
+    if let Err(error) = recorded {
+        // The lease runs out and the email is tried again.
+        tracing::warn!(mail_id = %mail.id, %error, "cannot record an email's delivery outcome");
+    }
+}
+
+/// The wait after the `attempts`-th failed attempt: 2 s, 4 s, 8 s, ... at most [`MAX_BACKOFF`].
+pub fn backoff(attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(16);
+    FIRST_BACKOFF.saturating_mul(1 << doublings).min(MAX_BACKOFF)
+}
+
+fn at(from: DateTime<Utc>, after: Duration) -> DateTime<Utc> {
+    from + chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_start_within_seconds_double_and_are_capped_at_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(2), Duration::from_secs(4));
+        assert_eq!(backoff(5), Duration::from_secs(32));
+        assert_eq!(backoff(9), MAX_BACKOFF);
+        assert_eq!(backoff(u32::MAX), MAX_BACKOFF);
+    }
+}

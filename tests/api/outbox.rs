@@ -1,0 +1,128 @@
+//! An email, once promised, is delivered: through SMTP outages, `kill -9` and restarts, and
+//! once only across replicas. Real SMTP listeners on loopback, real server processes.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::backend_tests;
+use crate::helpers::{Backend, TestApp, TestDatabase, read, user_on};
+use crate::process::{ProcessOptions, ServerProcess};
+use crate::smtp::{SmtpServer, unused_port};
+
+async fn app_mailing_to(backend: Backend, smtp_port: u16, extra: &[(&str, &str)]) -> TestApp {
+    let mut builder = TestApp::builder(backend)
+        .flag("--mail-server", "127.0.0.1")
+        .flag("--mail-port", &smtp_port.to_string())
+        .flag("--public-url", "https://movies.example.com");
+    for (name, value) in extra {
+        builder = builder.flag(name, value);
+    }
+    builder.spawn().await
+}
+
+fn mail_env(smtp_port: u16) -> Vec<(String, String)> {
+    vec![("MAIL_SERVER".into(), "127.0.0.1".into()), ("MAIL_PORT".into(), smtp_port.to_string())]
+}
+
+/// `moviebag_emails{state=...}` from `/metrics`.
+async fn email_gauge(client: &reqwest::Client, base: &str, state: &str) -> u64 {
+    let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    let prefix = format!("moviebag_emails{{state=\"{state}\"}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no {prefix}in {text}"))
+}
+
+async fn forgot_on(client: &reqwest::Client, base: &str, email: &str) {
+    let reply =
+        read(client.post(format!("{base}/api/auth/forgot")).json(&json!({"email": email})).send().await.unwrap()).await;
+    reply.assert_status(202);
+}
+
+backend_tests! {
+    async fn a_reset_email_promised_while_smtp_is_down_is_delivered_once_it_comes_up(backend) {
+        let port = unused_port();
+        let app = app_mailing_to(backend, port, &[]).await;
+        let user = app.new_user().await;
+        forgot_on(&app.client, &app.address, &user.email).await;
+        tokio::time::sleep(Duration::from_millis(2500)).await;
+        assert_eq!(email_gauge(&app.client, &app.address, "queued").await, 1, "the email waits in the outbox");
+        let started = std::time::Instant::now();
+        let mut smtp = SmtpServer::start_on(port).await;
+        let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("the email arrives once SMTP is up");
+        eprintln!("outbox: delivered {:?} after the SMTP server came up", started.elapsed());
+        assert_eq!(mail.recipients, vec![user.email.clone()]);
+        let token = mail.reset_token().expect("the token");
+        app.post("/api/auth/reset", json!({"reset_token": token, "password": "a new passphrase here"}), None)
+            .await.assert_status(200);
+        assert_eq!(email_gauge(&app.client, &app.address, "sent").await, 1);
+        // The confirmation goes out through the outbox too.
+        let confirmation = smtp.next_mail(Duration::from_secs(10)).await.expect("confirmation");
+        assert!(confirmation.text().contains("just reset"));
+        assert!(smtp.next_mail(Duration::from_millis(1500)).await.is_none(), "an email was sent twice");
+    }
+
+    async fn a_reset_email_waiting_when_the_server_is_killed_is_delivered_after_the_restart(backend) {
+        let database = TestDatabase::create(&backend).await;
+        let port = unused_port();
+        let options = || ProcessOptions { env: mail_env(port), ..Default::default() };
+        let server = ServerProcess::start_with(&database, options()).await;
+        let client = reqwest::Client::new();
+        let (_, _) = user_on(&client, &server.address, "killed@example.com").await;
+        forgot_on(&client, &server.address, "killed@example.com").await;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        server.signal("KILL");
+        drop(server);
+        let mut smtp = SmtpServer::start_on(port).await;
+        assert!(smtp.next_mail(Duration::from_millis(500)).await.is_none());
+        let restarted = ServerProcess::start_with(&database, options()).await;
+        let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("delivered after the restart");
+        assert_eq!(mail.recipients, vec!["killed@example.com".to_owned()]);
+        assert!(mail.reset_token().is_some());
+        assert!(smtp.next_mail(Duration::from_millis(1500)).await.is_none(), "sent twice");
+        assert_eq!(email_gauge(&client, &restarted.address, "sent").await, 1);
+    }
+
+    async fn two_servers_sharing_a_database_send_each_email_exactly_once(backend) {
+        let database = TestDatabase::create(&backend).await;
+        let mut smtp = SmtpServer::start().await;
+        let options = || ProcessOptions { env: mail_env(smtp.port), ..Default::default() };
+        let first = ServerProcess::start_with(&database, options()).await;
+        let second = ServerProcess::start_with(&database, options()).await;
+        let client = reqwest::Client::new();
+        let mut emails = Vec::new();
+        for i in 0..12 {
+            let email = format!("replica-{i}@example.com");
+            user_on(&client, &first.address, &email).await;
+            emails.push(email);
+        }
+        for (i, email) in emails.iter().enumerate() {
+            let base = if i % 2 == 0 { &first.address } else { &second.address };
+            forgot_on(&client, base, email).await;
+        }
+        let mut received: HashMap<String, usize> = HashMap::new();
+        while let Some(mail) = smtp.next_mail(Duration::from_secs(4)).await {
+            *received.entry(mail.recipients[0].clone()).or_default() += 1;
+        }
+        for email in &emails {
+            assert_eq!(received.get(email), Some(&1), "{email}: {received:?}");
+        }
+        assert_eq!(received.len(), emails.len());
+    }
+
+    async fn an_email_still_undeliverable_after_the_give_up_time_is_marked_failed(backend) {
+        let app = app_mailing_to(backend, unused_port(), &[("--mail-give-up-after", "3s")]).await;
+        let user = app.new_user().await;
+        forgot_on(&app.client, &app.address, &user.email).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while email_gauge(&app.client, &app.address, "failed").await == 0 {
+            assert!(std::time::Instant::now() < deadline, "the email was never given up");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        assert_eq!(email_gauge(&app.client, &app.address, "queued").await, 0);
+        assert_eq!(email_gauge(&app.client, &app.address, "sent").await, 0);
+    }
+}
