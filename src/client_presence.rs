@@ -14,20 +14,60 @@ tokio::task_local! {
     static PRESENCE: ClientPresence;
 }
 
+/// Tells whether the client has closed its side of the request's connection. hyper reads no
+/// further while a request is in flight, so the connection is asked directly: a non-blocking
+/// peek that finds the end of the stream (or a reset) means the client is gone. A client that
+/// closes after sending its request is not waiting for the answer (one that only half-closes
+/// while still reading is rare, and such a login gets a 503 it may retry). The peek goes to a
+/// duplicate of the socket's descriptor, so it can never reach another connection's socket.
+#[derive(Debug, Clone, Default)]
+pub struct PeerClosed(Option<Arc<std::net::TcpStream>>);
+
+impl PeerClosed {
+    #[cfg(unix)]
+    pub fn watching(stream: &tokio::net::TcpStream) -> Self {
+        use std::os::fd::AsFd as _;
+        let duplicate = stream.as_fd().try_clone_to_owned().ok().map(std::net::TcpStream::from);
+        Self(duplicate.map(Arc::new))
+    }
+
+    /// Elsewhere the client is never taken for gone before its connection is.
+    #[cfg(not(unix))]
+    pub fn watching(_stream: &tokio::net::TcpStream) -> Self {
+        Self(None)
+    }
+
+    fn has_closed(&self) -> bool {
+        let Some(socket) = &self.0 else { return false };
+        // The socket is non-blocking (tokio set it so): no data yet is WouldBlock.
+        match socket.peek(&mut [0u8; 1]) {
+            Ok(0) => true,
+            Ok(_) => false,
+            Err(error) => error.kind() != std::io::ErrorKind::WouldBlock,
+        }
+    }
+}
+
 /// Set to "gone" when the request's connection stops waiting for the answer.
 #[derive(Debug, Clone, Default)]
 pub struct ClientPresence {
     gone: Arc<AtomicBool>,
+    peer_closed: PeerClosed,
 }
 
 impl ClientPresence {
+    /// The presence of a request on a connection that records its client closing.
+    pub fn on_connection(peer_closed: PeerClosed) -> Self {
+        Self { gone: Arc::default(), peer_closed }
+    }
+
     /// The presence of the current request's client, when the request runs under [`Self::scope`].
     pub fn current() -> Option<Self> {
         PRESENCE.try_with(Clone::clone).ok()
     }
 
     pub fn is_gone(&self) -> bool {
-        self.gone.load(Ordering::Acquire)
+        self.gone.load(Ordering::Acquire) || self.peer_closed.has_closed()
     }
 
     /// Runs `work` with this presence as the current one.

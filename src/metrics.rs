@@ -39,6 +39,16 @@ pub enum AuthEvent {
     Revocation,
 }
 
+/// What `/metrics` reads from elsewhere at each scrape.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Readings {
+    pub pool: PoolUse,
+    /// `None` when the outbox could not be read just now.
+    pub emails: Option<MailCounts>,
+    pub hashes_computed: u64,
+    pub hashes_skipped: u64,
+}
+
 /// Database pool figures at the moment of a scrape.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct PoolUse {
@@ -78,8 +88,9 @@ impl Metrics {
     }
 
     /// The Prometheus text format.
-    /// The text exposition; `emails` is `None` when the outbox could not be read just now.
-    pub fn render(&self, pool: PoolUse, emails: Option<MailCounts>) -> String {
+    /// The text exposition of the counters kept here and of `others`, read just now.
+    pub fn render(&self, others: &Readings) -> String {
+        let Readings { pool, emails, hashes_computed, hashes_skipped } = *others;
         let requests = self.requests.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
         let mut out = String::with_capacity(4096);
         out.push_str("# HELP moviebag_http_requests_total HTTP requests by method, matched route and status.\n");
@@ -116,6 +127,16 @@ impl Metrics {
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
+        }
+        for (name, help, value) in [
+            ("moviebag_password_hashes_total", "Password hashes computed (signup, login, changes).", hashes_computed),
+            (
+                "moviebag_password_hashes_skipped_total",
+                "Login and signup hashes not started because their client had gone.",
+                hashes_skipped,
+            ),
+        ] {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}");
         }
         for (name, help, value) in [
             ("moviebag_db_pool_connections_in_use", "Database connections executing a query.", pool.in_use),
@@ -156,7 +177,7 @@ mod tests {
         metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_micros(500));
         metrics.record_request("GET", "/api/movies/{id}", 200, Duration::from_millis(30));
         metrics.record_request("GET", "/api/movies/{id}", 404, Duration::from_millis(2));
-        let text = metrics.render(PoolUse::default(), None);
+        let text = metrics.render(&Readings::default());
         let ok = r#"method="GET",route="/api/movies/{id}",status="200""#;
         assert!(text.contains(&format!("moviebag_http_requests_total{{{ok}}} 2")), "{text}");
         assert!(text.contains(&format!("moviebag_http_request_duration_seconds_bucket{{{ok},le=\"0.001\"}} 1")));
@@ -171,8 +192,12 @@ mod tests {
         metrics.record(AuthEvent::Login);
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::FailedLogin);
-        let text =
-            metrics.render(PoolUse { in_use: 1, idle: 3, max: 5 }, Some(MailCounts { queued: 2, sent: 7, failed: 1 }));
+        let text = metrics.render(&Readings {
+            pool: PoolUse { in_use: 1, idle: 3, max: 5 },
+            emails: Some(MailCounts { queued: 2, sent: 7, failed: 1 }),
+            hashes_computed: 4,
+            hashes_skipped: 0,
+        });
         assert!(text.contains("moviebag_emails{state=\"queued\"} 2"), "{text}");
         assert!(text.contains("moviebag_emails{state=\"failed\"} 1"), "{text}");
         assert!(text.contains("moviebag_logins_total 1\n"));

@@ -138,8 +138,16 @@ pub enum WhenClientLeaves {
     Finish,
 }
 
+/// Hashes computed, and hashes not started because their client had gone.
+#[derive(Debug, Default)]
+pub struct HashCounts {
+    pub computed: std::sync::atomic::AtomicU64,
+    pub skipped: std::sync::atomic::AtomicU64,
+}
+
 #[derive(Clone)]
 pub struct PasswordHasher {
+    counts: Arc<HashCounts>,
     jobs: mpsc::SyncSender<Job>,
     permit_count: usize,
     /// A real hash of a random password, verified against when the email is unknown so that
@@ -177,11 +185,15 @@ impl PasswordHasher {
         }
         let random_password = crate::auth::secret_token::generate();
         let dummy_hash = hash_with(&mut Scratch { blocks: Vec::new() }, random_password.as_bytes())?;
-        Ok(Self { jobs, permit_count: permits, dummy_hash: dummy_hash.into() })
+        Ok(Self { counts: Arc::default(), jobs, permit_count: permits, dummy_hash: dummy_hash.into() })
     }
 
     pub fn permit_count(&self) -> usize {
         self.permit_count
+    }
+
+    pub fn counts(&self) -> &HashCounts {
+        &self.counts
     }
 
     async fn run<T: Send + 'static>(
@@ -191,10 +203,18 @@ impl PasswordHasher {
     ) -> Result<T, HashError> {
         let presence = ClientPresence::current().filter(|_| when_client_leaves == WhenClientLeaves::Skip);
         let (reply, answer) = oneshot::channel();
+        let counts = Arc::clone(&self.counts);
         let job: Job = Box::new(move |scratch| {
+            use std::sync::atomic::Ordering::Relaxed;
             let outcome = match presence {
-                Some(presence) if presence.is_gone() => Err(HashError::ClientGone),
-                _ => job(scratch).map_err(HashError::Failed),
+                Some(presence) if presence.is_gone() => {
+                    counts.skipped.fetch_add(1, Relaxed);
+                    Err(HashError::ClientGone)
+                }
+                _ => {
+                    counts.computed.fetch_add(1, Relaxed);
+                    job(scratch).map_err(HashError::Failed)
+                }
             };
             let _ = reply.send(outcome);
         });

@@ -10,7 +10,10 @@ use axum::{Json, Router};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::sync::atomic::Ordering;
+
 use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::metrics::Readings;
 use crate::state::SharedState;
 
 /// How long readiness waits for the database before answering 503.
@@ -58,6 +61,12 @@ pub async fn metrics(State(state): State<SharedState>) -> impl IntoResponse {
         Ok(Ok(counts)) => Some(counts),
         _ => None,
     };
-    let text = state.metrics.render(state.store.pool_use(), emails);
+    let hashes = state.hasher.counts();
+    let text = state.metrics.render(&Readings {
+        pool: state.store.pool_use(),
+        emails,
+        hashes_computed: hashes.computed.load(Ordering::Relaxed),
+        hashes_skipped: hashes.skipped.load(Ordering::Relaxed),
+    });
     ([(header::CONTENT_TYPE, HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"))], text)
 }

@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 
-use crate::client_presence::ClientPresence;
+use crate::client_presence::{ClientPresence, PeerClosed};
 use crate::error::ApiError;
 use crate::state::SharedState;
 
@@ -23,6 +23,7 @@ pub async fn run_to_completion(State(state): State<SharedState>, request: Reques
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
+    let peer_closed = parts.extensions.get::<PeerClosed>().cloned().unwrap_or_default();
     let body = match Limited::new(body, state.settings.body_limit_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
@@ -31,7 +32,7 @@ pub async fn run_to_completion(State(state): State<SharedState>, request: Reques
         Err(_) => return ApiError::BadRequest("The request body could not be read".into()).into_response(),
     };
     let request = Request::from_parts(parts, Body::from(body));
-    let presence = ClientPresence::default();
+    let presence = ClientPresence::on_connection(peer_closed);
     let departure = presence.departure_guard();
     let work = tokio::spawn(presence.scope(next.run(request)));
     let response = match work.await {

@@ -7,7 +7,9 @@
 //! - Half-closed connections are served: a client that sends a whole request and closes its end
 //!   at once (a fire-and-forget logout) still has the request carried out. With hyper's default,
 //!   the end-of-stream that follows the request makes it drop the request before the handler
-//!   ever runs.
+//!   ever runs. Whether the client has closed its side can still be asked
+//!   ([`crate::client_presence::PeerClosed`]), so that work only the client could use (a login's
+//!   password hash) is not started for a client that left.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -22,6 +24,8 @@ use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tower::ServiceExt as _;
+
+use crate::client_presence::PeerClosed;
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
 /// open connections to finish their current request (idle ones are closed at once).
@@ -49,8 +53,10 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
+        let peer_closed = PeerClosed::watching(&stream);
         let service = router.clone().map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            request.extensions_mut().insert(peer_closed.clone());
             request.map(axum::body::Body::new)
         });
         let service = TowerToHyperService::new(service.map_err(|never: Infallible| match never {}));

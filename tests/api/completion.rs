@@ -111,3 +111,34 @@ backend_tests! {
         assert_eq!(users.body.as_array().unwrap().len(), 1, "only the admin is left: {}", users.body);
     }
 }
+
+/// A counter from `/metrics`.
+async fn counter(app: &TestApp, name: &str) -> u64 {
+    let text = app.get("/metrics", None).await.body.as_str().unwrap_or_default().to_owned();
+    let prefix = format!("{name} ");
+    text.lines().find_map(|line| line.strip_prefix(&prefix)).and_then(|n| n.parse().ok()).unwrap_or(0)
+}
+
+backend_tests! {
+    async fn logins_whose_clients_hang_up_before_their_turn_are_not_hashed(backend) {
+        let app = TestApp::builder(backend).flag("--hash-queue-limit", "500").spawn().await;
+        let user = app.new_user().await;
+        let before = counter(&app, "moviebag_password_hashes_total").await;
+        let body = json!({"email": user.email, "password": user.password});
+        for _ in 0..60 {
+            send_and_hang_up(&app, "POST", "/api/auth/login", "none", Some(body.clone())).await;
+        }
+        let settled = eventually(|| async {
+            counter(&app, "moviebag_password_hashes_total").await
+                + counter(&app, "moviebag_password_hashes_skipped_total").await
+                >= before + 60
+        })
+        .await;
+        assert!(settled, "not every login reached the hasher");
+        let computed = counter(&app, "moviebag_password_hashes_total").await - before;
+        let skipped = counter(&app, "moviebag_password_hashes_skipped_total").await;
+        eprintln!("abandoned logins: {computed} hashed, {skipped} skipped");
+        assert!(skipped > 0, "every abandoned login was hashed");
+        assert_eq!(computed + skipped, 60);
+    }
+}
