@@ -76,6 +76,13 @@ bench_backend() {
   scenario "GET /health" "$base/health"
   scenario "GET /api/movies/{id}" "$base/api/movies/$MOVIE_ID"
   scenario "GET /api/movies (100 movies)" "$base/api/movies"
+  scenario "GET /api/movies (100, gzip)" -H 'Accept-Encoding: gzip' "$base/api/movies"
+  scenario "GET /api/movies (100, br)" -H 'Accept-Encoding: br' "$base/api/movies"
+  local plain gzip br
+  plain=$(curl -s -o /dev/null -w '%{size_download}' "$base/api/movies")
+  gzip=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: gzip' "$base/api/movies")
+  br=$(curl -s -o /dev/null -w '%{size_download}' -H 'Accept-Encoding: br' "$base/api/movies")
+  echo "(a 100-movie page: $plain bytes plain, $gzip gzip, $br br)"
   scenario "POST /api/movies (authenticated)" -s scripts/wrk/create_movie.lua "$base"
   scenario "PATCH /api/movies/{id}" -s scripts/wrk/patch_movie.lua "$base"
   # One connection: the time of one login, nearly all of it one argon2 verification.

@@ -7,7 +7,7 @@
 //! process's entries on their next request. Bounded in bytes: past the budget it starts over.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
 
@@ -27,15 +27,68 @@ pub struct ListedPage {
     pub next: Option<MovieCursor>,
     /// A digest of `body`: the page's validator (`ETag`), the same in every process.
     pub digest: String,
+    /// `body` compressed, made on first demand and kept with the page: compressing a 100-movie
+    /// page costs more than serving it from the cache (BENCHMARKS.md), so a cached page is
+    /// compressed once, not once per request.
+    gzip: OnceLock<Bytes>,
+    brotli: OnceLock<Bytes>,
 }
+
+/// A content coding a page can be sent in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentCoding {
+    Identity,
+    Gzip,
+    Brotli,
+}
+
+/// Smaller bodies are sent as they are: compression would save too little to pay for itself.
+const COMPRESS_FROM_BYTES: usize = 1024;
 
 impl ListedPage {
     pub fn new(body: Bytes, next: Option<MovieCursor>) -> Self {
         use sha2::Digest as _;
         let hash = sha2::Sha256::digest(&body);
         let digest = hash[..16].iter().map(|byte| format!("{byte:02x}")).collect();
-        Self { body, next, digest }
+        Self { body, next, digest, gzip: OnceLock::new(), brotli: OnceLock::new() }
     }
+
+    /// The body in `coding`, or as it is (with `Identity`) when it is too small to compress or
+    /// compressing fails.
+    pub fn body_in(&self, coding: ContentCoding) -> (ContentCoding, Bytes) {
+        if self.body.len() < COMPRESS_FROM_BYTES {
+            return (ContentCoding::Identity, self.body.clone());
+        }
+        let compressed = match coding {
+            ContentCoding::Identity => None,
+            ContentCoding::Gzip => Some(self.gzip.get_or_init(|| gzip(&self.body))),
+            ContentCoding::Brotli => Some(self.brotli.get_or_init(|| brotli(&self.body))),
+        };
+        match compressed {
+            Some(bytes) if !bytes.is_empty() => (coding, bytes.clone()),
+            _ => (ContentCoding::Identity, self.body.clone()),
+        }
+    }
+}
+
+/// Empty when compression failed (it writes to memory, so it does not).
+fn gzip(body: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::new(6));
+    let written = encoder.write_all(body).and_then(|()| encoder.finish());
+    written.map(Bytes::from).unwrap_or_default()
+}
+
+fn brotli(body: &[u8]) -> Bytes {
+    use std::io::Write as _;
+    let mut out = Vec::with_capacity(body.len() / 4);
+    {
+        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 6, 22);
+        if encoder.write_all(body).and_then(|()| encoder.flush()).is_err() {
+            return Bytes::new();
+        }
+    }
+    Bytes::from(out)
 }
 
 #[derive(Default)]

@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 
 use crate::model::Movie;
+use crate::page_cache::ContentCoding;
 use crate::service::movies::ExpectedVersions;
 
 pub fn movie_etag(movie: &Movie) -> HeaderValue {
@@ -66,6 +67,17 @@ mod tests {
     }
 
     #[test]
+    fn accept_encoding_picks_brotli_then_gzip_and_honours_q_zero() {
+        let pick = |value: &str| preferred_coding(&headers(header::ACCEPT_ENCODING, value));
+        assert_eq!(pick("gzip, deflate, br"), ContentCoding::Brotli);
+        assert_eq!(pick("gzip"), ContentCoding::Gzip);
+        assert_eq!(pick("br;q=0, gzip;q=0.5"), ContentCoding::Gzip);
+        assert_eq!(pick("identity"), ContentCoding::Identity);
+        assert_eq!(pick("*"), ContentCoding::Brotli);
+        assert_eq!(preferred_coding(&HeaderMap::new()), ContentCoding::Identity);
+    }
+
+    #[test]
     fn if_match_accepts_strong_tags_of_ours_only() {
         assert_eq!(if_match(&HeaderMap::new()), None);
         assert_eq!(if_match(&headers(header::IF_MATCH, "*")), None);
@@ -82,5 +94,38 @@ mod tests {
         assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "*"), &current));
         assert!(!if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"43\""), &current));
         assert!(!if_none_match_matches(&HeaderMap::new(), &current));
+    }
+}
+
+/// The coding to send a compressible body in, from `Accept-Encoding`: brotli when accepted (it
+/// is the smaller), else gzip, else none. A coding with `q=0` is refused; `*` accepts both.
+pub fn preferred_coding(headers: &HeaderMap) -> ContentCoding {
+    let mut brotli = false;
+    let mut gzip = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let refused = parts.any(|param| {
+                param.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            match coding.as_str() {
+                "br" => brotli = true,
+                "gzip" | "x-gzip" => gzip = true,
+                "*" => (brotli, gzip) = (true, true),
+                _ => {}
+            }
+        }
+    }
+    if brotli {
+        ContentCoding::Brotli
+    } else if gzip {
+        ContentCoding::Gzip
+    } else {
+        ContentCoding::Identity
     }
 }

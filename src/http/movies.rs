@@ -14,6 +14,7 @@ use super::json::{AppJson, present};
 use super::{conditional, cursor};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
+use crate::page_cache::ContentCoding;
 use crate::service::movies::{self, MovieFields};
 use crate::state::SharedState;
 use crate::store::{MovieCursor, MovieQuery};
@@ -136,7 +137,8 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
 }
 
 /// List movies, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/movies", tag = "movies", params(ListParams),
+#[utoipa::path(get, path = "/api/movies", tag = "movies",
+    params(ListParams, ("If-None-Match" = Option<String>, Header, description = "The page's last ETag: 304 while unchanged")),
     responses(
         (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie],
             headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"))),
@@ -154,11 +156,25 @@ pub async fn list_movies(
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
+    // Compressed here, once per page, rather than by the compression layer once per request.
+    let (coding, body) = page.body_in(conditional::preferred_coding(&request_headers));
     let mut response = (
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json")), (header::ETAG, etag)],
-        page.body.clone(),
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+            (header::ETAG, etag),
+            (header::VARY, HeaderValue::from_static("accept-encoding")),
+        ],
+        body,
     )
         .into_response();
+    let content_encoding = match coding {
+        ContentCoding::Identity => None,
+        ContentCoding::Gzip => Some("gzip"),
+        ContentCoding::Brotli => Some("br"),
+    };
+    if let Some(encoding) = content_encoding {
+        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
     if let Some(link) = page.next.as_ref().and_then(|last| next_link(&query, &params, last)) {
         response.headers_mut().insert(header::LINK, link);
     }
@@ -185,7 +201,9 @@ pub async fn create_movie(
 }
 
 /// One movie.
-#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies", params(("id" = String, Path, description = "Movie id")),
+#[utoipa::path(get, path = "/api/movies/{id}", tag = "movies",
+    params(("id" = String, Path, description = "Movie id"),
+        ("If-None-Match" = Option<String>, Header, description = "The movie's last ETag: 304 while unchanged")),
     responses(
         (status = 200, description = "The movie", body = Movie,
             headers(("ETag" = String, description = "Strong validator: send it in If-None-Match, or in If-Match to update or delete only this version"))),
@@ -213,7 +231,8 @@ fn with_etag(movie: Movie) -> Response {
 
 /// Replace a movie's name, casts and genres (owner or admin).
 #[utoipa::path(put, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MovieInput,
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id"),
+        ("If-Match" = Option<String>, Header, description = "Change only this version (an ETag); `*` for any")),
     responses(
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
@@ -239,7 +258,8 @@ pub async fn replace_movie(
 
 /// Change some of a movie's fields (owner or admin).
 #[utoipa::path(patch, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MoviePatch,
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id"),
+        ("If-Match" = Option<String>, Header, description = "Change only this version (an ETag); `*` for any")),
     responses(
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
@@ -269,7 +289,8 @@ pub async fn patch_movie(
 
 /// Delete a movie (owner or admin).
 #[utoipa::path(delete, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])),
-    params(("id" = String, Path, description = "Movie id")),
+    params(("id" = String, Path, description = "Movie id"),
+        ("If-Match" = Option<String>, Header, description = "Delete only this version (an ETag); `*` for any")),
     responses(
         (status = 204, description = "Deleted"),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),

@@ -305,6 +305,13 @@ mod compression {
             assert_eq!(brotli.headers()["content-encoding"], "br");
             let brotli = brotli.bytes().await.unwrap();
             assert!(brotli.len() * 3 < plain.len(), "br {} vs plain {}", brotli.len(), plain.len());
+            let mut decoded = Vec::new();
+            brotli::Decompressor::new(&brotli[..], 4096).read_to_end(&mut decoded).unwrap();
+            assert_eq!(decoded, plain);
+
+            // A movie page (small) and the OpenAPI document (large, not a listing) follow the same rules.
+            let document = fetch(&app, "/api/openapi.json", Some("gzip")).await;
+            assert_eq!(document.headers()["content-encoding"], "gzip");
         }
 
         async fn a_small_body_is_sent_as_it_is_even_when_the_client_accepts_compression(backend) {
