@@ -56,6 +56,39 @@ pub fn if_none_match_matches(headers: &HeaderMap, current: &HeaderValue) -> bool
     tags.iter().any(|tag| tag == "*" || opaque(tag) == current)
 }
 
+/// The coding to send a compressible body in, from `Accept-Encoding`: brotli when accepted (it
+/// is the smaller), else gzip, else none. A coding with `q=0` is refused; `*` accepts both.
+pub fn preferred_coding(headers: &HeaderMap) -> ContentCoding {
+    let mut brotli = false;
+    let mut gzip = false;
+    for value in headers.get_all(header::ACCEPT_ENCODING) {
+        let Ok(value) = value.to_str() else { continue };
+        for item in value.split(',') {
+            let mut parts = item.split(';').map(str::trim);
+            let coding = parts.next().unwrap_or_default().to_ascii_lowercase();
+            let refused = parts.any(|param| {
+                param.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
+            });
+            if refused {
+                continue;
+            }
+            match coding.as_str() {
+                "br" => brotli = true,
+                "gzip" | "x-gzip" => gzip = true,
+                "*" => (brotli, gzip) = (true, true),
+                _ => {}
+            }
+        }
+    }
+    if brotli {
+        ContentCoding::Brotli
+    } else if gzip {
+        ContentCoding::Gzip
+    } else {
+        ContentCoding::Identity
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,38 +127,5 @@ mod tests {
         assert!(if_none_match_matches(&headers(header::IF_NONE_MATCH, "*"), &current));
         assert!(!if_none_match_matches(&headers(header::IF_NONE_MATCH, "\"43\""), &current));
         assert!(!if_none_match_matches(&HeaderMap::new(), &current));
-    }
-}
-
-/// The coding to send a compressible body in, from `Accept-Encoding`: brotli when accepted (it
-/// is the smaller), else gzip, else none. A coding with `q=0` is refused; `*` accepts both.
-pub fn preferred_coding(headers: &HeaderMap) -> ContentCoding {
-    let mut brotli = false;
-    let mut gzip = false;
-    for value in headers.get_all(header::ACCEPT_ENCODING) {
-        let Ok(value) = value.to_str() else { continue };
-        for item in value.split(',') {
-            let mut parts = item.split(';').map(str::trim);
-            let coding = parts.next().unwrap_or_default().to_ascii_lowercase();
-            let refused = parts.any(|param| {
-                param.strip_prefix("q=").and_then(|q| q.trim().parse::<f32>().ok()).is_some_and(|q| q <= 0.0)
-            });
-            if refused {
-                continue;
-            }
-            match coding.as_str() {
-                "br" => brotli = true,
-                "gzip" | "x-gzip" => gzip = true,
-                "*" => (brotli, gzip) = (true, true),
-                _ => {}
-            }
-        }
-    }
-    if brotli {
-        ContentCoding::Brotli
-    } else if gzip {
-        ContentCoding::Gzip
-    } else {
-        ContentCoding::Identity
     }
 }

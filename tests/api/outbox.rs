@@ -45,6 +45,7 @@ async fn forgot_on(client: &reqwest::Client, base: &str, email: &str) {
 backend_tests! {
     async fn a_reset_email_promised_while_smtp_is_down_is_delivered_once_it_comes_up(backend) {
         let port = unused_port();
+        let name = if matches!(backend, Backend::Sqlite) { "sqlite" } else { "postgres" };
         let app = app_mailing_to(backend, port, &[]).await;
         let user = app.new_user().await;
         forgot_on(&app.client, &app.address, &user.email).await;
@@ -53,7 +54,7 @@ backend_tests! {
         let started = std::time::Instant::now();
         let mut smtp = SmtpServer::start_on(port).await;
         let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("the email arrives once SMTP is up");
-        eprintln!("outbox: delivered {:?} after the SMTP server came up", started.elapsed());
+        eprintln!("outbox ({name}): delivered {:?} after the SMTP server came up", started.elapsed());
         assert_eq!(mail.recipients, vec![user.email.clone()]);
         let token = mail.reset_token().expect("the token");
         app.post("/api/auth/reset", json!({"reset_token": token, "password": "a new passphrase here"}), None)

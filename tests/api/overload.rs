@@ -44,7 +44,8 @@ backend_tests! {
             }
         }
         let peak_mib = server.peak_rss_kib() / 1024;
-        eprintln!("create flood: {} acknowledged, {refused} refused with 503, server peak RSS {peak_mib} MiB", acknowledged.len());
+        let name = if matches!(backend, crate::helpers::Backend::Sqlite) { "sqlite" } else { "postgres" };
+        eprintln!("create flood ({name}): {} acknowledged, {refused} refused with 503, server peak RSS {peak_mib} MiB", acknowledged.len());
         assert!(refused > 0, "the flood never reached the queue's bound");
         assert!(peak_mib < 200, "peak RSS {peak_mib} MiB");
         for id in &acknowledged {
