@@ -165,7 +165,8 @@ async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: us
     let started = Instant::now();
     seed(&state.store, size, true, |_, _| {}).await.expect("seed");
     let seed_seconds = started.elapsed().as_secs_f64();
-    let owner = state.store.user_by_email(SEED_EMAIL).await.unwrap().unwrap().id;
+    let owner =
+        state.store.user_by_email(&movie_bag::domain::Email::parse(SEED_EMAIL).unwrap()).await.unwrap().unwrap().id;
     // The oldest synthetic movie: rewritten (unchanged) before each timed request.
     let untouched = state.store.movie(&format!("{SEED_ID_PREFIX}{:012x}", 1)).await.unwrap().expect("seeded movie 1");
 

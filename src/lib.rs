@@ -4,6 +4,8 @@
 //! [`store`] (one trait, SQLite and PostgreSQL implementations). Beside them: [`auth`]
 //! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
 
+#![deny(unsafe_code)]
+
 pub mod account_throttle;
 pub mod auth;
 pub mod client_presence;
@@ -15,6 +17,7 @@ pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod os;
 pub mod page_cache;
 pub mod rate_limit;
 pub mod service;

@@ -1,17 +1,17 @@
 //! Builds the application from settings and serves it.
 
 use std::future::Future;
-use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
 
 use crate::account_throttle::AccountThrottle;
-use crate::auth::jwt::{MIN_SECRET_BYTES, TokenKeys};
+use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
+use crate::auth::signing_key;
 use crate::coalesce::Coalescer;
-use crate::config::{DatabaseUrl, Secret, Settings};
+use crate::config::{DatabaseUrl, Settings};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
@@ -30,8 +30,7 @@ pub struct Application {
 impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let secret = resolve_jwt_secret(&settings)?;
-        let keys = TokenKeys::new(&secret, settings.access_token_ttl)?;
+        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.access_token_ttl);
         let limits = store::StoreLimits { write_queue: settings.write_queue_limit as usize };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -50,8 +49,10 @@ impl Application {
             store,
             settings,
         });
-        let address = format!("{}:{}", state.settings.host, state.settings.port);
-        let listener = TcpListener::bind(&address).await.with_context(|| format!("cannot listen on {address}"))?;
+        // As a (host, port) pair, so that an IPv6 host such as `::` (dual stack) needs no brackets.
+        let (host, port) = (state.settings.host.as_str(), state.settings.port);
+        let listener =
+            TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
         let router = crate::http::router(state.clone());
         Ok(Self { listener, router, state })
     }
@@ -137,93 +138,4 @@ pub async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutdown signal received: finishing in-flight requests");
-}
-
-/// The signing key: `JWT_SECRET_KEY`, or with SQLite a key generated once and kept in a file
-/// beside the database (`<database>.jwt-key`, mode 0600), so tokens survive restarts with zero
-/// configuration. PostgreSQL deployments run several replicas, which must share one key: there
-/// it must be set.
-fn resolve_jwt_secret(settings: &Settings) -> anyhow::Result<Secret> {
-    if let Some(secret) = &settings.jwt_secret_key {
-        if secret.expose().len() < MIN_SECRET_BYTES {
-            anyhow::bail!("JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long");
-        }
-        return Ok(secret.clone());
-    }
-    match (&settings.database_url, settings.database_url.sqlite_path()) {
-        (DatabaseUrl::Postgres(_), _) => {
-            anyhow::bail!("JWT_SECRET_KEY must be set with PostgreSQL: every replica must sign with the same key")
-        }
-        (_, Some(database)) => {
-            let mut name = database.file_name().unwrap_or_default().to_os_string();
-            name.push(".jwt-key");
-            load_or_create_key(&database.with_file_name(name))
-        }
-        (_, None) => {
-            tracing::warn!(
-                "JWT_SECRET_KEY is not set: using a random key for this in-memory database; tokens die with the process"
-            );
-            Ok(Secret::new(crate::auth::secret_token::generate()))
-        }
-    }
-}
-
-fn load_or_create_key(path: &Path) -> anyhow::Result<Secret> {
-    if let Ok(existing) = std::fs::read_to_string(path) {
-        let key = existing.trim();
-        if key.len() >= MIN_SECRET_BYTES {
-            return Ok(Secret::new(key));
-        }
-        anyhow::bail!(
-            "the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY",
-            path.display()
-        );
-    }
-    let key = format!("{}{}", crate::auth::secret_token::generate(), crate::auth::secret_token::generate());
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    }
-    // Written whole to a private temporary file, then linked into place: a second process
-    // starting at the same moment either links first (and we read its key) or finds ours
-    // complete. Never a half-written key, never two keys.
-    let temporary = path.with_extension(format!("tmp-{}", crate::model::new_id()));
-    write_private(&temporary, &key)
-        .with_context(|| format!("cannot write the generated JWT key to {}", temporary.display()))?;
-    let linked = std::fs::hard_link(&temporary, path);
-    let _ = std::fs::remove_file(&temporary);
-    match linked {
-        Ok(()) => {
-            tracing::warn!(path = %path.display(), "JWT_SECRET_KEY is not set: generated a signing key and kept it beside the database");
-            Ok(Secret::new(key))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_existing_key(path),
-        Err(e) => Err(e).with_context(|| format!("cannot store the generated JWT key at {}", path.display())),
-    }
-}
-
-fn load_existing_key(path: &Path) -> anyhow::Result<Secret> {
-    let existing =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read the key file {}", path.display()))?;
-    let key = existing.trim();
-    if key.len() < MIN_SECRET_BYTES {
-        anyhow::bail!(
-            "the key file {} is shorter than {MIN_SECRET_BYTES} bytes: delete it or set JWT_SECRET_KEY",
-            path.display()
-        );
-    }
-    Ok(Secret::new(key))
-}
-
-#[cfg(unix)]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
-    file.write_all(contents.as_bytes())?;
-    file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }

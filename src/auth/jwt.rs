@@ -9,10 +9,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Secret;
-
-/// The shortest signing key accepted: HS256 wants at least as many bytes as its output.
-pub const MIN_SECRET_BYTES: usize = 32;
+use crate::auth::signing_key::SigningKey;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct AccessClaims {
@@ -36,22 +33,19 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn new(secret: &Secret, ttl: Duration) -> anyhow::Result<Self> {
-        let bytes = secret.expose().as_bytes();
-        if bytes.len() < MIN_SECRET_BYTES {
-            anyhow::bail!("JWT_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long");
-        }
+    pub fn new(key: &SigningKey, ttl: Duration) -> Self {
+        let bytes = key.bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-        Ok(Self {
+        Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
             header: Header::new(Algorithm::HS256),
             ttl,
-        })
+        }
     }
 
     pub fn ttl(&self) -> Duration {
@@ -82,12 +76,7 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(&Secret::new("k".repeat(32)), Duration::from_secs(60)).unwrap()
-    }
-
-    #[test]
-    fn short_secrets_are_refused() {
-        assert!(TokenKeys::new(&Secret::new("k".repeat(31)), Duration::from_secs(60)).is_err());
+        TokenKeys::new(&SigningKey::random(), Duration::from_secs(60))
     }
 
     #[test]
@@ -104,7 +93,7 @@ mod tests {
         let keys = keys();
         let old = keys.issue("u", "s", Utc::now() - chrono::Duration::seconds(120)).unwrap();
         assert!(keys.verify(&old).is_none());
-        let other = TokenKeys::new(&Secret::new("o".repeat(32)), Duration::from_secs(60)).unwrap();
+        let other = TokenKeys::new(&SigningKey::random(), Duration::from_secs(60));
         assert!(keys.verify(&other.issue("u", "s", Utc::now()).unwrap()).is_none());
         assert!(keys.verify("not.a.token").is_none());
     }

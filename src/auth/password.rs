@@ -91,31 +91,6 @@ fn verify_with(scratch: &mut Scratch, password: &[u8], stored: &str) -> anyhow::
     Ok(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))? == expected)
 }
 
-/// Hashing threads run in the `SCHED_IDLE` class: they get every CPU cycle that request handling
-/// leaves, and give it back the moment a request needs it. At nice 10 (the earlier choice) a
-/// running hash kept its core until its time slice ended, which added up to a scheduler tick to
-/// the reads waiting behind it: read p99 during a login flood measured 2.8x to 5.2x the p99
-/// without, against 2.2x to 2.3x in `SCHED_IDLE` (BENCHMARKS.md). Logins still complete while
-/// reads saturate the server, since request handling waits on I/O often enough; nice 10 is the
-/// fallback where the class is unavailable.
-#[cfg(target_os = "linux")]
-fn lower_thread_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: plain syscalls on the calling thread (id 0 = the caller); `param` outlives them.
-    let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    if idle == 0 {
-        return;
-    }
-    // SAFETY: as above.
-    let niced = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
-    if niced != 0 {
-        tracing::debug!("could not lower the hashing thread's priority");
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn lower_thread_priority() {}
-
 /// Why a hash was not computed.
 #[derive(Debug, thiserror::Error)]
 pub enum HashError {
@@ -167,7 +142,7 @@ impl PasswordHasher {
             std::thread::Builder::new()
                 .name(format!("argon2-{index}"))
                 .spawn(move || {
-                    lower_thread_priority();
+                    crate::os::lower_thread_priority();
                     let mut scratch = Scratch { blocks: Vec::new() };
                     loop {
                         // The lock is held only while taking a job, never while hashing.

@@ -15,14 +15,25 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the database keeps instead of the token: SHA-256, hex.
-pub fn hash(token: &str) -> String {
+/// What the database keeps instead of a token: its SHA-256, hex. A type of its own, so that a
+/// token cannot be stored where its hash belongs, nor looked up as one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// The hash the database keeps of `token`.
+pub fn hash(token: &str) -> TokenHash {
     let digest = Sha256::digest(token.as_bytes());
     let mut hex = String::with_capacity(64);
     for byte in digest {
         hex.push_str(&format!("{byte:02x}"));
     }
-    hex
+    TokenHash(hex)
 }
 
 #[cfg(test)]
@@ -42,8 +53,8 @@ mod tests {
     fn hashes_are_stable_hex_and_differ_from_the_token() {
         let token = generate();
         assert_eq!(hash(&token), hash(&token));
-        assert_eq!(hash(&token).len(), 64);
-        assert_ne!(hash(&token), token);
-        assert_eq!(hash("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(hash(&token).as_str().len(), 64);
+        assert_ne!(hash(&token).as_str(), token);
+        assert_eq!(hash("abc").as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 }

@@ -13,9 +13,9 @@ use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::AuthEvent;
-use crate::model::{User, new_id, now};
+use crate::model::{new_id, now};
 use crate::state::AppState;
-use crate::store::{MailDraft, NewSession, RefreshOutcome, StoreError};
+use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError};
 
 const INVALID_CREDENTIALS: &str = "Invalid username or password";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
@@ -56,11 +56,12 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
         return Err(ApiError::validation("email", "is reserved"));
     }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
-    let user = User { id: new_id(), email: email.as_str().to_owned(), role: Role::User, created_at: now() };
-    match state.store.insert_user(&user, &hash).await {
+    let id = new_id();
+    let user = NewUser { id: &id, email: &email, role: Role::User, created_at: now(), password_hash: &hash };
+    match state.store.insert_user(&user).await {
         Ok(()) => {
-            tracing::info!(user_id = %user.id, "user signed up");
-            Ok(user.id)
+            tracing::info!(user_id = %id, "user signed up");
+            Ok(id)
         }
         Err(StoreError::Conflict(_)) => Err(ApiError::Conflict("User with given email address already exists".into())),
         Err(other) => Err(other.into()),
@@ -101,7 +102,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr
         .check_login(email.trim(), client)
         .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
     let credentials = match Email::parse(email) {
-        Ok(email) => state.store.credentials_by_email(email.as_str()).await?,
+        Ok(email) => state.store.credentials_by_email(&email).await?,
         Err(_) => None,
     };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
@@ -122,25 +123,29 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr
     }
 }
 
+/// Trades a refresh token for a new pair. The rule, for both databases: an unknown token, or one
+/// of a revoked or expired session, is refused; a token presented after it was rotated (by an
+/// earlier refresh, or by a concurrent one that won) was copied, so its whole session is revoked.
 #[tracing::instrument(skip_all)]
 pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
+    let invalid = || ApiError::Unauthorized(INVALID_REFRESH.into());
     let now = now();
-    let new_refresh_token = secret_token::generate();
-    let outcome = state
-        .store
-        .rotate_refresh_token(&secret_token::hash(refresh_token), &secret_token::hash(&new_refresh_token), now)
-        .await?;
-    match outcome {
-        RefreshOutcome::Rotated { session_id, user_id } => {
-            token_pair(state, &user_id, &session_id, new_refresh_token, now)
-        }
-        RefreshOutcome::Reused => {
-            tracing::warn!("a rotated refresh token was presented again: its session is revoked");
-            state.metrics.record(AuthEvent::Revocation);
-            Err(ApiError::Unauthorized(INVALID_REFRESH.into()))
-        }
-        RefreshOutcome::Invalid => Err(ApiError::Unauthorized(INVALID_REFRESH.into())),
+    let presented = secret_token::hash(refresh_token);
+    let Some(record) = state.store.refresh_token(&presented).await? else {
+        return Err(invalid());
+    };
+    if record.session_revoked || record.session_expires_at <= now {
+        return Err(invalid());
     }
+    let replacement = secret_token::generate();
+    let rotation = Rotation { presented, replacement: secret_token::hash(&replacement), at: now };
+    if record.rotated || !state.store.rotate_refresh_token(&rotation).await? {
+        state.store.revoke_session(&record.session_id, now).await?;
+        tracing::warn!("a rotated refresh token was presented again: its session is revoked");
+        state.metrics.record(AuthEvent::Revocation);
+        return Err(invalid());
+    }
+    token_pair(state, &record.user_id, &record.session_id, replacement, now)
 }
 
 pub async fn logout(state: &AppState, actor: &Actor) -> ApiResult<()> {
@@ -205,7 +210,7 @@ pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
 const FORGOT_FLOOR: Duration = Duration::from_millis(50);
 
 async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
-    let Some(user) = state.store.user_by_email(email.as_str()).await? else {
+    let Some(user) = state.store.user_by_email(email).await? else {
         return Ok(());
     };
     if !state.account_throttle.allow_reset_email(&user.email) {
@@ -268,9 +273,9 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Actor> {
     let unauthorized = || ApiError::Unauthorized("Invalid or expired token".into());
     let claims = state.keys.verify(token).ok_or_else(unauthorized)?;
-    let owner = state.store.live_session(&claims.sid, now()).await?.ok_or_else(unauthorized)?;
-    if owner.user.id != claims.sub {
+    let session = state.store.unrevoked_session(&claims.sid).await?.ok_or_else(unauthorized)?;
+    if session.expires_at <= now() || session.owner.user.id != claims.sub {
         return Err(unauthorized());
     }
-    Ok(owner.into())
+    Ok(session.owner.into())
 }

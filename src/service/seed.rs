@@ -5,9 +5,9 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
-use crate::domain::{Password, Role};
-use crate::model::{User, new_id, now};
-use crate::store::{DynStore, SeedBatch};
+use crate::domain::{Email, Password, Role};
+use crate::model::{new_id, now};
+use crate::store::{DynStore, NewUser, SeedBatch};
 
 /// The owner of every synthetic movie.
 pub const SEED_EMAIL: &str = "seed@movie-bag.local";
@@ -18,23 +18,26 @@ const BATCH: u64 = 50_000;
 /// Adds `count` synthetic movies owned by [`SEED_EMAIL`]. Refuses a database that has other
 /// users unless `force`: fake movies would mix into a real catalogue.
 pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl FnMut(u64, u64)) -> anyhow::Result<()> {
-    let real_users = store.count_users_other_than(SEED_EMAIL).await?;
+    let seed_email = Email::parse(SEED_EMAIL).map_err(anyhow::Error::msg)?;
+    let real_users = store.count_users_other_than(&seed_email).await?;
     if real_users > 0 && !force {
         anyhow::bail!(
             "this database has {real_users} real user(s): seeding would mix synthetic movies into a real catalogue \
              (pass --force to do it anyway)"
         );
     }
-    let owner = match store.user_by_email(SEED_EMAIL).await? {
-        Some(user) => user,
+    let owner_id = match store.user_by_email(&seed_email).await? {
+        Some(user) => user.id,
         None => {
             // A real, unguessable password: the seed account exists only to own the movies.
             let hasher = PasswordHasher::new(1, 1)?;
             let password = Password::parse(&crate::auth::secret_token::generate(), 8).map_err(anyhow::Error::msg)?;
             let hash = hasher.hash(&password, WhenClientLeaves::Finish).await?;
-            let user = User { id: new_id(), email: SEED_EMAIL.to_owned(), role: Role::User, created_at: now() };
-            store.insert_user(&user, &hash).await.context("cannot create the seed user")?;
-            user
+            let id = new_id();
+            let user =
+                NewUser { id: &id, email: &seed_email, role: Role::User, created_at: now(), password_hash: &hash };
+            store.insert_user(&user).await.context("cannot create the seed user")?;
+            id
         }
     };
     let already = store.count_seeded_movies().await?;
@@ -45,7 +48,7 @@ pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl 
     while done < count {
         let size = BATCH.min(count - done);
         let first = already + done + 1;
-        let batch = SeedBatch { owner_id: owner.id.clone(), first, last: first + size - 1, oldest };
+        let batch = SeedBatch { owner_id: owner_id.clone(), first, last: first + size - 1, oldest };
         store.seed_movies(&batch).await?;
         done += size;
         progress(done, count);

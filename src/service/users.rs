@@ -5,7 +5,7 @@ use utoipa::ToSchema;
 
 use super::Actor;
 use super::auth::confirm_password;
-use crate::domain::Role;
+use crate::domain::{Email, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{User, is_plausible_id};
 use crate::state::AppState;
@@ -80,10 +80,9 @@ pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult
 
 /// `movie-bag user promote|demote <email>`: an unknown email is an error.
 pub async fn set_role_by_email(store: &crate::store::DynStore, email: &str, role: Role) -> anyhow::Result<User> {
-    let user = store
-        .user_by_email(email.trim())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user with email {:?}", email.trim()))?;
+    let no_such_user = || anyhow::anyhow!("no user with email {:?}", email.trim());
+    let parsed = Email::parse(email).map_err(|_| no_such_user())?;
+    let user = store.user_by_email(&parsed).await?.ok_or_else(no_such_user)?;
     match store.set_role(&user.id, role).await {
         Err(StoreError::Conflict(LAST_ADMIN)) => {
             anyhow::bail!("{:?} is the last admin: promote another user first", email.trim())

@@ -13,9 +13,10 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use crate::auth::secret_token::TokenHash;
 use crate::coalesce::Coalescer;
 use crate::config::DatabaseUrl;
-use crate::domain::Role;
+use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -91,6 +92,17 @@ fn unshare(error: Arc<StoreError>) -> StoreError {
 /// What [`StoreError::Conflict`] names when a change would leave no admin.
 pub const LAST_ADMIN: &str = "last admin";
 
+/// An account to create. Its address is kept as typed and, for uniqueness and lookups, in the
+/// folded form [`Email::normalized`] gives.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a Email,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub password_hash: &'a str,
+}
+
 /// A user together with their password hash: only the auth service sees this.
 #[derive(Debug, Clone)]
 pub struct Credentials {
@@ -105,15 +117,30 @@ pub struct SessionOwner {
     pub user: User,
 }
 
-/// The result of presenting a refresh token.
+/// A session that has not been revoked; whether it is still live is the service's rule.
+#[derive(Debug, Clone)]
+pub struct UnrevokedSession {
+    pub owner: SessionOwner,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A refresh token as stored, with the state of its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RefreshOutcome {
-    /// The token was live; it is now rotated and the new one stored.
-    Rotated { session_id: String, user_id: String },
-    /// The token had been rotated already: its session is now revoked.
-    Reused,
-    /// Unknown token, or its session is revoked or expired.
-    Invalid,
+pub struct RefreshTokenRecord {
+    pub session_id: String,
+    pub user_id: String,
+    /// It was traded for a newer token already.
+    pub rotated: bool,
+    pub session_revoked: bool,
+    pub session_expires_at: DateTime<Utc>,
+}
+
+/// Trading a refresh token for a new one. Named fields, so the two hashes cannot be swapped.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub presented: TokenHash,
+    pub replacement: TokenHash,
+    pub at: DateTime<Utc>,
 }
 
 /// A new session and its first refresh token hash.
@@ -121,7 +148,7 @@ pub enum RefreshOutcome {
 pub struct NewSession {
     pub id: String,
     pub user_id: String,
-    pub refresh_token_hash: String,
+    pub refresh_token_hash: TokenHash,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
 }
@@ -219,11 +246,12 @@ pub trait Store: Send + Sync + 'static {
 
     // --- users -----------------------------------------------------------------------------
     /// Conflict("email") when the address is taken, case-insensitively.
-    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()>;
-    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>>;
+    async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()>;
+    /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>>;
     async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>>;
     async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// `None` when there is no such user; Conflict([`LAST_ADMIN`]) when it would leave no admin.
     async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>>;
@@ -242,14 +270,13 @@ pub trait Store: Send + Sync + 'static {
 
     // --- sessions ----------------------------------------------------------------------------
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
-    /// The session's user when the session is neither revoked nor expired. One round trip.
-    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>>;
-    async fn rotate_refresh_token(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RefreshOutcome>;
+    /// The session and its user unless the session was revoked. One round trip.
+    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>>;
+    async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Marks the presented token rotated and stores its replacement for the same session, in one
+    /// transaction, only if it was not rotated already: false when another presentation of it
+    /// won the race.
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool>;
     async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
@@ -259,7 +286,7 @@ pub trait Store: Send + Sync + 'static {
     async fn replace_reset_token(
         &self,
         user_id: &str,
-        token_hash: &str,
+        token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         mail: &MailDraft,
@@ -269,7 +296,7 @@ pub trait Store: Send + Sync + 'static {
     /// expired token.
     async fn consume_reset_token(
         &self,
-        token_hash: &str,
+        token_hash: &TokenHash,
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
@@ -319,7 +346,7 @@ pub trait Store: Send + Sync + 'static {
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 
     // --- synthetic data ------------------------------------------------------------------------
-    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64>;
+    async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64>;
     /// Generates `batch.count` movies inside the database (no round trip per row), numbered on
     /// from the synthetic movies already there; see [`SeedBatch`].
     async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()>;

@@ -31,7 +31,7 @@ backend_tests! {
         app.post("/api/auth/forgot", json!({"email": "a@example.com"}), None).await.assert_error(429, "rate_limited");
         app.post("/api/auth/reset", json!({"reset_token": "x", "password": PASSWORD}), None).await.assert_error(429, "rate_limited");
         app.post("/api/auth/refresh", json!({"refresh_token": "x"}), None).await.assert_error(429, "rate_limited");
-        assert!(app.state.store.user_by_email("b@example.com").await.unwrap().is_none());
+        assert!(app.state.store.user_by_email(&movie_bag::domain::Email::parse("b@example.com").unwrap()).await.unwrap().is_none());
         // Reads and authenticated requests are not limited by it.
         let token = login.body["token"].as_str().unwrap();
         for _ in 0..10 {

@@ -75,11 +75,19 @@ backend_tests! {
             received += 1;
         }
         assert_eq!(received, 3, "reset emails sent to one account within the hour");
-        let started = std::time::Instant::now();
-        forgot(&app, "nobody-at-all@example.com").await.assert_status(202);
-        let unknown = started.elapsed();
+        let mut unknown_times = Vec::new();
+        for i in 0..5 {
+            let started = std::time::Instant::now();
+            forgot(&app, &format!("nobody-{i}@example.com")).await.assert_status(202);
+            unknown_times.push(started.elapsed());
+        }
         let floor = std::time::Duration::from_millis(50);
-        assert!(unknown >= floor && known_times.iter().all(|known| *known >= floor), "{unknown:?} {known_times:?}");
+        assert!(unknown_times.iter().chain(&known_times).all(|t| *t >= floor), "{unknown_times:?} {known_times:?}");
+        known_times.sort();
+        unknown_times.sort();
+        let (known, unknown) = (known_times[2], unknown_times[2]);
+        eprintln!("forgot, median of 5: known {known:?}, unknown {unknown:?}");
+        assert!(known.abs_diff(unknown) < std::time::Duration::from_millis(25), "known {known:?} vs unknown {unknown:?}");
     }
 
     async fn common_passwords_are_refused_at_signup_change_and_reset_with_a_field_error(backend) {
@@ -156,6 +164,19 @@ backend_tests! {
         // A client writing a fresh address left of what the proxy appended gains nothing.
         login_from(&app, "10.9.9.9, unknown", "a@example.com", "x").await.assert_error(401, "unauthorized");
         login_from(&app, "10.9.9.10, unknown", "a@example.com", "x").await.assert_error(429, "rate_limited");
+    }
+
+    async fn on_a_dual_stack_listener_a_trusted_proxy_written_as_ipv4_is_recognised(backend) {
+        let app = TestApp::builder(backend)
+            .flag("--host", "::")
+            .flag("--trusted-proxies", "127.0.0.1")
+            .flag("--auth-rate-limit-per-minute", "1")
+            .spawn().await;
+        // The proxy's connections arrive as ::ffff:127.0.0.1; its X-Forwarded-For is believed,
+        // so two clients behind it have a budget each.
+        login_from(&app, "198.51.100.7", "a@example.com", "x").await.assert_error(401, "unauthorized");
+        login_from(&app, "198.51.100.8", "a@example.com", "x").await.assert_error(401, "unauthorized");
+        login_from(&app, "198.51.100.8", "a@example.com", "x").await.assert_error(429, "rate_limited");
     }
 
     async fn a_forged_cursor_far_outside_time_is_a_400(backend) {

@@ -32,7 +32,7 @@ backend_tests! {
             .post("/api/auth/signup", json!({"email": "a@example.com", "password": PASSWORD, "role": "admin"}), None)
             .await;
         reply.assert_error(400, "validation_failed");
-        assert!(app.state.store.user_by_email("a@example.com").await.unwrap().is_none());
+        assert!(app.state.store.user_by_email(&movie_bag::domain::Email::parse("a@example.com").unwrap()).await.unwrap().is_none());
     }
 
     async fn signup_without_email_is_400_naming_the_field(backend) {
@@ -47,7 +47,7 @@ backend_tests! {
         let reply = app.post("/api/auth/signup", json!({"email": "a@example.com"}), None).await;
         reply.assert_error(400, "validation_failed");
         assert_eq!(reply.body["errors"]["password"][0], "is required");
-        assert!(app.state.store.user_by_email("a@example.com").await.unwrap().is_none());
+        assert!(app.state.store.user_by_email(&movie_bag::domain::Email::parse("a@example.com").unwrap()).await.unwrap().is_none());
     }
 
     async fn signup_with_a_taken_email_is_409_whatever_its_case(backend) {

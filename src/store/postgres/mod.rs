@@ -1,7 +1,7 @@
 //! PostgreSQL implementation of [`Store`]: for several server processes sharing one database.
 //!
 //! Same methods and meaning as the SQLite store; only the SQL dialect differs (`$n` parameters,
-//! `TIMESTAMPTZ`, `TEXT[]` lists, `lower(email)` unique index). Migrations run under sqlx's
+//! `TIMESTAMPTZ`, `TEXT[]` lists). Migrations run under sqlx's
 //! advisory lock, so replicas starting together against a fresh database do not race.
 
 mod movie_inserts;
@@ -17,12 +17,13 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use self::movie_inserts::MovieInserts;
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
-    RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, SharedResult, Store,
-    StoreError, StoreResult, escape_like, run_shared,
+    RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner,
+    SharedResult, Store, StoreError, StoreResult, UnrevokedSession, escape_like, run_shared,
 };
-use super::{LAST_ADMIN, MailCounts, MailDraft, QueuedMail, refusal};
+use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail, refusal};
+use crate::auth::secret_token::TokenHash;
 use crate::coalesce::Coalescer;
-use crate::domain::Role;
+use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -45,9 +46,6 @@ pub struct PgStore {
     /// clock to the expiry that comes back.
     session_runs: Coalescer<String, SharedResult<Option<UnrevokedSession>>>,
 }
-
-/// A session that has not been revoked, with the time it expires.
-type UnrevokedSession = (SessionOwner, DateTime<Utc>);
 
 impl PgStore {
     pub async fn connect(url: &str, limits: crate::store::StoreLimits) -> anyhow::Result<Self> {
@@ -110,7 +108,7 @@ impl PgStore {
     }
 
     /// The session's owner and expiry, unless it was revoked.
-    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
+    async fn fetch_unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
         let row = sqlx::query(
             "SELECT s.id AS session_id, s.expires_at, u.id, u.email, u.role, u.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id
@@ -121,7 +119,7 @@ impl PgStore {
         .await?;
         row.map(|row| {
             let owner = SessionOwner { session_id: row.try_get("session_id")?, user: user_from_row(&row)? };
-            Ok((owner, row.try_get("expires_at")?))
+            Ok(UnrevokedSession { owner, expires_at: row.try_get("expires_at")? })
         })
         .transpose()
     }
@@ -202,11 +200,14 @@ impl Store for PgStore {
         self.pool.close().await;
     }
 
-    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
-        sqlx::query("INSERT INTO users (id, email, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&user.id)
-            .bind(&user.email)
-            .bind(password_hash)
+    async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO users (id, email, email_lower, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(user.id)
+        .bind(user.email.as_str())
+        .bind(user.email.normalized())
+        .bind(user.password_hash)
             .bind(user.role.as_str())
             .bind(user.created_at)
             .execute(&self.pool)
@@ -215,8 +216,8 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
-        self.user_where("lower(email) = lower($1)", email).await
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        self.user_where("email_lower = $1", &email.normalized()).await
     }
 
     async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
@@ -227,7 +228,7 @@ impl Store for PgStore {
         Ok(self.user_where("id = $1", user_id).await?.map(|c| c.user))
     }
 
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
         Ok(self.credentials_by_email(email).await?.map(|c| c.user))
     }
 
@@ -290,7 +291,7 @@ impl Store for PgStore {
             .execute(&mut *tx)
             .await?;
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(&session.refresh_token_hash)
+            .bind(session.refresh_token_hash.as_str())
             .bind(&session.id)
             .bind(session.created_at)
             .execute(&mut *tx)
@@ -299,60 +300,57 @@ impl Store for PgStore {
         Ok(())
     }
 
-    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
+    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
         let key = session_id.to_owned();
-        let session = run_shared(&self.session_runs, &key, || self.unrevoked_session(session_id)).await?;
-        Ok(session.and_then(|(owner, expires_at)| (expires_at > now).then_some(owner)))
+        run_shared(&self.session_runs, &key, || self.fetch_unrevoked_session(session_id)).await
     }
 
-    async fn rotate_refresh_token(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RefreshOutcome> {
-        let mut tx = self.pool.begin().await?;
-        // FOR UPDATE serialises two concurrent presentations of one token: the second sees it
-        // rotated and is treated as reuse.
-        let token = sqlx::query(
-            "SELECT rt.session_id, rt.rotated_at, s.user_id, s.revoked_at, s.expires_at
+    async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>> {
+        let row = sqlx::query(
+            "SELECT rt.session_id, s.user_id, rt.rotated_at IS NOT NULL AS rotated,
+                    s.revoked_at IS NOT NULL AS session_revoked, s.expires_at
              FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-             WHERE rt.token_hash = $1
-             FOR UPDATE OF rt",
+             WHERE rt.token_hash = $1",
         )
-        .bind(old_hash)
-        .fetch_optional(&mut *tx)
+        .bind(presented.as_str())
+        .fetch_optional(&self.pool)
         .await?;
-        let Some(token) = token else { return Ok(RefreshOutcome::Invalid) };
-        let session_id: String = token.try_get("session_id")?;
-        let rotated_at: Option<DateTime<Utc>> = token.try_get("rotated_at")?;
-        let revoked_at: Option<DateTime<Utc>> = token.try_get("revoked_at")?;
-        let expires_at: DateTime<Utc> = token.try_get("expires_at")?;
-        if revoked_at.is_some() || expires_at <= now {
-            return Ok(RefreshOutcome::Invalid);
-        }
-        if rotated_at.is_some() {
-            sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2")
-                .bind(now)
-                .bind(&session_id)
+        row.map(|row| {
+            Ok(RefreshTokenRecord {
+                session_id: row.try_get("session_id")?,
+                user_id: row.try_get("user_id")?,
+                rotated: row.try_get("rotated")?,
+                session_revoked: row.try_get("session_revoked")?,
+                session_expires_at: row.try_get("expires_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        // Two presentations of one token at once: the second UPDATE waits for the first's row
+        // lock, then finds the token rotated and changes nothing.
+        let rotated =
+            sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2 AND rotated_at IS NULL")
+                .bind(rotation.at)
+                .bind(rotation.presented.as_str())
                 .execute(&mut *tx)
                 .await?;
-            tx.commit().await?;
-            return Ok(RefreshOutcome::Reused);
+        if rotated.rows_affected() == 0 {
+            return Ok(false);
         }
-        sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
-            .bind(now)
-            .bind(old_hash)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
-            .bind(new_hash)
-            .bind(&session_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+             SELECT $1, session_id, $2 FROM refresh_tokens WHERE token_hash = $3",
+        )
+        .bind(rotation.replacement.as_str())
+        .bind(rotation.at)
+        .bind(rotation.presented.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
-        Ok(RefreshOutcome::Rotated { session_id, user_id: token.try_get("user_id")? })
+        Ok(true)
     }
 
     async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
@@ -372,7 +370,7 @@ impl Store for PgStore {
     async fn replace_reset_token(
         &self,
         user_id: &str,
-        token_hash: &str,
+        token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         mail: &MailDraft,
@@ -381,7 +379,7 @@ impl Store for PgStore {
         sqlx::query("DELETE FROM reset_tokens WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
         queue_mail(&mut tx, user_id, mail, now).await?;
         sqlx::query("INSERT INTO reset_tokens (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
+            .bind(token_hash.as_str())
             .bind(user_id)
             .bind(now)
             .bind(expires_at)
@@ -393,7 +391,7 @@ impl Store for PgStore {
 
     async fn consume_reset_token(
         &self,
-        token_hash: &str,
+        token_hash: &TokenHash,
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
@@ -405,7 +403,7 @@ impl Store for PgStore {
              RETURNING user_id",
         )
         .bind(now)
-        .bind(token_hash)
+        .bind(token_hash.as_str())
         .fetch_optional(&mut *tx)
         .await?;
         let Some(user_id) = user_id else { return Ok(None) };
@@ -593,9 +591,9 @@ impl Store for PgStore {
             .await?)
     }
 
-    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64> {
-        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE lower(email) <> lower($1)")
-            .bind(email)
+    async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64> {
+        let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email_lower <> $1")
+            .bind(email.normalized())
             .fetch_one(&self.pool)
             .await?;
         Ok(count.try_into().unwrap_or_default())

@@ -19,12 +19,13 @@ use sqlx::{ConnectOptions, Connection as _};
 use self::engine::{Engine, unique_as};
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
-    RefreshOutcome, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError,
-    StoreResult, escape_like, refusal,
+    RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store,
+    StoreError, StoreResult, UnrevokedSession, escape_like, refusal,
 };
-use super::{LAST_ADMIN, MailCounts, MailDraft, QueuedMail};
+use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail};
+use crate::auth::secret_token::TokenHash;
 use crate::config::DatabaseUrl;
-use crate::domain::Role;
+use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -74,7 +75,7 @@ impl SqliteStore {
                 let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
                 db.prepare_cached(&sql)?
                     .query_row([&value], |row| {
-                        Ok(Credentials { user: user_from_row(row)?, password_hash: row.get(4)? })
+                        Ok(Credentials { user: user_from_row(row)?, password_hash: row.get("password_hash")? })
                     })
                     .optional()
             })
@@ -219,36 +220,37 @@ fn corrupt(column: usize, problem: impl Into<Box<dyn std::error::Error + Send + 
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, problem.into())
 }
 
-fn time_at(row: &Row<'_>, column: usize) -> rusqlite::Result<DateTime<Utc>> {
+fn time_at(row: &Row<'_>, column: &str) -> rusqlite::Result<DateTime<Utc>> {
     let value: i64 = row.get(column)?;
-    DateTime::from_timestamp_micros(value).ok_or_else(|| corrupt(column, format!("time out of range: {value}")))
+    DateTime::from_timestamp_micros(value)
+        .ok_or_else(|| corrupt(row.as_ref().column_index(column).unwrap_or(0), format!("time out of range: {value}")))
 }
 
-/// A user from the first four columns, in [`USER_COLUMNS`] order.
+/// A user from the columns [`USER_COLUMNS`] names, found by name.
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
-    let role: String = row.get(2)?;
+    let role: String = row.get("role")?;
     Ok(User {
-        id: row.get(0)?,
-        email: row.get(1)?,
+        id: row.get("id")?,
+        email: row.get("email")?,
         role: Role::parse(&role).map_err(|e| corrupt(2, format!("role {role:?} {e}")))?,
-        created_at: time_at(row, 3)?,
+        created_at: time_at(row, "created_at")?,
     })
 }
 
-/// A movie from the first seven columns, in [`MOVIE_COLUMNS`] order.
+/// A movie from the columns [`MOVIE_COLUMNS`] names, found by name.
 fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
-    let decode = |column: usize| -> rusqlite::Result<Vec<String>> {
+    let decode = |column: &str| -> rusqlite::Result<Vec<String>> {
         let text: String = row.get(column)?;
-        serde_json::from_str(&text).map_err(|e| corrupt(column, e))
+        serde_json::from_str(&text).map_err(|e| corrupt(row.as_ref().column_index(column).unwrap_or(0), e))
     };
     Ok(Movie {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        casts: decode(2)?,
-        genres: decode(3)?,
-        added_by: row.get(4)?,
-        created_at: time_at(row, 5)?,
-        updated_at: time_at(row, 6)?,
+        id: row.get("id")?,
+        name: row.get("name")?,
+        casts: decode("casts")?,
+        genres: decode("genres")?,
+        added_by: row.get("added_by")?,
+        created_at: time_at(row, "created_at")?,
+        updated_at: time_at(row, "updated_at")?,
     })
 }
 
@@ -310,31 +312,24 @@ impl Store for SqliteStore {
         self.engine.close().await;
     }
 
-    async fn insert_user(&self, user: &User, password_hash: &str) -> StoreResult<()> {
-        let user = user.clone();
-        let password_hash = password_hash.to_owned();
+    async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
+        let (id, email, email_key) = (user.id.to_owned(), user.email.as_str().to_owned(), user.email.normalized());
+        let (password_hash, role, created_at) = (user.password_hash.to_owned(), user.role, micros(user.created_at));
         self.engine
             .write(move |db| {
                 db.prepare_cached(
                     "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
                      VALUES (?, ?, ?, ?, ?, ?)",
                 )?
-                .execute(params![
-                    user.id,
-                    user.email,
-                    user.email.to_lowercase(),
-                    password_hash,
-                    user.role.as_str(),
-                    micros(user.created_at)
-                ])
+                .execute(params![id, email, email_key, password_hash, role.as_str(), created_at])
                 .map_err(unique_as("email"))?;
                 Ok(())
             })
             .await
     }
 
-    async fn credentials_by_email(&self, email: &str) -> StoreResult<Option<Credentials>> {
-        self.credentials_where("email_lower = ?", email.to_lowercase()).await
+    async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {
+        self.credentials_where("email_lower = ?", email.normalized()).await
     }
 
     async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
@@ -345,7 +340,7 @@ impl Store for SqliteStore {
         Ok(self.credentials_by_id(user_id).await?.map(|c| c.user))
     }
 
-    async fn user_by_email(&self, email: &str) -> StoreResult<Option<User>> {
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
         Ok(self.credentials_by_email(email).await?.map(|c| c.user))
     }
 
@@ -416,70 +411,75 @@ impl Store for SqliteStore {
                 db.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")?
                     .execute(params![session.id, session.user_id, created_at, micros(session.expires_at)])?;
                 db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
-                    .execute(params![session.refresh_token_hash, session.id, created_at])?;
+                    .execute(params![session.refresh_token_hash.as_str(), session.id, created_at])?;
                 Ok(())
             })
             .await
     }
 
-    async fn live_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<Option<SessionOwner>> {
+    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
         let session_id = session_id.to_owned();
         self.engine
             .read(move |db| {
                 db.prepare_cached(
-                    "SELECT u.id, u.email, u.role, u.created_at, s.id
+                    "SELECT u.id, u.email, u.role, u.created_at, s.id AS session_id, s.expires_at
                      FROM sessions s JOIN users u ON u.id = s.user_id
-                     WHERE s.id = ? AND s.revoked_at IS NULL AND s.expires_at > ?",
+                     WHERE s.id = ? AND s.revoked_at IS NULL",
                 )?
-                .query_row(params![session_id, micros(now)], |row| {
-                    Ok(SessionOwner { user: user_from_row(row)?, session_id: row.get(4)? })
+                .query_row([&session_id], |row| {
+                    Ok(UnrevokedSession {
+                        owner: SessionOwner { user: user_from_row(row)?, session_id: row.get("session_id")? },
+                        expires_at: time_at(row, "expires_at")?,
+                    })
                 })
                 .optional()
             })
             .await
     }
 
-    async fn rotate_refresh_token(
-        &self,
-        old_hash: &str,
-        new_hash: &str,
-        now: DateTime<Utc>,
-    ) -> StoreResult<RefreshOutcome> {
-        let (old_hash, new_hash, now) = (old_hash.to_owned(), new_hash.to_owned(), micros(now));
+    async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>> {
+        let presented = presented.clone();
+        self.engine
+            .read(move |db| {
+                db.prepare_cached(
+                    "SELECT rt.session_id, s.user_id, rt.rotated_at IS NOT NULL AS rotated,
+                            s.revoked_at IS NOT NULL AS session_revoked, s.expires_at
+                     FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
+                     WHERE rt.token_hash = ?",
+                )?
+                .query_row([presented.as_str()], |row| {
+                    Ok(RefreshTokenRecord {
+                        session_id: row.get("session_id")?,
+                        user_id: row.get("user_id")?,
+                        rotated: row.get("rotated")?,
+                        session_revoked: row.get("session_revoked")?,
+                        session_expires_at: time_at(row, "expires_at")?,
+                    })
+                })
+                .optional()
+            })
+            .await
+    }
+
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool> {
+        let rotation = rotation.clone();
         self.engine
             .write(move |db| {
-                let token = db
+                let at = micros(rotation.at);
+                let rotated = db
                     .prepare_cached(
-                        "SELECT rt.session_id, rt.rotated_at, s.user_id, s.revoked_at, s.expires_at
-                         FROM refresh_tokens rt JOIN sessions s ON s.id = rt.session_id
-                         WHERE rt.token_hash = ?",
+                        "UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ? AND rotated_at IS NULL",
                     )?
-                    .query_row([&old_hash], |row| {
-                        let session_id: String = row.get(0)?;
-                        let rotated_at: Option<i64> = row.get(1)?;
-                        let user_id: String = row.get(2)?;
-                        let revoked_at: Option<i64> = row.get(3)?;
-                        let expires_at: i64 = row.get(4)?;
-                        Ok((session_id, rotated_at, user_id, revoked_at, expires_at))
-                    })
-                    .optional()?;
-                let Some((session_id, rotated_at, user_id, revoked_at, expires_at)) = token else {
-                    return Ok(RefreshOutcome::Invalid);
-                };
-                if revoked_at.is_some() || expires_at <= now {
-                    return Ok(RefreshOutcome::Invalid);
+                    .execute(params![at, rotation.presented.as_str()])?;
+                if rotated == 0 {
+                    return Ok(false);
                 }
-                if rotated_at.is_some() {
-                    // A rotated token presented again was stolen or replayed: end its session.
-                    db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE id = ?")?
-                        .execute(params![now, session_id])?;
-                    return Ok(RefreshOutcome::Reused);
-                }
-                db.prepare_cached("UPDATE refresh_tokens SET rotated_at = ? WHERE token_hash = ?")?
-                    .execute(params![now, old_hash])?;
-                db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
-                    .execute(params![new_hash, session_id, now])?;
-                Ok(RefreshOutcome::Rotated { session_id, user_id })
+                db.prepare_cached(
+                    "INSERT INTO refresh_tokens (token_hash, session_id, created_at)
+                     SELECT ?, session_id, ? FROM refresh_tokens WHERE token_hash = ?",
+                )?
+                .execute(params![rotation.replacement.as_str(), at, rotation.presented.as_str()])?;
+                Ok(true)
             })
             .await
     }
@@ -508,12 +508,12 @@ impl Store for SqliteStore {
     async fn replace_reset_token(
         &self,
         user_id: &str,
-        token_hash: &str,
+        token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
         mail: &MailDraft,
     ) -> StoreResult<()> {
-        let (user_id, token_hash, mail) = (user_id.to_owned(), token_hash.to_owned(), mail.clone());
+        let (user_id, token_hash, mail) = (user_id.to_owned(), token_hash.as_str().to_owned(), mail.clone());
         self.engine
             .write(move |db| {
                 db.prepare_cached("DELETE FROM reset_tokens WHERE user_id = ?")?.execute([&user_id])?;
@@ -529,12 +529,12 @@ impl Store for SqliteStore {
 
     async fn consume_reset_token(
         &self,
-        token_hash: &str,
+        token_hash: &TokenHash,
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
     ) -> StoreResult<Option<String>> {
-        let (token_hash, password_hash, now) = (token_hash.to_owned(), password_hash.to_owned(), micros(now));
+        let (token_hash, password_hash, now) = (token_hash.as_str().to_owned(), password_hash.to_owned(), micros(now));
         let confirmation = confirmation.clone();
         self.engine
             .write(move |db| {
@@ -575,12 +575,12 @@ impl Store for SqliteStore {
                     )?
                     .query_map(params![micros(now), micros(lease_until), limit], |row| {
                         Ok(QueuedMail {
-                            id: row.get(0)?,
-                            recipient: row.get(1)?,
-                            subject: row.get(2)?,
-                            body: row.get(3)?,
-                            created_at: time_at(row, 4)?,
-                            attempts: row.get(5)?,
+                            id: row.get("id")?,
+                            recipient: row.get("recipient")?,
+                            subject: row.get("subject")?,
+                            body: row.get("body")?,
+                            created_at: time_at(row, "created_at")?,
+                            attempts: row.get("attempts")?,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -767,12 +767,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn count_users_other_than(&self, email: &str) -> StoreResult<u64> {
-        let email = email.to_owned();
+    async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64> {
+        let email = email.normalized();
         let count: i64 = self
             .engine
             .scan(move |db| {
-                db.prepare_cached("SELECT count(*) FROM users WHERE email_lower <> lower(?)")?
+                db.prepare_cached("SELECT count(*) FROM users WHERE email_lower <> ?")?
                     .query_row([email], |row| row.get(0))
             })
             .await?;
