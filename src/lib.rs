@@ -9,7 +9,6 @@
 pub mod account_throttle;
 pub mod auth;
 pub mod client_presence;
-pub mod coalesce;
 pub mod config;
 pub mod domain;
 pub mod error;
@@ -18,7 +17,6 @@ pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod os;
-pub mod page_cache;
 pub mod rate_limit;
 pub mod service;
 pub mod startup;

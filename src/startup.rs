@@ -10,15 +10,14 @@ use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::signing_key;
-use crate::coalesce::Coalescer;
 use crate::config::{DatabaseUrl, Settings};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
-use crate::page_cache::PageCache;
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, SharedState};
 use crate::store;
+use crate::store::listing::Listings;
 
 /// A bound, ready-to-serve server. Port 0 in the settings picks a free port: see [`Self::port`].
 pub struct Application {
@@ -43,8 +42,7 @@ impl Application {
             auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
             account_throttle: AccountThrottle::new(settings.account_failed_login_limit),
             metrics: Metrics::default(),
-            page_cache: PageCache::default(),
-            listing_runs: Coalescer::default(),
+            listings: Listings::new(store.clone()),
             keys,
             store,
             settings,

@@ -5,14 +5,13 @@ use std::sync::Arc;
 use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
-use crate::coalesce::Coalescer;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
-use crate::page_cache::{ListedPage, PageCache};
 use crate::rate_limit::RateLimiter;
-use crate::store::{DynStore, SharedResult};
+use crate::store::DynStore;
+use crate::store::listing::Listings;
 
 pub struct AppState {
     pub settings: Settings,
@@ -25,9 +24,8 @@ pub struct AppState {
     pub auth_rate_limiter: RateLimiter,
     pub account_throttle: AccountThrottle,
     pub metrics: Metrics,
-    pub page_cache: PageCache,
-    /// Concurrent requests for one listing page share its query and rendering.
-    pub listing_runs: Coalescer<String, SharedResult<Arc<ListedPage>>>,
+    /// Pages of the catalogue listing (cached and shared: see [`crate::store::listing`]).
+    pub listings: Listings,
 }
 
 pub type SharedState = Arc<AppState>;

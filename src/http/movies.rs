@@ -1,5 +1,7 @@
 //! `/api/movies`: the catalogue.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -14,9 +16,9 @@ use super::json::{AppJson, present};
 use super::{conditional, cursor};
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
-use crate::page_cache::ContentCoding;
 use crate::service::movies::{self, MovieFields};
 use crate::state::SharedState;
+use crate::store::page_cache::{ContentCoding, MoviePage};
 use crate::store::{MovieCursor, MovieQuery};
 
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -140,7 +142,7 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
 #[utoipa::path(get, path = "/api/movies", tag = "movies",
     params(ListParams, ("If-None-Match" = Option<String>, Header, description = "The page's last ETag: 304 while unchanged")),
     responses(
-        (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = [Movie],
+        (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = MoviePage,
             headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"))),
         (status = 304, description = "Not modified: the page is what `If-None-Match` names"),
         (status = 400, description = "Bad query parameter", body = ErrorBody),
@@ -149,36 +151,67 @@ pub async fn list_movies(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,
     request_headers: HeaderMap,
-) -> ApiResult<Response> {
+) -> ApiResult<Listing> {
     let (query, params) = parse_query(raw.as_deref())?;
     let page = movies::list(&state, &query).await?;
     let etag = conditional::page_etag(&page.digest);
     if conditional::if_none_match_matches(&request_headers, &etag) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+        return Ok(Listing::NotModified { etag });
     }
-    // Compressed here, once per page, rather than by the compression layer once per request.
-    let (coding, body) = page.body_in(conditional::preferred_coding(&request_headers));
-    let mut response = (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
-            (header::ETAG, etag),
-            (header::VARY, HeaderValue::from_static("accept-encoding")),
-        ],
-        body,
-    )
-        .into_response();
-    let content_encoding = match coding {
-        ContentCoding::Identity => None,
-        ContentCoding::Gzip => Some("gzip"),
-        ContentCoding::Brotli => Some("br"),
-    };
-    if let Some(encoding) = content_encoding {
-        response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    let next = page.next.as_ref().and_then(|last| next_link(&query, &params, last));
+    Ok(Listing::Page { coding: conditional::preferred_coding(&request_headers), page, etag, next })
+}
+
+/// The answer of `GET /api/movies`: the page (its body is a [`MoviePage`], the JSON array of
+/// movies the documentation declares), or 304.
+pub enum Listing {
+    Page { page: Arc<MoviePage>, coding: ContentCoding, etag: HeaderValue, next: Option<HeaderValue> },
+    NotModified { etag: HeaderValue },
+}
+
+impl IntoResponse for Listing {
+    fn into_response(self) -> Response {
+        let (page, coding, etag, next) = match self {
+            Self::NotModified { etag } => return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response(),
+            Self::Page { page, coding, etag, next } => (page, coding, etag, next),
+        };
+        // Compressed here, once per page, rather than by the compression layer once per request.
+        let (coding, body) = page.body_in(coding);
+        let mut response = (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
+                (header::ETAG, etag),
+                (header::VARY, HeaderValue::from_static("accept-encoding")),
+            ],
+            body,
+        )
+            .into_response();
+        let content_encoding = match coding {
+            ContentCoding::Identity => None,
+            ContentCoding::Gzip => Some("gzip"),
+            ContentCoding::Brotli => Some("br"),
+        };
+        if let Some(encoding) = content_encoding {
+            response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+        }
+        if let Some(link) = next {
+            response.headers_mut().insert(header::LINK, link);
+        }
+        response
     }
-    if let Some(link) = page.next.as_ref().and_then(|last| next_link(&query, &params, last)) {
-        response.headers_mut().insert(header::LINK, link);
+}
+
+/// A page's body is the JSON array of its movies, so its schema is `[Movie]`.
+impl utoipa::PartialSchema for MoviePage {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <Vec<Movie> as utoipa::PartialSchema>::schema()
     }
-    Ok(response)
+}
+
+impl utoipa::ToSchema for MoviePage {
+    fn schemas(schemas: &mut Vec<(String, utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>)>) {
+        <Vec<Movie> as utoipa::ToSchema>::schemas(schemas);
+    }
 }
 
 /// Add a movie; the caller becomes its owner.

@@ -8,11 +8,9 @@ use super::{Actor, Validator};
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
-use crate::page_cache::ListedPage;
 use crate::state::AppState;
-use crate::store::{
-    GuardedWrite, MovieChange, MovieCursor, MovieGuard, MovieQuery, StoreError, StoreResult, refusal, run_shared,
-};
+use crate::store::page_cache::MoviePage;
+use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, StoreError, refusal};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -85,34 +83,9 @@ pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
     state.store.movie(movie_id).await?.ok_or_else(not_found)
 }
 
-/// A page of the listing, from the page cache when the catalogue has not changed since it was
-/// rendered (see [`crate::page_cache`]); otherwise fetched and rendered once for all the
-/// requests for that page that arrive meanwhile (see [`crate::coalesce`]).
-pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<ListedPage>> {
-    let version = state.store.catalogue_version().await?;
-    let key = format!("{query:?}");
-    if let Some(page) = version.and_then(|version| state.page_cache.get(&key, version)) {
-        return Ok(page);
-    }
-    let page = run_shared(&state.listing_runs, &key, || render_page(state, query)).await?;
-    if let Some(version) = version {
-        state.page_cache.put(key, version, Arc::clone(&page));
-    }
-    Ok(page)
-}
-
-async fn render_page(state: &AppState, query: &MovieQuery) -> StoreResult<Arc<ListedPage>> {
-    // One extra movie tells whether a next page exists, without a COUNT.
-    let page_size = query.limit as usize;
-    let mut movies = state.store.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
-    let next = if movies.len() > page_size {
-        movies.truncate(page_size);
-        movies.last().map(|last| MovieCursor { created_at: last.created_at, id: last.id.clone() })
-    } else {
-        None
-    };
-    let body = serde_json::to_vec(&movies).map_err(|e| StoreError::Other(e.into()))?;
-    Ok(Arc::new(ListedPage::new(body.into(), next)))
+/// A page of the listing, newest first.
+pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<MoviePage>> {
+    Ok(state.listings.page(query).await?)
 }
 
 /// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,

@@ -3,6 +3,9 @@
 //! The business rules live in `service/`; a store only runs SQL. Every method that must be
 //! atomic runs its own transaction, so callers never hold one across an `.await` of theirs.
 
+pub mod coalesce;
+pub mod listing;
+pub mod page_cache;
 mod postgres;
 mod sqlite;
 
@@ -13,8 +16,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
+use self::coalesce::Coalescer;
 use crate::auth::secret_token::TokenHash;
-use crate::coalesce::Coalescer;
 use crate::config::DatabaseUrl;
 use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
@@ -215,14 +218,14 @@ pub enum GuardedWrite<T> {
 }
 
 /// Where a page of the newest-first listing starts: after this (created_at, id).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MovieCursor {
     pub created_at: DateTime<Utc>,
     pub id: String,
 }
 
 /// Filters and page of `GET /api/movies`; every filter is optional and they combine with AND.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct MovieQuery {
     pub limit: u32,
     pub after: Option<MovieCursor>,
@@ -339,9 +342,9 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
     /// Newest first; at most `query.limit` movies.
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
-    /// The catalogue's change counter (bumped with every movie write), or `None` where the
-    /// backend keeps none (PostgreSQL): listing pages are then never cached.
-    async fn catalogue_version(&self) -> StoreResult<Option<i64>>;
+    /// The catalogue's change counter: raised by every committed movie write, in the write's own
+    /// transaction, so an unchanged value means an unchanged catalogue (see [`listing`]).
+    async fn catalogue_version(&self) -> StoreResult<i64>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
 

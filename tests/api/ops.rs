@@ -39,6 +39,16 @@ backend_tests! {
         assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
         assert!(doc["components"]["schemas"]["ErrorBody"].is_object());
         assert!(doc["components"]["schemas"]["Movie"].is_object());
+        // The listing declares what it sends: an array of movies.
+        let listing = &doc["paths"]["/api/movies"]["get"]["responses"]["200"]["content"]["application/json"]["schema"];
+        let listing = match listing["$ref"].as_str() {
+            Some(reference) => &doc["components"]["schemas"][reference.rsplit('/').next().unwrap()],
+            None => listing,
+        };
+        assert_eq!(listing["type"], "array", "{listing}");
+        let items = &listing["items"];
+        let movie = &doc["components"]["schemas"]["Movie"];
+        assert!(items["$ref"] == "#/components/schemas/Movie" || items == movie, "{listing}");
     }
 
     async fn swagger_ui_is_served_from_the_binary(backend) {

@@ -135,6 +135,22 @@ backend_tests! {
         assert!(list_on_other().await.is_empty(), "an update elsewhere shows at once");
     }
 
+    async fn a_listing_served_by_one_process_follows_a_user_deletion_made_through_the_other(backend) {
+        let app = TestApp::spawn(backend).await;
+        let other = ServerProcess::start(&app.database).await;
+        let (admin, user) = (app.new_admin().await, app.new_user().await);
+        app.create_movie(&user.token, "Doomed").await;
+        let count_on_other = || async {
+            let reply = read(app.client.get(format!("{}/api/movies", other.address)).send().await.unwrap()).await;
+            reply.body.as_array().unwrap().len()
+        };
+        assert_eq!(count_on_other().await, 1);
+        assert_eq!(count_on_other().await, 1);
+        // The movies go by cascade, not by a statement on the movies table of the request's own.
+        app.send(Method::DELETE, &format!("/api/users/{}", user.id), None, Some(&admin.token)).await.assert_status(204);
+        assert_eq!(count_on_other().await, 0, "a cascaded delete elsewhere shows at once");
+    }
+
     async fn a_busy_process_never_answers_from_before_a_write_acknowledged_elsewhere(backend) {
         let app = TestApp::spawn(backend).await;
         let other = ServerProcess::start(&app.database).await;

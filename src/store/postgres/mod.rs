@@ -15,6 +15,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use self::movie_inserts::MovieInserts;
+use super::coalesce::Coalescer;
 use super::{
     Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
     RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner,
@@ -22,7 +23,6 @@ use super::{
 };
 use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail, refusal};
 use crate::auth::secret_token::TokenHash;
-use crate::coalesce::Coalescer;
 use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
@@ -579,9 +579,10 @@ impl Store for PgStore {
         rows.iter().map(movie_from_row).collect()
     }
 
-    async fn catalogue_version(&self) -> StoreResult<Option<i64>> {
-        // See migrations/postgres/0003: no counter here, so no listing cache.
-        Ok(None)
+    async fn catalogue_version(&self) -> StoreResult<i64> {
+        Ok(sqlx::query_scalar("SELECT sum(version)::bigint FROM catalogue_version_stripes")
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {

@@ -747,13 +747,12 @@ impl Store for SqliteStore {
             .await
     }
 
-    async fn catalogue_version(&self) -> StoreResult<Option<i64>> {
+    async fn catalogue_version(&self) -> StoreResult<i64> {
         self.engine
             .read(|db| {
                 db.prepare_cached("SELECT version FROM catalogue_version WHERE id = 1")?.query_row([], |row| row.get(0))
             })
             .await
-            .map(Some)
     }
 
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {

@@ -9,18 +9,21 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use axum::body::Bytes;
+use bytes::Bytes;
 
-use crate::store::MovieCursor;
+use super::{MovieCursor, MovieQuery};
 
+/// What an entry costs beside its body (its key, its bookkeeping), for the budget.
+const ENTRY_OVERHEAD_BYTES: usize = 512;
 /// Total bytes of cached bodies before the cache is emptied.
 const BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// Bodies larger than this are not cached at all.
 const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
-/// A rendered page of `GET /api/movies`.
+/// A rendered page of `GET /api/movies`: the JSON array of its movies, ready to send (its
+/// schema is `[Movie]`, see `http::movies`).
 #[derive(Debug)]
-pub struct ListedPage {
+pub struct MoviePage {
     /// The JSON array.
     pub body: Bytes,
     /// Set when another page follows: the last movie of this one.
@@ -45,7 +48,7 @@ pub enum ContentCoding {
 /// Smaller bodies are sent as they are: compression would save too little to pay for itself.
 const COMPRESS_FROM_BYTES: usize = 1024;
 
-impl ListedPage {
+impl MoviePage {
     pub fn new(body: Bytes, next: Option<MovieCursor>) -> Self {
         use sha2::Digest as _;
         let hash = sha2::Sha256::digest(&body);
@@ -93,7 +96,7 @@ fn brotli(body: &[u8]) -> Bytes {
 
 #[derive(Default)]
 struct Entries {
-    pages: HashMap<String, (i64, Arc<ListedPage>)>,
+    pages: HashMap<MovieQuery, (i64, Arc<MoviePage>)>,
     bytes: usize,
 }
 
@@ -104,7 +107,7 @@ pub struct PageCache {
 
 impl PageCache {
     /// The page cached under `key` at exactly `version`.
-    pub fn get(&self, key: &str, version: i64) -> Option<Arc<ListedPage>> {
+    pub fn get(&self, key: &MovieQuery, version: i64) -> Option<Arc<MoviePage>> {
         let entries = self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         match entries.pages.get(key) {
             Some((cached_at, page)) if *cached_at == version => Some(Arc::clone(page)),
@@ -112,8 +115,8 @@ impl PageCache {
         }
     }
 
-    pub fn put(&self, key: String, version: i64, page: Arc<ListedPage>) {
-        let size = page.body.len() + key.len();
+    pub fn put(&self, key: MovieQuery, version: i64, page: Arc<MoviePage>) {
+        let size = page.body.len() + ENTRY_OVERHEAD_BYTES;
         if size > MAX_ENTRY_BYTES {
             return;
         }
@@ -122,8 +125,8 @@ impl PageCache {
             entries.pages.clear();
             entries.bytes = 0;
         }
-        if let Some((_, old)) = entries.pages.insert(key.clone(), (version, page)) {
-            entries.bytes = entries.bytes.saturating_sub(old.body.len() + key.len());
+        if let Some((_, old)) = entries.pages.insert(key, (version, page)) {
+            entries.bytes = entries.bytes.saturating_sub(old.body.len() + ENTRY_OVERHEAD_BYTES);
         }
         entries.bytes += size;
     }
@@ -133,28 +136,32 @@ impl PageCache {
 mod tests {
     use super::*;
 
-    fn page(body: &str) -> Arc<ListedPage> {
-        Arc::new(ListedPage::new(Bytes::from(body.to_owned()), None))
+    fn page(body: &str) -> Arc<MoviePage> {
+        Arc::new(MoviePage::new(Bytes::from(body.to_owned()), None))
+    }
+
+    fn query(limit: u32) -> MovieQuery {
+        MovieQuery { limit, ..MovieQuery::default() }
     }
 
     #[test]
     fn a_page_is_served_only_at_the_version_it_was_rendered_at() {
         let cache = PageCache::default();
-        cache.put("limit=100".into(), 7, page("[]"));
-        assert!(cache.get("limit=100", 7).is_some());
-        assert!(cache.get("limit=100", 8).is_none(), "a newer catalogue misses");
-        assert!(cache.get("limit=5", 7).is_none());
+        cache.put(query(100), 7, page("[]"));
+        assert!(cache.get(&query(100), 7).is_some());
+        assert!(cache.get(&query(100), 8).is_none(), "a newer catalogue misses");
+        assert!(cache.get(&query(5), 7).is_none());
     }
 
     #[test]
     fn the_cache_stays_within_its_byte_budget() {
         let cache = PageCache::default();
-        let big = "x".repeat(MAX_ENTRY_BYTES - 100);
+        let big = "x".repeat(MAX_ENTRY_BYTES - 1000);
         for i in 0..40 {
-            cache.put(format!("key {i}"), 1, page(&big));
+            cache.put(query(i), 1, page(&big));
         }
         assert!(cache.entries.lock().unwrap().bytes <= BUDGET_BYTES);
-        cache.put("huge".into(), 1, page(&"y".repeat(MAX_ENTRY_BYTES + 1)));
-        assert!(cache.get("huge", 1).is_none(), "oversized pages are not kept");
+        cache.put(query(1000), 1, page(&"y".repeat(MAX_ENTRY_BYTES + 1)));
+        assert!(cache.get(&query(1000), 1).is_none(), "oversized pages are not kept");
     }
 }
