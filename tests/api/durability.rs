@@ -16,15 +16,16 @@ use crate::process::ServerProcess;
 /// connection is only kept, never read.
 #[allow(dead_code)]
 pub enum TableLock {
-    Sqlite(sqlx::SqliteConnection),
+    Sqlite(rusqlite::Connection),
     Postgres(sqlx::PgConnection),
 }
 
 pub async fn lock_movies(backend: &Backend, url: &str) -> TableLock {
     match backend {
         Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-            sqlx::query("BEGIN EXCLUSIVE").execute(&mut conn).await.unwrap();
+            let path = url.trim_start_matches("sqlite://");
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
             TableLock::Sqlite(conn)
         }
         Backend::Postgres(_) => {

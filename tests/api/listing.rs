@@ -251,7 +251,6 @@ backend_tests! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_name_search_stays_right_after_a_vacuum() {
-    use sqlx::Connection as _;
     let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
     let user = app.new_user().await;
     let mut ids = Vec::new();
@@ -259,8 +258,8 @@ async fn sqlite_name_search_stays_right_after_a_vacuum() {
         ids.push(app.create_movie(&user.token, name).await);
     }
     app.send(Method::DELETE, &format!("/api/movies/{}", ids[1]), None, Some(&user.token)).await.assert_status(204);
-    let mut conn = sqlx::SqliteConnection::connect(&app.database.url).await.unwrap();
-    sqlx::query("VACUUM").execute(&mut conn).await.unwrap();
+    let conn = rusqlite::Connection::open(app.database.url.trim_start_matches("sqlite://")).unwrap();
+    conn.execute_batch("VACUUM").unwrap();
     drop(conn);
     assert_eq!(list(&app, "q=draconis").await, vec![ids[2].clone()]);
     assert_eq!(list(&app, "q=cephei").await, vec![ids[3].clone()]);

@@ -2,19 +2,18 @@
 //!
 //! Queries run on rusqlite connections driven by [`engine`]: lookups on the request's own thread,
 //! scans on the blocking pool, writes on one writer thread that commits queued writes together.
-//! sqlx opens and migrates the file (the same migration tool as PostgreSQL), under a file lock
-//! so processes starting together on one fresh file take turns. WAL with `synchronous=NORMAL`:
+//! [`migrate`] applies the migrations with the same driver, under a file lock so processes
+//! starting together on one fresh file take turns. WAL with `synchronous=NORMAL`:
 //! a process crash loses nothing committed.
 
 mod engine;
+mod migrate;
 
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
-use sqlx::{ConnectOptions, Connection as _};
 
 use self::engine::{Engine, unique_as};
 use super::{
@@ -29,8 +28,6 @@ use crate::domain::{Email, Role};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
-static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
-
 const USER_COLUMNS: &str = "id, email, role, created_at";
 const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
 
@@ -44,25 +41,24 @@ impl SqliteStore {
         let path = url.sqlite_path().context("movie-bag needs an SQLite file: use DATABASE_URL=sqlite://path")?;
         let shown = path.display().to_string();
         // Opening a fresh file switches it to WAL, which needs an exclusive lock that does not
-        // wait on busy_timeout, and sqlx takes no lock for SQLite migrations: processes starting
-        // together on one fresh file would fail with "database is locked" or race the
-        // migrations. A file lock beside the database serialises opening and migrating.
+        // wait on busy_timeout: processes starting together on one fresh file would fail with
+        // "database is locked" or race the migrations. A file lock beside the database
+        // serialises opening and migrating.
         let startup_lock = lock_beside(&path, "migrate-lock")
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         create_private(&path).with_context(|| format!("cannot create the SQLite database {shown}"))?;
-        let mut migrator = SqliteConnectOptions::new()
-            .filename(&path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10))
-            .disable_statement_logging()
-            .connect()
-            .await
-            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
-        MIGRATOR.run(&mut migrator).await.with_context(|| format!("cannot apply migrations to {shown}"))?;
-        migrator.close().await.with_context(|| format!("cannot close the migrated database {shown}"))?;
+        let migrated_path = path.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+            let mut connection = Connection::open(&migrated_path)?;
+            connection.busy_timeout(std::time::Duration::from_secs(10))?;
+            // WAL persists in the file: set once here, every later connection finds it.
+            connection.pragma_update(None, "journal_mode", "WAL")?;
+            connection.pragma_update(None, "foreign_keys", true)?;
+            migrate::run(&mut connection)
+        })
+        .await?
+        .with_context(|| format!("cannot apply migrations to {shown}"))?;
         let engine = Engine::open(&path, limits.write_queue)
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         drop(startup_lock);

@@ -1,0 +1,132 @@
+//! Applies the embedded SQLite migrations with rusqlite, the driver every SQLite query uses, so
+//! one SQLite driver is linked, not two kept in lockstep on one `libsqlite3-sys`.
+//!
+//! The bookkeeping is the table sqlx keeps (`_sqlx_migrations`: same columns, same SHA-384
+//! checksums of the scripts), because sqlx migrated SQLite databases until this runner came:
+//! a database migrated by an earlier movie-bag continues where it stopped. Each migration runs
+//! in its own transaction with its bookkeeping row. A script changed after it was applied, a
+//! migration that failed half-way, and a database migrated by a newer movie-bag are refused
+//! with a message, as sqlx refused them.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use anyhow::Context;
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha384};
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sql: &'static str,
+}
+
+/// Every migration in `migrations/sqlite`, in order. A new one is a file there and a line here.
+const MIGRATIONS: &[Migration] = &[
+    Migration { version: 1, description: "init", sql: include_str!("../../../migrations/sqlite/0001_init.sql") },
+    Migration {
+        version: 2,
+        description: "catalogue indexes",
+        sql: include_str!("../../../migrations/sqlite/0002_catalogue_indexes.sql"),
+    },
+    Migration {
+        version: 3,
+        description: "catalogue version",
+        sql: include_str!("../../../migrations/sqlite/0003_catalogue_version.sql"),
+    },
+    Migration { version: 4, description: "outbox", sql: include_str!("../../../migrations/sqlite/0004_outbox.sql") },
+];
+
+/// Applies the migrations `connection`'s database lacks.
+pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
+    connection.execute_batch(
+        "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
+             version BIGINT PRIMARY KEY,
+             description TEXT NOT NULL,
+             installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+             success BOOLEAN NOT NULL,
+             checksum BLOB NOT NULL,
+             execution_time BIGINT NOT NULL
+         )",
+    )?;
+    let applied: HashMap<i64, (bool, Vec<u8>)> = connection
+        .prepare("SELECT version, success, checksum FROM _sqlx_migrations")?
+        .query_map([], |row| Ok((row.get(0)?, (row.get(1)?, row.get(2)?))))?
+        .collect::<rusqlite::Result<_>>()?;
+    if let Some(unknown) = applied.keys().filter(|v| MIGRATIONS.iter().all(|m| m.version != **v)).max() {
+        anyhow::bail!("the database was migrated by a newer movie-bag (migration {unknown} is unknown here)");
+    }
+    for migration in MIGRATIONS {
+        let checksum = Sha384::digest(migration.sql.as_bytes()).to_vec();
+        match applied.get(&migration.version) {
+            Some((true, stored)) if *stored == checksum => continue,
+            Some((true, _)) => {
+                anyhow::bail!("migration {} was changed after it was applied to this database", migration.version)
+            }
+            Some((false, _)) => anyhow::bail!("migration {} failed earlier: restore a backup", migration.version),
+            None => apply(connection, migration, &checksum)
+                .with_context(|| format!("migration {} ({})", migration.version, migration.description))?,
+        }
+    }
+    Ok(())
+}
+
+fn apply(connection: &mut Connection, migration: &Migration, checksum: &[u8]) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let transaction = connection.transaction()?;
+    transaction.execute_batch(migration.sql)?;
+    let nanos = i64::try_from(started.elapsed().as_nanos()).unwrap_or(i64::MAX);
+    transaction.execute(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+         VALUES (?, ?, TRUE, ?, ?)",
+        params![migration.version, migration.description, checksum, nanos],
+    )?;
+    transaction.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tables(connection: &Connection) -> Vec<String> {
+        let mut statement =
+            connection.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").unwrap();
+        statement.query_map([], |row| row.get(0)).unwrap().collect::<rusqlite::Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn every_migration_lists_its_own_file() {
+        let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
+        assert_eq!(files, MIGRATIONS.len(), "a file in migrations/sqlite is missing from MIGRATIONS");
+        for (index, migration) in MIGRATIONS.iter().enumerate() {
+            assert_eq!(migration.version, index as i64 + 1);
+        }
+    }
+
+    #[test]
+    fn a_fresh_database_gets_every_migration_once() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        run(&mut connection).unwrap();
+        run(&mut connection).unwrap();
+        let count: i64 = connection.query_row("SELECT count(*) FROM _sqlx_migrations", [], |r| r.get(0)).unwrap();
+        assert_eq!(count, MIGRATIONS.len() as i64);
+        let tables = tables(&connection);
+        for expected in ["users", "sessions", "movies", "outbox", "catalogue_version"] {
+            assert!(tables.iter().any(|t| t == expected), "{expected} missing from {tables:?}");
+        }
+    }
+
+    #[test]
+    fn a_changed_or_unknown_migration_is_refused() {
+        let mut connection = Connection::open_in_memory().unwrap();
+        run(&mut connection).unwrap();
+        connection.execute("UPDATE _sqlx_migrations SET checksum = x'00' WHERE version = 2", []).unwrap();
+        assert!(run(&mut connection).unwrap_err().to_string().contains("changed after it was applied"));
+        connection.execute("DELETE FROM _sqlx_migrations WHERE version = 2", []).unwrap();
+        connection
+            .execute("INSERT INTO _sqlx_migrations VALUES (99, 'future', CURRENT_TIMESTAMP, TRUE, x'00', 0)", [])
+            .unwrap();
+        assert!(run(&mut connection).unwrap_err().to_string().contains("newer movie-bag"));
+    }
+}
