@@ -95,7 +95,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 UserAction::Demote { email } => (email, Role::User),
             };
             let store = store::connect(&cli.settings.database_url).await?;
-            let user = service::users::set_role_by_email(&store, &email, role).await?;
+            let user = service::users::set_role_by_email(store.as_ref(), &email, role).await?;
             println!("{} is now {}", user.email, role.as_str());
         }
     }

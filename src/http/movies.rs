@@ -153,7 +153,7 @@ pub async fn list_movies(
     request_headers: HeaderMap,
 ) -> ApiResult<Listing> {
     let (query, params) = parse_query(raw.as_deref())?;
-    let page = movies::list(&state, &query).await?;
+    let page = movies::list(&state.listings, &query).await?;
     let etag = conditional::page_etag(&page.digest);
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok(Listing::NotModified { etag });
@@ -229,7 +229,7 @@ pub async fn create_movie(
     AuthUser(actor): AuthUser,
     AppJson(input): AppJson<MovieInput>,
 ) -> ApiResult<Json<IdResponse>> {
-    let id = movies::create(&state, &actor, &input.into()).await?;
+    let id = movies::create(state.store.as_ref(), &actor, &input.into()).await?;
     Ok(Json(IdResponse { id }))
 }
 
@@ -248,7 +248,7 @@ pub async fn get_movie(
     Path(id): Path<String>,
     request_headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let movie = movies::get(&state, &id).await?;
+    let movie = movies::get(state.store.as_ref(), &id).await?;
     let etag = conditional::movie_etag(&movie);
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
@@ -286,7 +286,7 @@ pub async fn replace_movie(
     AppJson(input): AppJson<MovieInput>,
 ) -> ApiResult<Response> {
     let expected = conditional::if_match(&request_headers);
-    Ok(with_etag(movies::update(&state, &actor, &id, &input.into(), &expected).await?))
+    Ok(with_etag(movies::update(state.store.as_ref(), &actor, &id, &input.into(), &expected).await?))
 }
 
 /// Change some of a movie's fields (owner or admin).
@@ -317,7 +317,7 @@ pub async fn patch_movie(
     }
     let fields = MovieFields { name: patch.name, casts: patch.casts, genres: patch.genres };
     let expected = conditional::if_match(&request_headers);
-    Ok(with_etag(movies::update(&state, &actor, &id, &fields, &expected).await?))
+    Ok(with_etag(movies::update(state.store.as_ref(), &actor, &id, &fields, &expected).await?))
 }
 
 /// Delete a movie (owner or admin).
@@ -337,7 +337,7 @@ pub async fn delete_movie(
     Path(id): Path<String>,
     request_headers: HeaderMap,
 ) -> ApiResult<StatusCode> {
-    movies::delete(&state, &actor, &id, &conditional::if_match(&request_headers)).await?;
+    movies::delete(state.store.as_ref(), &actor, &id, &conditional::if_match(&request_headers)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

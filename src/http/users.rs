@@ -42,7 +42,7 @@ pub struct RoleRequest {
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<Json<Profile>> {
-    Ok(Json(users::profile(&state, &actor).await?))
+    Ok(Json(users::profile(state.store.as_ref(), &actor).await?))
 }
 
 /// Delete the caller's account and every movie it added; needs the password.
@@ -62,7 +62,7 @@ pub async fn delete_me(
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<DeleteAccountRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_own_account(&state, &actor, &body.password).await?;
+    users::delete_own_account(state.store.as_ref(), &state.hasher, &actor, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -74,7 +74,7 @@ pub async fn delete_me(
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> ApiResult<Json<Vec<User>>> {
-    Ok(Json(users::list(&state).await?))
+    Ok(Json(users::list(state.store.as_ref()).await?))
 }
 
 /// Set a user's role (admin only).
@@ -96,7 +96,7 @@ pub async fn set_role(
     Path(id): Path<String>,
     AppJson(body): AppJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::set_role(&state, &admin, &id, &body.role).await?))
+    Ok(Json(users::set_role(state.store.as_ref(), &admin, &id, &body.role).await?))
 }
 
 /// Delete a user and every movie they added (admin only).
@@ -114,6 +114,6 @@ pub async fn delete_user(
     AdminUser(admin): AdminUser,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    users::delete(&state, &admin, &id).await?;
+    users::delete(state.store.as_ref(), &admin, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -8,14 +8,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::{Actor, Validator};
-use crate::auth::password::WhenClientLeaves;
+use crate::auth::password::{PasswordHasher, WhenClientLeaves};
 use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::AuthEvent;
 use crate::model::{new_id, now};
 use crate::state::AppState;
-use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError};
+use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError, UserStore};
 
 const INVALID_CREDENTIALS: &str = "Invalid username or password";
 const INVALID_REFRESH: &str = "Invalid or expired refresh token";
@@ -164,10 +164,16 @@ pub async fn logout_all(state: &AppState, actor: &Actor) -> ApiResult<()> {
 
 /// Checks the actor's current password; a wrong one is a 400 on the named field (the token is
 /// fine, so 401 would tell the client to log in again, which would not help).
-pub(crate) async fn confirm_password(state: &AppState, actor: &Actor, field: &str, password: &str) -> ApiResult<()> {
-    let credentials = state.store.credentials_by_id(&actor.user.id).await?;
+pub(crate) async fn confirm_password(
+    users: &dyn UserStore,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    field: &str,
+    password: &str,
+) -> ApiResult<()> {
+    let credentials = users.credentials_by_id(&actor.user.id).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    if state.hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
+    if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
         Ok(())
     } else {
         Err(ApiError::validation(field, "is incorrect"))
@@ -178,7 +184,7 @@ pub(crate) async fn confirm_password(state: &AppState, actor: &Actor, field: &st
 pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> ApiResult<()> {
     let new =
         Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
-    confirm_password(state, actor, "current_password", current).await?;
+    confirm_password(state.store.as_ref(), &state.hasher, actor, "current_password", current).await?;
     let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     let notice = MailDraft {
         id: new_id(),

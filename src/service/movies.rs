@@ -8,9 +8,9 @@ use super::{Actor, Validator};
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Movie, is_plausible_id, new_id, now};
-use crate::state::AppState;
+use crate::store::listing::Listings;
 use crate::store::page_cache::MoviePage;
-use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, StoreError, refusal};
+use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, MovieStore, StoreError, refusal};
 
 const NAME_TAKEN: &str = "Movie with given name already exists";
 const NOT_FOUND: &str = "Movie with given id doesn't exist";
@@ -62,7 +62,7 @@ pub fn can_edit(actor: &Actor, movie: &Movie) -> bool {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn create(state: &AppState, actor: &Actor, fields: &MovieFields) -> ApiResult<String> {
+pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> ApiResult<String> {
     let changes = validate(fields)?;
     let (Some(name), Some(casts), Some(genres)) = (changes.name, changes.casts, changes.genres) else {
         return Err(ApiError::internal(anyhow::anyhow!("create called without every field")));
@@ -70,22 +70,22 @@ pub async fn create(state: &AppState, actor: &Actor, fields: &MovieFields) -> Ap
     let at = now();
     let movie =
         Movie { id: new_id(), name, casts, genres, added_by: actor.user.id.clone(), created_at: at, updated_at: at };
-    state.store.insert_movie(&movie).await.map_err(map_conflict)?;
+    store.insert_movie(&movie).await.map_err(map_conflict)?;
     tracing::info!(movie_id = %movie.id, "movie created");
     Ok(movie.id)
 }
 
-pub async fn get(state: &AppState, movie_id: &str) -> ApiResult<Movie> {
+pub async fn get(store: &dyn MovieStore, movie_id: &str) -> ApiResult<Movie> {
     let not_found = || ApiError::NotFound(NOT_FOUND.into());
     if !is_plausible_id(movie_id) {
         return Err(not_found());
     }
-    state.store.movie(movie_id).await?.ok_or_else(not_found)
+    store.movie(movie_id).await?.ok_or_else(not_found)
 }
 
 /// A page of the listing, newest first.
-pub async fn list(state: &AppState, query: &MovieQuery) -> ApiResult<Arc<MoviePage>> {
-    Ok(state.listings.page(query).await?)
+pub async fn list(listings: &Listings, query: &MovieQuery) -> ApiResult<Arc<MoviePage>> {
+    Ok(listings.page(query).await?)
 }
 
 /// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,
@@ -97,7 +97,7 @@ pub type ExpectedVersions = Option<Vec<DateTime<Utc>>>;
 /// to pick the one to hold the write to (the write itself still checks it); when none is
 /// current, the answer is the refusal (404, 403 or 412) without a write.
 async fn guard_for(
-    state: &AppState,
+    store: &dyn MovieStore,
     actor: &Actor,
     movie_id: &str,
     expected: &ExpectedVersions,
@@ -108,7 +108,7 @@ async fn guard_for(
         None => None,
         Some([version]) => Some(*version),
         Some(versions) => {
-            let current = state.store.movie(movie_id).await?;
+            let current = store.movie(movie_id).await?;
             let guard = MovieGuard { owner: owner.clone(), unchanged_since: None };
             match current {
                 Some(movie) if versions.contains(&movie.updated_at) => Some(movie.updated_at),
@@ -133,7 +133,7 @@ fn refusal_error<T>(refusal: GuardedWrite<T>, forbidden: &str) -> ApiError {
 /// keep their change.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
 pub async fn update(
-    state: &AppState,
+    store: &dyn MovieStore,
     actor: &Actor,
     movie_id: &str,
     fields: &MovieFields,
@@ -143,9 +143,9 @@ pub async fn update(
     if !is_plausible_id(movie_id) {
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
-    let guard = guard_for(state, actor, movie_id, expected, UPDATE_FORBIDDEN).await?;
+    let guard = guard_for(store, actor, movie_id, expected, UPDATE_FORBIDDEN).await?;
     let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
-    match state.store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
+    match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
         GuardedWrite::Done(movie) => {
             tracing::info!("movie updated");
             Ok(movie)
@@ -155,12 +155,17 @@ pub async fn update(
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
-pub async fn delete(state: &AppState, actor: &Actor, movie_id: &str, expected: &ExpectedVersions) -> ApiResult<()> {
+pub async fn delete(
+    store: &dyn MovieStore,
+    actor: &Actor,
+    movie_id: &str,
+    expected: &ExpectedVersions,
+) -> ApiResult<()> {
     if !is_plausible_id(movie_id) {
         return Err(ApiError::NotFound(NOT_FOUND.into()));
     }
-    let guard = guard_for(state, actor, movie_id, expected, DELETE_FORBIDDEN).await?;
-    match state.store.delete_movie(movie_id, &guard).await? {
+    let guard = guard_for(store, actor, movie_id, expected, DELETE_FORBIDDEN).await?;
+    match store.delete_movie(movie_id, &guard).await? {
         GuardedWrite::Done(()) => {
             tracing::info!("movie deleted");
             Ok(())

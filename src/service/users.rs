@@ -5,11 +5,11 @@ use utoipa::ToSchema;
 
 use super::Actor;
 use super::auth::confirm_password;
+use crate::auth::password::PasswordHasher;
 use crate::domain::{Email, Role};
 use crate::error::{ApiError, ApiResult};
 use crate::model::{User, is_plausible_id};
-use crate::state::AppState;
-use crate::store::{LAST_ADMIN, StoreError};
+use crate::store::{LAST_ADMIN, MovieStore, StoreError, UserStore};
 
 const USER_NOT_FOUND: &str = "User with given id doesn't exist";
 const LAST_ADMIN_STAYS: &str = "The last admin cannot give up the role or be deleted: promote another admin first";
@@ -32,32 +32,36 @@ pub struct Profile {
     pub movies: Vec<String>,
 }
 
-pub async fn profile(state: &AppState, actor: &Actor) -> ApiResult<Profile> {
-    let movies = state.store.movie_ids_of(&actor.user.id).await?;
+pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> ApiResult<Profile> {
+    let movies = movies.movie_ids_of(&actor.user.id).await?;
     Ok(Profile { user: actor.user.clone(), movies })
 }
 
 /// Deleting an account takes its password, so a stolen token alone cannot do it.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn delete_own_account(state: &AppState, actor: &Actor, password: &str) -> ApiResult<()> {
-    confirm_password(state, actor, "password", password).await?;
-    state.store.delete_user(&actor.user.id).await.map_err(keep_last_admin)?;
+pub async fn delete_own_account(
+    users: &dyn UserStore,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    password: &str,
+) -> ApiResult<()> {
+    confirm_password(users, hasher, actor, "password", password).await?;
+    users.delete_user(&actor.user.id).await.map_err(keep_last_admin)?;
     tracing::info!("account deleted with its movies");
     Ok(())
 }
 
-pub async fn list(state: &AppState) -> ApiResult<Vec<User>> {
-    Ok(state.store.list_users().await?)
+pub async fn list(users: &dyn UserStore) -> ApiResult<Vec<User>> {
+    Ok(users.list_users().await?)
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
-pub async fn set_role(state: &AppState, admin: &Actor, user_id: &str, role: &str) -> ApiResult<User> {
+pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role: &str) -> ApiResult<User> {
     let role = Role::parse(role).map_err(|reason| ApiError::validation("role", reason))?;
     if !is_plausible_id(user_id) {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
-    let user = state
-        .store
+    let user = users
         .set_role(user_id, role)
         .await
         .map_err(keep_last_admin)?
@@ -67,11 +71,11 @@ pub async fn set_role(state: &AppState, admin: &Actor, user_id: &str, role: &str
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
-pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult<()> {
+pub async fn delete(users: &dyn UserStore, admin: &Actor, user_id: &str) -> ApiResult<()> {
     if user_id == admin.user.id {
         return Err(ApiError::Forbidden(DELETE_YOURSELF_WITH_PASSWORD.into()));
     }
-    if !is_plausible_id(user_id) || !state.store.delete_user(user_id).await.map_err(keep_last_admin)? {
+    if !is_plausible_id(user_id) || !users.delete_user(user_id).await.map_err(keep_last_admin)? {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
     tracing::info!("user deleted by an admin");
@@ -79,7 +83,7 @@ pub async fn delete(state: &AppState, admin: &Actor, user_id: &str) -> ApiResult
 }
 
 /// `movie-bag user promote|demote <email>`: an unknown email is an error.
-pub async fn set_role_by_email(store: &crate::store::DynStore, email: &str, role: Role) -> anyhow::Result<User> {
+pub async fn set_role_by_email(store: &dyn UserStore, email: &str, role: Role) -> anyhow::Result<User> {
     let no_such_user = || anyhow::anyhow!("no user with email {:?}", email.trim());
     let parsed = Email::parse(email).map_err(|_| no_such_user())?;
     let user = store.user_by_email(&parsed).await?.ok_or_else(no_such_user)?;

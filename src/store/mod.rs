@@ -238,16 +238,22 @@ pub struct MovieQuery {
     pub added_by: Option<String>,
 }
 
+/// One database: every aggregate's storage, and the upkeep of the connections. Services take the
+/// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
+/// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: UserStore + SessionStore + MovieStore + MailStore + SeedStore + 'static {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
     /// Connections in use and idle, for `/metrics`.
     fn pool_use(&self) -> PoolUse;
     /// Closes every connection, waiting for those in use to be returned.
     async fn close(&self);
+}
 
-    // --- users -----------------------------------------------------------------------------
+/// Accounts and their credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync {
     /// Conflict("email") when the address is taken, case-insensitively.
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()>;
     /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
@@ -270,8 +276,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         notice: &MailDraft,
     ) -> StoreResult<()>;
+}
 
-    // --- sessions ----------------------------------------------------------------------------
+/// Sessions, their refresh tokens, and password-reset tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session and its user unless the session was revoked. One round trip.
     async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>>;
@@ -283,7 +292,6 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
     async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
 
-    // --- password reset ------------------------------------------------------------------------
     /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
     /// (which carries the token) to the user in the same transaction.
     async fn replace_reset_token(
@@ -304,8 +312,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
         confirmation: &MailDraft,
     ) -> StoreResult<Option<String>>;
+}
 
-    // --- outbox --------------------------------------------------------------------------------
+/// The outbox of emails (see [`crate::mail::outbox`]).
+#[async_trait]
+pub trait MailStore: Send + Sync {
     /// Claims up to `limit` due emails until `lease_until`: no other sender gets them meanwhile.
     async fn claim_mail(
         &self,
@@ -325,8 +336,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> StoreResult<()>;
     /// Emails waiting, delivered and given up, for `/metrics`.
     async fn mail_counts(&self) -> StoreResult<MailCounts>;
+}
 
-    // --- movies --------------------------------------------------------------------------------
+/// The catalogue.
+#[async_trait]
+pub trait MovieStore: Send + Sync {
     /// Conflict("name") when the name is taken.
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()>;
     async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>>;
@@ -347,8 +361,11 @@ pub trait Store: Send + Sync + 'static {
     async fn catalogue_version(&self) -> StoreResult<i64>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+}
 
-    // --- synthetic data ------------------------------------------------------------------------
+/// Synthetic data for demos and benchmarks (`movie-bag seed`).
+#[async_trait]
+pub trait SeedStore: Send + Sync {
     async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64>;
     /// Generates `batch.count` movies inside the database (no round trip per row), numbered on
     /// from the synthetic movies already there; see [`SeedBatch`].

@@ -17,9 +17,10 @@ use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
 use super::{
-    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
-    RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner,
-    SharedResult, Store, StoreError, StoreResult, UnrevokedSession, escape_like, run_shared,
+    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MailStore, MovieChange, MovieGuard, MovieQuery,
+    MovieStore, NewSession, RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS,
+    SeedBatch, SeedStore, SessionOwner, SessionStore, SharedResult, Store, StoreError, StoreResult, UnrevokedSession,
+    UserStore, escape_like, run_shared,
 };
 use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail, refusal};
 use crate::auth::secret_token::TokenHash;
@@ -199,7 +200,10 @@ impl Store for PgStore {
     async fn close(&self) {
         self.pool.close().await;
     }
+}
 
+#[async_trait]
+impl UserStore for PgStore {
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO users (id, email, email_lower, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -280,7 +284,10 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(())
     }
+}
 
+#[async_trait]
+impl SessionStore for PgStore {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
@@ -412,7 +419,10 @@ impl Store for PgStore {
         tx.commit().await?;
         Ok(Some(user_id))
     }
+}
 
+#[async_trait]
+impl MailStore for PgStore {
     async fn claim_mail(
         &self,
         now: DateTime<Utc>,
@@ -492,7 +502,10 @@ impl Store for PgStore {
         let count = |name: &str| -> StoreResult<u64> { Ok(u64::try_from(row.try_get::<i64, _>(name)?).unwrap_or(0)) };
         Ok(MailCounts { queued: count("queued")?, sent: count("sent")?, failed: count("failed")? })
     }
+}
 
+#[async_trait]
+impl MovieStore for PgStore {
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
         self.movie_inserts.insert(movie.clone()).await
     }
@@ -591,7 +604,10 @@ impl Store for PgStore {
             .fetch_all(&self.pool)
             .await?)
     }
+}
 
+#[async_trait]
+impl SeedStore for PgStore {
     async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64> {
         let count: i64 = sqlx::query_scalar("SELECT count(*) FROM users WHERE email_lower <> $1")
             .bind(email.normalized())

@@ -21,7 +21,9 @@ use super::{
     RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store,
     StoreError, StoreResult, UnrevokedSession, escape_like, refusal,
 };
-use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail};
+use super::{
+    LAST_ADMIN, MailCounts, MailDraft, MailStore, MovieStore, NewUser, QueuedMail, SeedStore, SessionStore, UserStore,
+};
 use crate::auth::secret_token::TokenHash;
 use crate::config::DatabaseUrl;
 use crate::domain::{Email, Role};
@@ -307,7 +309,10 @@ impl Store for SqliteStore {
     async fn close(&self) {
         self.engine.close().await;
     }
+}
 
+#[async_trait]
+impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
         let (id, email, email_key) = (user.id.to_owned(), user.email.as_str().to_owned(), user.email.normalized());
         let (password_hash, role, created_at) = (user.password_hash.to_owned(), user.role, micros(user.created_at));
@@ -398,7 +403,10 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl SessionStore for SqliteStore {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
         let session = session.clone();
         self.engine
@@ -549,7 +557,10 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl MailStore for SqliteStore {
     async fn claim_mail(
         &self,
         now: DateTime<Utc>,
@@ -634,7 +645,10 @@ impl Store for SqliteStore {
         let count = |n: i64| u64::try_from(n).unwrap_or(0);
         Ok(MailCounts { queued: count(queued), sent: count(sent), failed: count(failed) })
     }
+}
 
+#[async_trait]
+impl MovieStore for SqliteStore {
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
         let (casts, genres) = (json_list(&movie.casts)?, json_list(&movie.genres)?);
         let movie = movie.clone();
@@ -761,7 +775,10 @@ impl Store for SqliteStore {
             })
             .await
     }
+}
 
+#[async_trait]
+impl SeedStore for SqliteStore {
     async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64> {
         let email = email.normalized();
         let count: i64 = self
