@@ -168,7 +168,12 @@ async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: us
     let owner =
         state.store.user_by_email(&movie_bag::domain::Email::parse(SEED_EMAIL).unwrap()).await.unwrap().unwrap().id;
     // The oldest synthetic movie: rewritten (unchanged) before each timed request.
-    let untouched = state.store.movie(&format!("{SEED_ID_PREFIX}{:012x}", 1)).await.unwrap().expect("seeded movie 1");
+    let untouched = state
+        .store
+        .movie(&movie_bag::domain::MovieId::from_stored(format!("{SEED_ID_PREFIX}{:012x}", 1)))
+        .await
+        .unwrap()
+        .expect("seeded movie 1");
 
     let client = reqwest::Client::new();
     // The deep page is 5,000 pages in: with 100 per page where the catalogue allows it.

@@ -4,14 +4,14 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::Role;
+use crate::domain::{MovieId, Role, UserId};
 
 /// A user account, without its password hash (which never leaves the store layer's
 /// [`crate::store::Credentials`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct User {
-    #[schema(example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
-    pub id: String,
+    #[schema(value_type = String, example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
+    pub id: UserId,
     #[schema(example = "ann@example.com")]
     pub email: String,
     pub role: Role,
@@ -21,8 +21,8 @@ pub struct User {
 /// A movie of the catalogue.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Movie {
-    #[schema(example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
-    pub id: String,
+    #[schema(value_type = String, example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
+    pub id: MovieId,
     #[schema(example = "Heat")]
     pub name: String,
     #[schema(example = json!(["Al Pacino", "Robert De Niro"]))]
@@ -30,7 +30,8 @@ pub struct Movie {
     #[schema(example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
     /// Id of the user who added it.
-    pub added_by: String,
+    #[schema(value_type = String)]
+    pub added_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -42,13 +43,8 @@ pub fn now() -> DateTime<Utc> {
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
-/// A new time-ordered id (UUID v7): index-friendly, and not guessable like a counter.
+/// A new time-ordered id (UUID v7) for what has no id type of its own (emails, token ids):
+/// index-friendly, and not guessable like a counter.
 pub fn new_id() -> String {
     uuid::Uuid::now_v7().to_string()
-}
-
-/// Whether a client-supplied id could name a row. Ids are UUID strings; anything else (too long,
-/// or with a NUL that PostgreSQL would refuse) is answered as "not found" without a query.
-pub fn is_plausible_id(id: &str) -> bool {
-    !id.is_empty() && id.len() <= 64 && !id.contains('\0')
 }

@@ -3,8 +3,10 @@
 //! Each `parse` returns the reason a value is rejected, in words fit for the `errors` map of the
 //! contract's error body.
 
+mod ids;
 mod movie;
 mod user;
 
+pub use ids::{MovieId, SessionId, UserId};
 pub use movie::{MovieName, TagList};
 pub use user::{Email, Password, Role};

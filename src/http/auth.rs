@@ -88,7 +88,7 @@ pub async fn signup(
     AppJson(body): AppJson<Credentials>,
 ) -> ApiResult<Json<IdResponse>> {
     let id = auth::signup(&state, &body.email, &body.password).await?;
-    Ok(Json(IdResponse { id }))
+    Ok(Json(IdResponse { id: id.to_string() }))
 }
 
 /// Log in: starts a session and returns its access and refresh tokens.

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike as _};
 
+use crate::domain::MovieId;
 use crate::store::MovieCursor;
 
 pub fn encode(cursor: &MovieCursor) -> String {
@@ -27,7 +28,7 @@ pub fn decode(raw: &str) -> Option<MovieCursor> {
         return None;
     }
     let id_is_plausible = !id.is_empty() && id.len() <= 64 && id.chars().all(|c| c.is_ascii_hexdigit() || c == '-');
-    id_is_plausible.then(|| MovieCursor { created_at, id: id.to_owned() })
+    id_is_plausible.then(|| MovieCursor { created_at, id: MovieId::from_stored(id.to_owned()) })
 }
 
 #[cfg(test)]
@@ -38,7 +39,7 @@ mod tests {
     fn a_cursor_survives_the_round_trip() {
         let cursor = MovieCursor {
             created_at: DateTime::from_timestamp_micros(1_764_000_000_123_456).unwrap(),
-            id: "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e".into(),
+            id: MovieId::from_stored("0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e".into()),
         };
         assert_eq!(decode(&encode(&cursor)), Some(cursor));
     }

@@ -14,6 +14,7 @@ use super::auth::IdResponse;
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
 use super::{conditional, cursor};
+use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
 use crate::service::movies::{self, MovieFields};
@@ -116,7 +117,8 @@ fn parse_query(raw: Option<&str>) -> ApiResult<(MovieQuery, ListParams)> {
         genre: filter_value("genre", params.genre.clone())?,
         cast: filter_value("cast", params.cast.clone())?,
         name_contains: filter_value("q", params.q.clone())?,
-        added_by: filter_value("added_by", params.added_by.clone())?,
+        // Compared as given: a value no user has as id matches nothing.
+        added_by: filter_value("added_by", params.added_by.clone())?.map(UserId::from_stored),
     };
     Ok((query, params))
 }
@@ -230,7 +232,7 @@ pub async fn create_movie(
     AppJson(input): AppJson<MovieInput>,
 ) -> ApiResult<Json<IdResponse>> {
     let id = movies::create(state.store.as_ref(), &actor, &input.into()).await?;
-    Ok(Json(IdResponse { id }))
+    Ok(Json(IdResponse { id: id.to_string() }))
 }
 
 /// One movie.

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::{Actor, Validator};
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
 use crate::auth::secret_token;
-use crate::domain::{Email, Password, Role};
+use crate::domain::{Email, Password, Role, SessionId, UserId};
 use crate::error::{ApiError, ApiResult};
 use crate::metrics::AuthEvent;
 use crate::model::{new_id, now};
@@ -46,7 +46,7 @@ fn min_password(state: &AppState) -> usize {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<String> {
+pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
     let password = v.check("password", Password::parse(password, min_password(state)));
@@ -56,7 +56,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
         return Err(ApiError::validation("email", "is reserved"));
     }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
-    let id = new_id();
+    let id = UserId::generate();
     let user = NewUser { id: &id, email: &email, role: Role::User, created_at: now(), password_hash: &hash };
     match state.store.insert_user(&user).await {
         Ok(()) => {
@@ -69,12 +69,12 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
 }
 
 /// Starts a session for the user and signs its first token pair.
-async fn start_session(state: &AppState, user_id: &str) -> ApiResult<TokenPair> {
+async fn start_session(state: &AppState, user_id: &UserId) -> ApiResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
     let session = NewSession {
-        id: new_id(),
-        user_id: user_id.to_owned(),
+        id: SessionId::generate(),
+        user_id: user_id.clone(),
         refresh_token_hash: secret_token::hash(&refresh_token),
         created_at: now,
         expires_at: chrono_after(now, state.settings.refresh_token_ttl),
@@ -85,12 +85,12 @@ async fn start_session(state: &AppState, user_id: &str) -> ApiResult<TokenPair> 
 
 fn token_pair(
     state: &AppState,
-    user_id: &str,
-    session_id: &str,
+    user_id: &UserId,
+    session_id: &SessionId,
     refresh_token: String,
     now: DateTime<Utc>,
 ) -> ApiResult<TokenPair> {
-    let token = state.keys.issue(user_id, session_id, now).map_err(ApiError::internal)?;
+    let token = state.keys.issue(user_id.as_str(), session_id.as_str(), now).map_err(ApiError::internal)?;
     Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: state.keys.ttl().as_secs() })
 }
 
@@ -279,8 +279,9 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
 pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Actor> {
     let unauthorized = || ApiError::Unauthorized("Invalid or expired token".into());
     let claims = state.keys.verify(token).ok_or_else(unauthorized)?;
-    let session = state.store.unrevoked_session(&claims.sid).await?.ok_or_else(unauthorized)?;
-    if session.expires_at <= now() || session.owner.user.id != claims.sub {
+    let session_id = SessionId::parse(&claims.sid).ok_or_else(unauthorized)?;
+    let session = state.store.unrevoked_session(&session_id).await?.ok_or_else(unauthorized)?;
+    if session.expires_at <= now() || session.owner.user.id != *claims.sub.as_str() {
         return Err(unauthorized());
     }
     Ok(session.owner.into())

@@ -10,7 +10,7 @@ pub mod movies;
 pub mod seed;
 pub mod users;
 
-use crate::domain::Role;
+use crate::domain::{Role, SessionId};
 use crate::error::{ApiError, FieldErrors};
 use crate::model::User;
 use crate::store::SessionOwner;
@@ -19,7 +19,7 @@ use crate::store::SessionOwner;
 #[derive(Debug, Clone)]
 pub struct Actor {
     pub user: User,
-    pub session_id: String,
+    pub session_id: SessionId,
 }
 
 impl Actor {

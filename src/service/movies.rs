@@ -5,9 +5,10 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{Actor, Validator};
+use crate::domain::MovieId;
 use crate::domain::{MovieName, TagList};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{Movie, is_plausible_id, new_id, now};
+use crate::model::{Movie, now};
 use crate::store::listing::Listings;
 use crate::store::page_cache::MoviePage;
 use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, MovieStore, StoreError, refusal};
@@ -62,25 +63,34 @@ pub fn can_edit(actor: &Actor, movie: &Movie) -> bool {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> ApiResult<String> {
+pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> ApiResult<MovieId> {
     let changes = validate(fields)?;
     let (Some(name), Some(casts), Some(genres)) = (changes.name, changes.casts, changes.genres) else {
         return Err(ApiError::internal(anyhow::anyhow!("create called without every field")));
     };
     let at = now();
-    let movie =
-        Movie { id: new_id(), name, casts, genres, added_by: actor.user.id.clone(), created_at: at, updated_at: at };
+    let movie = Movie {
+        id: MovieId::generate(),
+        name,
+        casts,
+        genres,
+        added_by: actor.user.id.clone(),
+        created_at: at,
+        updated_at: at,
+    };
     store.insert_movie(&movie).await.map_err(map_conflict)?;
     tracing::info!(movie_id = %movie.id, "movie created");
     Ok(movie.id)
 }
 
 pub async fn get(store: &dyn MovieStore, movie_id: &str) -> ApiResult<Movie> {
-    let not_found = || ApiError::NotFound(NOT_FOUND.into());
-    if !is_plausible_id(movie_id) {
-        return Err(not_found());
-    }
-    store.movie(movie_id).await?.ok_or_else(not_found)
+    let movie_id = parse_id(movie_id)?;
+    store.movie(&movie_id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+}
+
+/// A movie id from a client: one that could never name a movie is a 404, without a query.
+fn parse_id(raw: &str) -> ApiResult<MovieId> {
+    MovieId::parse(raw).ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
 }
 
 /// A page of the listing, newest first.
@@ -99,7 +109,7 @@ pub type ExpectedVersions = Option<Vec<DateTime<Utc>>>;
 async fn guard_for(
     store: &dyn MovieStore,
     actor: &Actor,
-    movie_id: &str,
+    movie_id: &MovieId,
     expected: &ExpectedVersions,
     forbidden: &str,
 ) -> ApiResult<MovieGuard> {
@@ -140,9 +150,7 @@ pub async fn update(
     expected: &ExpectedVersions,
 ) -> ApiResult<Movie> {
     let changes = validate(fields)?;
-    if !is_plausible_id(movie_id) {
-        return Err(ApiError::NotFound(NOT_FOUND.into()));
-    }
+    let movie_id = &parse_id(movie_id)?;
     let guard = guard_for(store, actor, movie_id, expected, UPDATE_FORBIDDEN).await?;
     let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
     match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
@@ -161,9 +169,7 @@ pub async fn delete(
     movie_id: &str,
     expected: &ExpectedVersions,
 ) -> ApiResult<()> {
-    if !is_plausible_id(movie_id) {
-        return Err(ApiError::NotFound(NOT_FOUND.into()));
-    }
+    let movie_id = &parse_id(movie_id)?;
     let guard = guard_for(store, actor, movie_id, expected, DELETE_FORBIDDEN).await?;
     match store.delete_movie(movie_id, &guard).await? {
         GuardedWrite::Done(()) => {

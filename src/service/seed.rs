@@ -5,8 +5,8 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
-use crate::domain::{Email, Password, Role};
-use crate::model::{new_id, now};
+use crate::domain::{Email, Password, Role, UserId};
+use crate::model::now;
 use crate::store::{DynStore, NewUser, SeedBatch};
 
 /// The owner of every synthetic movie.
@@ -33,7 +33,7 @@ pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl 
             let hasher = PasswordHasher::new(1, 1)?;
             let password = Password::parse(&crate::auth::secret_token::generate(), 8).map_err(anyhow::Error::msg)?;
             let hash = hasher.hash(&password, WhenClientLeaves::Finish).await?;
-            let id = new_id();
+            let id = UserId::generate();
             let user =
                 NewUser { id: &id, email: &seed_email, role: Role::User, created_at: now(), password_hash: &hash };
             store.insert_user(&user).await.context("cannot create the seed user")?;

@@ -6,9 +6,9 @@ use utoipa::ToSchema;
 use super::Actor;
 use super::auth::confirm_password;
 use crate::auth::password::PasswordHasher;
-use crate::domain::{Email, Role};
+use crate::domain::{Email, MovieId, Role, UserId};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{User, is_plausible_id};
+use crate::model::User;
 use crate::store::{LAST_ADMIN, MovieStore, StoreError, UserStore};
 
 const USER_NOT_FOUND: &str = "User with given id doesn't exist";
@@ -29,7 +29,8 @@ pub struct Profile {
     #[serde(flatten)]
     pub user: User,
     /// Ids of the movies this user added, newest first.
-    pub movies: Vec<String>,
+    #[schema(value_type = Vec<String>)]
+    pub movies: Vec<MovieId>,
 }
 
 pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> ApiResult<Profile> {
@@ -58,11 +59,9 @@ pub async fn list(users: &dyn UserStore) -> ApiResult<Vec<User>> {
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
 pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role: &str) -> ApiResult<User> {
     let role = Role::parse(role).map_err(|reason| ApiError::validation("role", reason))?;
-    if !is_plausible_id(user_id) {
-        return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
-    }
+    let user_id = UserId::parse(user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
     let user = users
-        .set_role(user_id, role)
+        .set_role(&user_id, role)
         .await
         .map_err(keep_last_admin)?
         .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
@@ -72,10 +71,11 @@ pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role:
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
 pub async fn delete(users: &dyn UserStore, admin: &Actor, user_id: &str) -> ApiResult<()> {
-    if user_id == admin.user.id {
+    if admin.user.id == *user_id {
         return Err(ApiError::Forbidden(DELETE_YOURSELF_WITH_PASSWORD.into()));
     }
-    if !is_plausible_id(user_id) || !users.delete_user(user_id).await.map_err(keep_last_admin)? {
+    let user_id = UserId::parse(user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+    if !users.delete_user(&user_id).await.map_err(keep_last_admin)? {
         return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
     }
     tracing::info!("user deleted by an admin");

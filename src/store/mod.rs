@@ -4,6 +4,7 @@
 //! atomic runs its own transaction, so callers never hold one across an `.await` of theirs.
 
 pub mod coalesce;
+mod id_columns;
 pub mod listing;
 pub mod page_cache;
 mod postgres;
@@ -19,7 +20,7 @@ use chrono::{DateTime, Utc};
 use self::coalesce::Coalescer;
 use crate::auth::secret_token::TokenHash;
 use crate::config::DatabaseUrl;
-use crate::domain::{Email, Role};
+use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -99,7 +100,7 @@ pub const LAST_ADMIN: &str = "last admin";
 /// folded form [`Email::normalized`] gives.
 #[derive(Debug, Clone)]
 pub struct NewUser<'a> {
-    pub id: &'a str,
+    pub id: &'a UserId,
     pub email: &'a Email,
     pub role: Role,
     pub created_at: DateTime<Utc>,
@@ -116,7 +117,7 @@ pub struct Credentials {
 /// What an access token resolves to when its session is live and its user exists.
 #[derive(Debug, Clone)]
 pub struct SessionOwner {
-    pub session_id: String,
+    pub session_id: SessionId,
     pub user: User,
 }
 
@@ -130,8 +131,8 @@ pub struct UnrevokedSession {
 /// A refresh token as stored, with the state of its session.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshTokenRecord {
-    pub session_id: String,
-    pub user_id: String,
+    pub session_id: SessionId,
+    pub user_id: UserId,
     /// It was traded for a newer token already.
     pub rotated: bool,
     pub session_revoked: bool,
@@ -149,8 +150,8 @@ pub struct Rotation {
 /// A new session and its first refresh token hash.
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub id: String,
-    pub user_id: String,
+    pub id: SessionId,
+    pub user_id: UserId,
     pub refresh_token_hash: TokenHash,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
@@ -189,7 +190,7 @@ pub struct MailCounts {
 #[derive(Debug, Clone, Default)]
 pub struct MovieGuard {
     /// The movie must have been added by this user (`None`: an admin, anyone's movie).
-    pub owner: Option<String>,
+    pub owner: Option<UserId>,
     /// The movie's `updated_at` must still be this (the client's `If-Match`).
     pub unchanged_since: Option<DateTime<Utc>>,
 }
@@ -221,7 +222,7 @@ pub enum GuardedWrite<T> {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MovieCursor {
     pub created_at: DateTime<Utc>,
-    pub id: String,
+    pub id: MovieId,
 }
 
 /// Filters and page of `GET /api/movies`; every filter is optional and they combine with AND.
@@ -235,7 +236,7 @@ pub struct MovieQuery {
     pub cast: Option<String>,
     /// Case-insensitive substring of the name, matched literally.
     pub name_contains: Option<String>,
-    pub added_by: Option<String>,
+    pub added_by: Option<UserId>,
 }
 
 /// One database: every aggregate's storage, and the upkeep of the connections. Services take the
@@ -258,20 +259,20 @@ pub trait UserStore: Send + Sync {
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()>;
     /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
     async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>>;
-    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>>;
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn credentials_by_id(&self, user_id: &UserId) -> StoreResult<Option<Credentials>>;
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>>;
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// `None` when there is no such user; Conflict([`LAST_ADMIN`]) when it would leave no admin.
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>>;
+    async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<Option<User>>;
     /// Deletes the user, their sessions and their movies. False when there was no such user;
     /// Conflict([`LAST_ADMIN`]) when it is the last admin.
-    async fn delete_user(&self, user_id: &str) -> StoreResult<bool>;
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool>;
     /// Replaces the password hash, revokes every session, voids pending reset tokens and queues
     /// `notice` to the user, atomically.
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         now: DateTime<Utc>,
         notice: &MailDraft,
@@ -283,20 +284,20 @@ pub trait UserStore: Send + Sync {
 pub trait SessionStore: Send + Sync {
     async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
     /// The session and its user unless the session was revoked. One round trip.
-    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>>;
+    async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>>;
     async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>>;
     /// Marks the presented token rotated and stores its replacement for the same session, in one
     /// transaction, only if it was not rotated already: false when another presentation of it
     /// won the race.
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool>;
-    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
 
     /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
     /// (which carries the token) to the user in the same transaction.
     async fn replace_reset_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -311,7 +312,7 @@ pub trait SessionStore: Send + Sync {
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
-    ) -> StoreResult<Option<String>>;
+    ) -> StoreResult<Option<UserId>>;
 }
 
 /// The outbox of emails (see [`crate::mail::outbox`]).
@@ -343,24 +344,24 @@ pub trait MailStore: Send + Sync {
 pub trait MovieStore: Send + Sync {
     /// Conflict("name") when the name is taken.
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()>;
-    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>>;
+    async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>>;
     /// Applies the fields `change` names, in one statement, when `guard` holds; returns the
     /// movie as written. Conflict("name") when the new name is taken.
     async fn update_movie(
         &self,
-        movie_id: &str,
+        movie_id: &MovieId,
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>>;
     /// Deletes the movie, in one statement, when `guard` holds.
-    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
+    async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
     /// Newest first; at most `query.limit` movies.
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
     /// The catalogue's change counter: raised by every committed movie write, in the write's own
     /// transaction, so an unchanged value means an unchanged catalogue (see [`listing`]).
     async fn catalogue_version(&self) -> StoreResult<i64>;
     /// Ids of the user's movies, newest first.
-    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>>;
 }
 
 /// Synthetic data for demos and benchmarks (`movie-bag seed`).
@@ -384,7 +385,7 @@ pub const SEED_ID_PREFIX: &str = "00000000-5eed-7000-8000-";
 /// "Actor N", and `created_at = oldest + i milliseconds`.
 #[derive(Debug, Clone)]
 pub struct SeedBatch {
-    pub owner_id: String,
+    pub owner_id: UserId,
     pub first: u64,
     pub last: u64,
     pub oldest: DateTime<Utc>,

@@ -298,7 +298,12 @@ impl TestApp {
     /// A fresh user made admin the way an operator does it (the store call behind the CLI).
     pub async fn new_admin(&self) -> TestUser {
         let user = self.new_user().await;
-        self.state.store.set_role(&user.id, Role::Admin).await.expect("promote").expect("user exists");
+        self.state
+            .store
+            .set_role(&movie_bag::domain::UserId::from_stored(user.id.clone()), Role::Admin)
+            .await
+            .expect("promote")
+            .expect("user exists");
         user
     }
 

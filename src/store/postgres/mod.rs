@@ -24,7 +24,7 @@ use super::{
 };
 use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail, refusal};
 use crate::auth::secret_token::TokenHash;
-use crate::domain::{Email, Role};
+use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -42,10 +42,10 @@ pub struct PgStore {
     /// Creates queued and inserted together, one statement and one commit per batch.
     movie_inserts: MovieInserts,
     /// Concurrent lookups of one movie share a query (each is a round trip to another process).
-    movie_runs: Coalescer<String, SharedResult<Option<Movie>>>,
+    movie_runs: Coalescer<MovieId, SharedResult<Option<Movie>>>,
     /// Concurrent checks of one session share a query; each request still applies its own
     /// clock to the expiry that comes back.
-    session_runs: Coalescer<String, SharedResult<Option<UnrevokedSession>>>,
+    session_runs: Coalescer<SessionId, SharedResult<Option<UnrevokedSession>>>,
 }
 
 impl PgStore {
@@ -102,14 +102,14 @@ impl PgStore {
 }
 
 impl PgStore {
-    async fn fetch_movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+    async fn fetch_movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
         let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
         let row = sqlx::query(&sql).bind(movie_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(movie_from_row).transpose()
     }
 
     /// The session's owner and expiry, unless it was revoked.
-    async fn fetch_unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
+    async fn fetch_unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>> {
         let row = sqlx::query(
             "SELECT s.id AS session_id, s.expires_at, u.id, u.email, u.role, u.created_at
              FROM sessions s JOIN users u ON u.id = s.user_id
@@ -127,7 +127,7 @@ impl PgStore {
 }
 
 /// Revokes every live session of a user.
-async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &str, now: DateTime<Utc>) -> sqlx::Result<()> {
+async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &UserId, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
         .bind(now)
         .bind(user_id)
@@ -139,7 +139,7 @@ async fn revoke_sessions_of<'e>(db: impl PgExecutor<'e>, user_id: &str, now: Dat
 /// Replaces a user's password hash and signs out every session of theirs, as a password change
 /// and a reset both must; inside the caller's transaction.
 /// Queues `mail` to the user's current address, in the caller's transaction.
-async fn queue_mail(tx: &mut PgConnection, user_id: &str, mail: &MailDraft, now: DateTime<Utc>) -> sqlx::Result<()> {
+async fn queue_mail(tx: &mut PgConnection, user_id: &UserId, mail: &MailDraft, now: DateTime<Utc>) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO outbox (id, recipient, subject, body, created_at, next_attempt_at)
          SELECT $1, email, $2, $3, $4, $4 FROM users WHERE id = $5",
@@ -161,13 +161,13 @@ async fn lock_admins(tx: &mut PgConnection) -> sqlx::Result<()> {
     Ok(())
 }
 
-async fn user_exists(tx: &mut PgConnection, user_id: &str) -> sqlx::Result<bool> {
+async fn user_exists(tx: &mut PgConnection, user_id: &UserId) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)").bind(user_id).fetch_one(&mut *tx).await
 }
 
 async fn replace_password(
     tx: &mut PgConnection,
-    user_id: &str,
+    user_id: &UserId,
     password_hash: &str,
     now: DateTime<Utc>,
 ) -> sqlx::Result<()> {
@@ -224,12 +224,12 @@ impl UserStore for PgStore {
         self.user_where("email_lower = $1", &email.normalized()).await
     }
 
-    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
-        self.user_where("id = $1", user_id).await
+    async fn credentials_by_id(&self, user_id: &UserId) -> StoreResult<Option<Credentials>> {
+        self.user_where("id = $1", user_id.as_str()).await
     }
 
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>> {
-        Ok(self.user_where("id = $1", user_id).await?.map(|c| c.user))
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.user_where("id = $1", user_id.as_str()).await?.map(|c| c.user))
     }
 
     async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
@@ -242,7 +242,7 @@ impl UserStore for PgStore {
         rows.iter().map(user_from_row).collect()
     }
 
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>> {
+    async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<Option<User>> {
         let mut tx = self.pool.begin().await?;
         lock_admins(&mut tx).await?;
         let sql = format!(
@@ -258,7 +258,7 @@ impl UserStore for PgStore {
         Ok(user)
     }
 
-    async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         lock_admins(&mut tx).await?;
         // Foreign keys cascade to sessions, tokens and movies.
@@ -273,7 +273,7 @@ impl UserStore for PgStore {
 
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         now: DateTime<Utc>,
         notice: &MailDraft,
@@ -307,7 +307,7 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
-    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
+    async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>> {
         let key = session_id.to_owned();
         run_shared(&self.session_runs, &key, || self.fetch_unrevoked_session(session_id)).await
     }
@@ -360,7 +360,7 @@ impl SessionStore for PgStore {
         Ok(true)
     }
 
-    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now)
             .bind(session_id)
@@ -369,14 +369,14 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
-    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
         revoke_sessions_of(&self.pool, user_id, now).await?;
         Ok(())
     }
 
     async fn replace_reset_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -402,9 +402,9 @@ impl SessionStore for PgStore {
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<UserId>> {
         let mut tx = self.pool.begin().await?;
-        let user_id: Option<String> = sqlx::query_scalar(
+        let user_id: Option<UserId> = sqlx::query_scalar(
             "UPDATE reset_tokens SET used_at = $1
              WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
              RETURNING user_id",
@@ -510,14 +510,14 @@ impl MovieStore for PgStore {
         self.movie_inserts.insert(movie.clone()).await
     }
 
-    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+    async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
         let key = movie_id.to_owned();
         run_shared(&self.movie_runs, &key, || self.fetch_movie(movie_id)).await
     }
 
     async fn update_movie(
         &self,
-        movie_id: &str,
+        movie_id: &MovieId,
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>> {
@@ -546,7 +546,7 @@ impl MovieStore for PgStore {
         }
     }
 
-    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
+    async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
         let done = sqlx::query(
             "DELETE FROM movies WHERE id = $1 AND ($2::text IS NULL OR added_by = $2)
                AND ($3::timestamptz IS NULL OR updated_at = $3)",
@@ -598,7 +598,7 @@ impl MovieStore for PgStore {
             .await?)
     }
 
-    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
         Ok(sqlx::query_scalar("SELECT id FROM movies WHERE added_by = $1 ORDER BY created_at DESC, id DESC")
             .bind(user_id)
             .fetch_all(&self.pool)

@@ -63,8 +63,11 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>)
         match insert_all(&pool, &movies).await {
             Ok(inserted) => {
                 for insert in batch.drain(..) {
-                    let answer =
-                        if inserted.contains(&insert.movie.id) { Ok(()) } else { Err(StoreError::Conflict("name")) };
+                    let answer = if inserted.contains(insert.movie.id.as_str()) {
+                        Ok(())
+                    } else {
+                        Err(StoreError::Conflict("name"))
+                    };
                     let _ = insert.reply.send(answer);
                 }
             }
@@ -86,11 +89,11 @@ async fn insert_all(pool: &PgPool, movies: &[&Movie]) -> StoreResult<HashSet<Str
     let json = |values: &[String]| serde_json::to_string(values).map_err(|e| StoreError::Other(e.into()));
     let mut columns = Columns::default();
     for movie in movies {
-        columns.ids.push(movie.id.clone());
+        columns.ids.push(movie.id.to_string());
         columns.names.push(movie.name.clone());
         columns.casts.push(json(&movie.casts)?);
         columns.genres.push(json(&movie.genres)?);
-        columns.owners.push(movie.added_by.clone());
+        columns.owners.push(movie.added_by.to_string());
         columns.created.push(movie.created_at);
         columns.updated.push(movie.updated_at);
     }

@@ -26,7 +26,7 @@ use super::{
 };
 use crate::auth::secret_token::TokenHash;
 use crate::config::DatabaseUrl;
-use crate::domain::{Email, Role};
+use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
@@ -165,7 +165,7 @@ fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> Sql {
     }
     if let Some(cursor) = &query.after {
         sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
-        sql.bind(micros(cursor.created_at)).push(", ").bind(cursor.id.clone()).push(")");
+        sql.bind(micros(cursor.created_at)).push(", ").bind(cursor.id.to_string()).push(")");
     }
     if let Some(cast) = plan.cast_check {
         sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
@@ -173,7 +173,7 @@ fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> Sql {
             .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
     }
     if let Some(owner) = &query.added_by {
-        sql.push(" AND m.added_by = ").bind(owner.clone());
+        sql.push(" AND m.added_by = ").bind(owner.to_string());
     }
     let fragment = query.name_contains.as_deref().unwrap_or_default();
     let like_pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
@@ -253,7 +253,7 @@ fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
 }
 
 /// Queues `mail` to the user's current address, inside the writer's transaction.
-fn queue_mail(db: &Connection, user_id: &str, mail: &MailDraft, now: i64) -> rusqlite::Result<()> {
+fn queue_mail(db: &Connection, user_id: &UserId, mail: &MailDraft, now: i64) -> rusqlite::Result<()> {
     db.prepare_cached(
         "INSERT INTO outbox (id, recipient, subject, body, created_at, next_attempt_at)
          SELECT ?1, email, ?2, ?3, ?4, ?4 FROM users WHERE id = ?5",
@@ -266,12 +266,12 @@ fn queue_mail(db: &Connection, user_id: &str, mail: &MailDraft, now: i64) -> rus
 /// or another admin remains. The single writer makes the count and the change one step.
 const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
 
-fn user_exists(db: &Connection, user_id: &str) -> rusqlite::Result<bool> {
+fn user_exists(db: &Connection, user_id: &UserId) -> rusqlite::Result<bool> {
     db.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")?.query_row([user_id], |row| row.get(0))
 }
 
 /// The movie as the writer sees it, inside its transaction.
-fn current_movie(db: &Connection, movie_id: &str) -> rusqlite::Result<Option<Movie>> {
+fn current_movie(db: &Connection, movie_id: &MovieId) -> rusqlite::Result<Option<Movie>> {
     let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
     db.prepare_cached(&sql)?.query_row([movie_id], movie_from_row).optional()
 }
@@ -281,14 +281,14 @@ fn json_list(values: &[String]) -> StoreResult<String> {
 }
 
 /// Revokes every live session of a user.
-fn revoke_sessions_of(db: &Connection, user_id: &str, now: i64) -> rusqlite::Result<usize> {
+fn revoke_sessions_of(db: &Connection, user_id: &UserId, now: i64) -> rusqlite::Result<usize> {
     db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL")?
         .execute(params![now, user_id])
 }
 
 /// Replaces a user's password hash, signs out every session of theirs and voids every pending
 /// reset token, as a password change and a reset both must.
-fn replace_password(db: &Connection, user_id: &str, password_hash: &str, now: i64) -> rusqlite::Result<()> {
+fn replace_password(db: &Connection, user_id: &UserId, password_hash: &str, now: i64) -> rusqlite::Result<()> {
     db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?.execute(params![password_hash, user_id])?;
     revoke_sessions_of(db, user_id, now)?;
     db.prepare_cached("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL")?
@@ -333,11 +333,11 @@ impl UserStore for SqliteStore {
         self.credentials_where("email_lower = ?", email.normalized()).await
     }
 
-    async fn credentials_by_id(&self, user_id: &str) -> StoreResult<Option<Credentials>> {
-        self.credentials_where("id = ?", user_id.to_owned()).await
+    async fn credentials_by_id(&self, user_id: &UserId) -> StoreResult<Option<Credentials>> {
+        self.credentials_where("id = ?", user_id.to_string()).await
     }
 
-    async fn user_by_id(&self, user_id: &str) -> StoreResult<Option<User>> {
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>> {
         Ok(self.credentials_by_id(user_id).await?.map(|c| c.user))
     }
 
@@ -354,7 +354,7 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn set_role(&self, user_id: &str, role: Role) -> StoreResult<Option<User>> {
+    async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<Option<User>> {
         let user_id = user_id.to_owned();
         self.engine
             .write(move |db| {
@@ -372,7 +372,7 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn delete_user(&self, user_id: &str) -> StoreResult<bool> {
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool> {
         let user_id = user_id.to_owned();
         // Foreign keys cascade to sessions, tokens and movies.
         self.engine
@@ -389,7 +389,7 @@ impl UserStore for SqliteStore {
 
     async fn set_password(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         password_hash: &str,
         now: DateTime<Utc>,
         notice: &MailDraft,
@@ -421,7 +421,7 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn unrevoked_session(&self, session_id: &str) -> StoreResult<Option<UnrevokedSession>> {
+    async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>> {
         let session_id = session_id.to_owned();
         self.engine
             .read(move |db| {
@@ -488,7 +488,7 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn revoke_session(&self, session_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()> {
         let session_id = session_id.to_owned();
         self.engine
             .write(move |db| {
@@ -499,7 +499,7 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn revoke_user_sessions(&self, user_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
         let user_id = user_id.to_owned();
         self.engine
             .write(move |db| {
@@ -511,7 +511,7 @@ impl SessionStore for SqliteStore {
 
     async fn replace_reset_token(
         &self,
-        user_id: &str,
+        user_id: &UserId,
         token_hash: &TokenHash,
         now: DateTime<Utc>,
         expires_at: DateTime<Utc>,
@@ -537,12 +537,12 @@ impl SessionStore for SqliteStore {
         password_hash: &str,
         now: DateTime<Utc>,
         confirmation: &MailDraft,
-    ) -> StoreResult<Option<String>> {
+    ) -> StoreResult<Option<UserId>> {
         let (token_hash, password_hash, now) = (token_hash.as_str().to_owned(), password_hash.to_owned(), micros(now));
         let confirmation = confirmation.clone();
         self.engine
             .write(move |db| {
-                let user_id: Option<String> = db
+                let user_id: Option<UserId> = db
                     .prepare_cached(
                         "UPDATE reset_tokens SET used_at = ?1
                          WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
@@ -673,7 +673,7 @@ impl MovieStore for SqliteStore {
             .await
     }
 
-    async fn movie(&self, movie_id: &str) -> StoreResult<Option<Movie>> {
+    async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
         let movie_id = movie_id.to_owned();
         self.engine
             .read(move |db| {
@@ -685,7 +685,7 @@ impl MovieStore for SqliteStore {
 
     async fn update_movie(
         &self,
-        movie_id: &str,
+        movie_id: &MovieId,
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>> {
@@ -716,7 +716,7 @@ impl MovieStore for SqliteStore {
             .await
     }
 
-    async fn delete_movie(&self, movie_id: &str, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
+    async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
         let (movie_id, guard) = (movie_id.to_owned(), guard.clone());
         self.engine
             .write(move |db| {
@@ -765,7 +765,7 @@ impl MovieStore for SqliteStore {
             .await
     }
 
-    async fn movie_ids_of(&self, user_id: &str) -> StoreResult<Vec<String>> {
+    async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
         let user_id = user_id.to_owned();
         self.engine
             .scan(move |db| {
