@@ -9,9 +9,28 @@ use utoipa::ToSchema;
 
 use super::extract::{AuthRateLimit, AuthUser};
 use super::json::AppJson;
-use crate::error::{ApiResult, ErrorBody};
-use crate::service::auth::{self, TokenPair};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::service::auth::{self, AuthError, TokenPair};
 use crate::state::SharedState;
+
+/// Credential and session refusals as HTTP, in the tutorial's words where it had them.
+impl From<AuthError> for ApiError {
+    fn from(error: AuthError) -> Self {
+        match error {
+            AuthError::Invalid(invalid) => invalid.into(),
+            AuthError::EmailTaken => Self::Conflict("User with given email address already exists".into()),
+            AuthError::InvalidCredentials => Self::Unauthorized("Invalid username or password".into()),
+            AuthError::Throttled { retry_after } => Self::TooManyRequests { retry_after },
+            AuthError::InvalidRefreshToken => Self::Unauthorized("Invalid or expired refresh token".into()),
+            AuthError::InvalidResetToken => Self::BadRequest("Invalid, used or expired reset token".into()),
+            AuthError::InvalidAccessToken => Self::Unauthorized("Invalid or expired token".into()),
+            AuthError::Account(error) => error.into(),
+            AuthError::Hashing(error) => error.into(),
+            AuthError::Store(error) => error.into(),
+            AuthError::Signing(error) => Self::internal(error),
+        }
+    }
+}
 
 pub fn router() -> Router<SharedState> {
     Router::new()

@@ -31,6 +31,7 @@ use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
+use crate::service::Invalid;
 use crate::state::SharedState;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -73,6 +74,13 @@ fn compression() -> CompressionLayer<impl Predicate> {
     let worth_it =
         SizeAbove::new(1024).and(NotForContentType::GRPC).and(NotForContentType::IMAGES).and(NotForContentType::SSE);
     CompressionLayer::new().no_deflate().no_zstd().quality(CompressionLevel::Precise(4)).compress_when(worth_it)
+}
+
+/// Rejected fields are a 400 naming each field, with why.
+impl From<Invalid> for ApiError {
+    fn from(Invalid(errors): Invalid) -> Self {
+        Self::Validation { message: "Request has invalid fields".to_owned(), errors }
+    }
 }
 
 fn cors(origins: &[String]) -> Option<CorsLayer> {

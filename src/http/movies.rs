@@ -17,10 +17,29 @@ use super::{conditional, cursor};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
-use crate::service::movies::{self, MovieFields};
+use crate::service::movies::{self, Change, MovieError, MovieFields};
 use crate::state::SharedState;
 use crate::store::page_cache::{ContentCoding, MoviePage};
 use crate::store::{MovieCursor, MovieQuery};
+
+/// The catalogue's refusals as HTTP, in the tutorial's words where it had them.
+impl From<MovieError> for ApiError {
+    fn from(error: MovieError) -> Self {
+        match error {
+            MovieError::Invalid(invalid) => invalid.into(),
+            MovieError::NotFound => Self::NotFound("Movie with given id doesn't exist".into()),
+            MovieError::NotOwner(Change::Update) => {
+                Self::Forbidden("Updating movie added by other is forbidden".into())
+            }
+            MovieError::NotOwner(Change::Delete) => {
+                Self::Forbidden("Deleting movie added by other is forbidden".into())
+            }
+            MovieError::Changed => Self::PreconditionFailed,
+            MovieError::NameTaken => Self::Conflict("Movie with given name already exists".into()),
+            MovieError::Store(error) => error.into(),
+        }
+    }
+}
 
 pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;

@@ -9,10 +9,28 @@ use utoipa::ToSchema;
 
 use super::extract::{AdminUser, AuthRateLimit, AuthUser};
 use super::json::AppJson;
-use crate::error::{ApiResult, ErrorBody};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::User;
-use crate::service::users::{self, Profile};
+use crate::service::users::{self, Profile, UserError};
 use crate::state::SharedState;
+
+/// Account refusals as HTTP.
+impl From<UserError> for ApiError {
+    fn from(error: UserError) -> Self {
+        match error {
+            UserError::Invalid(invalid) => invalid.into(),
+            UserError::NotFound => Self::NotFound("User with given id doesn't exist".into()),
+            UserError::LastAdmin => Self::Conflict(
+                "The last admin cannot give up the role or be deleted: promote another admin first".into(),
+            ),
+            UserError::OwnAccount => Self::Forbidden(
+                "Delete your own account with DELETE /api/users/me, which asks for your password".into(),
+            ),
+            UserError::Hashing(error) => error.into(),
+            UserError::Store(error) => error.into(),
+        }
+    }
+}
 
 pub fn router() -> Router<SharedState> {
     Router::new()

@@ -7,19 +7,52 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::Invalid;
+use super::users::{UserError, confirm_password};
 use super::{Actor, Validator};
-use crate::auth::password::{PasswordHasher, WhenClientLeaves};
+use crate::auth::password::HashError;
+use crate::auth::password::WhenClientLeaves;
 use crate::auth::secret_token;
 use crate::domain::{Email, Password, Role, SessionId, UserId};
-use crate::error::{ApiError, ApiResult};
 use crate::metrics::AuthEvent;
 use crate::model::{new_id, now};
 use crate::state::AppState;
-use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError, UserStore};
+use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError};
 
-const INVALID_CREDENTIALS: &str = "Invalid username or password";
-const INVALID_REFRESH: &str = "Invalid or expired refresh token";
-const INVALID_RESET: &str = "Invalid, used or expired reset token";
+/// Why a request about an account's credentials or sessions was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("an account has that email already")]
+    EmailTaken,
+    /// Unknown email or wrong password: one answer for both.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failed logins for the account.
+    #[error("the account is throttled")]
+    Throttled { retry_after: Duration },
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    #[error("invalid reset token")]
+    InvalidResetToken,
+    /// Bad signature, expired, revoked session or deleted user: one answer for all.
+    #[error("invalid access token")]
+    InvalidAccessToken,
+    /// The current password check failed (see [`confirm_password`]).
+    #[error(transparent)]
+    Account(#[from] UserError),
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Signing an access token failed.
+    #[error("cannot sign the access token")]
+    Signing(#[source] anyhow::Error),
+}
+
+type AuthResult<T> = Result<T, AuthError>;
+
 pub const FORGOT_ANSWER: &str = "If an account with that email exists, a password reset link has been sent to it";
 const RESET_DONE: &str = "Password reset was successful";
 
@@ -46,14 +79,14 @@ fn min_password(state: &AppState) -> usize {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<UserId> {
+pub async fn signup(state: &AppState, email: &str, password: &str) -> AuthResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
     let password = v.check("password", Password::parse(password, min_password(state)));
-    let (email, password) = v.finish(email.zip(password))?;
+    let (email, password) = v.finish(email.zip(password)).map_err(AuthError::Invalid)?;
     if email.normalized() == super::seed::SEED_EMAIL {
         // It owns the seeded movies: whoever signed up as it would own them.
-        return Err(ApiError::validation("email", "is reserved"));
+        return Err(AuthError::Invalid(Invalid::field("email", "is reserved")));
     }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
     let id = UserId::generate();
@@ -63,13 +96,13 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> ApiResult<
             tracing::info!(user_id = %id, "user signed up");
             Ok(id)
         }
-        Err(StoreError::Conflict(_)) => Err(ApiError::Conflict("User with given email address already exists".into())),
+        Err(StoreError::Conflict(_)) => Err(AuthError::EmailTaken),
         Err(other) => Err(other.into()),
     }
 }
 
 /// Starts a session for the user and signs its first token pair.
-async fn start_session(state: &AppState, user_id: &UserId) -> ApiResult<TokenPair> {
+async fn start_session(state: &AppState, user_id: &UserId) -> AuthResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
     let session = NewSession {
@@ -89,18 +122,18 @@ fn token_pair(
     session_id: &SessionId,
     refresh_token: String,
     now: DateTime<Utc>,
-) -> ApiResult<TokenPair> {
-    let token = state.keys.issue(user_id.as_str(), session_id.as_str(), now).map_err(ApiError::internal)?;
+) -> AuthResult<TokenPair> {
+    let token = state.keys.issue(user_id.as_str(), session_id.as_str(), now).map_err(AuthError::Signing)?;
     Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: state.keys.ttl().as_secs() })
 }
 
 /// Unknown email and wrong password get the same answer after the same work (a dummy verify).
 #[tracing::instrument(skip_all)]
-pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr) -> ApiResult<TokenPair> {
+pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
     state
         .account_throttle
         .check_login(email.trim(), client)
-        .map_err(|retry_after| ApiError::TooManyRequests { retry_after })?;
+        .map_err(|retry_after| AuthError::Throttled { retry_after })?;
     let credentials = match Email::parse(email) {
         Ok(email) => state.store.credentials_by_email(&email).await?,
         Err(_) => None,
@@ -118,7 +151,7 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr
             tracing::info!("login failed");
             state.account_throttle.login_failed(email.trim());
             state.metrics.record(AuthEvent::FailedLogin);
-            Err(ApiError::Unauthorized(INVALID_CREDENTIALS.into()))
+            Err(AuthError::InvalidCredentials)
         }
     }
 }
@@ -127,8 +160,8 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr
 /// of a revoked or expired session, is refused; a token presented after it was rotated (by an
 /// earlier refresh, or by a concurrent one that won) was copied, so its whole session is revoked.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPair> {
-    let invalid = || ApiError::Unauthorized(INVALID_REFRESH.into());
+pub async fn refresh(state: &AppState, refresh_token: &str) -> AuthResult<TokenPair> {
+    let invalid = || AuthError::InvalidRefreshToken;
     let now = now();
     let presented = secret_token::hash(refresh_token);
     let Some(record) = state.store.refresh_token(&presented).await? else {
@@ -148,42 +181,24 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> ApiResult<TokenPa
     token_pair(state, &record.user_id, &record.session_id, replacement, now)
 }
 
-pub async fn logout(state: &AppState, actor: &Actor) -> ApiResult<()> {
+pub async fn logout(state: &AppState, actor: &Actor) -> AuthResult<()> {
     state.store.revoke_session(&actor.session_id, now()).await?;
     state.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out");
     Ok(())
 }
 
-pub async fn logout_all(state: &AppState, actor: &Actor) -> ApiResult<()> {
+pub async fn logout_all(state: &AppState, actor: &Actor) -> AuthResult<()> {
     state.store.revoke_user_sessions(&actor.user.id, now()).await?;
     state.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out everywhere");
     Ok(())
 }
 
-/// Checks the actor's current password; a wrong one is a 400 on the named field (the token is
-/// fine, so 401 would tell the client to log in again, which would not help).
-pub(crate) async fn confirm_password(
-    users: &dyn UserStore,
-    hasher: &PasswordHasher,
-    actor: &Actor,
-    field: &str,
-    password: &str,
-) -> ApiResult<()> {
-    let credentials = users.credentials_by_id(&actor.user.id).await?;
-    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
-    if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
-        Ok(())
-    } else {
-        Err(ApiError::validation(field, "is incorrect"))
-    }
-}
-
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> ApiResult<()> {
-    let new =
-        Password::parse(new, min_password(state)).map_err(|reason| ApiError::validation("new_password", reason))?;
+pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> AuthResult<()> {
+    let new = Password::parse(new, min_password(state))
+        .map_err(|reason| AuthError::Invalid(Invalid::field("new_password", reason)))?;
     confirm_password(state.store.as_ref(), &state.hasher, actor, "current_password", current).await?;
     let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     let notice = MailDraft {
@@ -202,8 +217,8 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
 
 /// Always the same answer; an email goes out only when the account exists.
 #[tracing::instrument(skip_all)]
-pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
-    let email = Email::parse(email).map_err(|reason| ApiError::validation("email", reason))?;
+pub async fn forgot(state: &AppState, email: &str) -> AuthResult<&'static str> {
+    let email = Email::parse(email).map_err(|reason| AuthError::Invalid(Invalid::field("email", reason)))?;
     // Known and unknown addresses take the same time: the answer never comes before the floor,
     // and the work for a known one (a lookup, a write, queueing the email) fits well inside it.
     let floor = tokio::time::Instant::now() + FORGOT_FLOOR;
@@ -215,7 +230,7 @@ pub async fn forgot(state: &AppState, email: &str) -> ApiResult<&'static str> {
 /// How long `forgot` takes at least, whether or not the account exists.
 const FORGOT_FLOOR: Duration = Duration::from_millis(50);
 
-async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
+async fn request_reset(state: &AppState, email: &Email) -> AuthResult<()> {
     let Some(user) = state.store.user_by_email(email).await? else {
         return Ok(());
     };
@@ -246,11 +261,11 @@ async fn request_reset(state: &AppState, email: &Email) -> ApiResult<()> {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiResult<&'static str> {
-    let password =
-        Password::parse(password, min_password(state)).map_err(|reason| ApiError::validation("password", reason))?;
+pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> AuthResult<&'static str> {
+    let password = Password::parse(password, min_password(state))
+        .map_err(|reason| AuthError::Invalid(Invalid::field("password", reason)))?;
     if reset_token.is_empty() || reset_token.len() > 256 {
-        return Err(ApiError::BadRequest(INVALID_RESET.into()));
+        return Err(AuthError::InvalidResetToken);
     }
     let hash = state.hasher.hash(&password, WhenClientLeaves::Finish).await?;
     let confirmation = MailDraft {
@@ -263,7 +278,7 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
     let consumed =
         state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now(), &confirmation).await?;
     let Some(user_id) = consumed else {
-        return Err(ApiError::BadRequest(INVALID_RESET.into()));
+        return Err(AuthError::InvalidResetToken);
     };
     state.outbox.wake();
     state.metrics.record(AuthEvent::Revocation);
@@ -276,8 +291,8 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> ApiRe
 
 /// The actor behind an access token, or 401: bad signature, expired, revoked session, or a
 /// deleted user all look the same to the client.
-pub async fn authenticate(state: &AppState, token: &str) -> ApiResult<Actor> {
-    let unauthorized = || ApiError::Unauthorized("Invalid or expired token".into());
+pub async fn authenticate(state: &AppState, token: &str) -> AuthResult<Actor> {
+    let unauthorized = || AuthError::InvalidAccessToken;
     let claims = state.keys.verify(token).ok_or_else(unauthorized)?;
     let session_id = SessionId::parse(&claims.sid).ok_or_else(unauthorized)?;
     let session = state.store.unrevoked_session(&session_id).await?.ok_or_else(unauthorized)?;

@@ -1,9 +1,8 @@
 //! Business rules, written once for both databases.
 //!
 //! Services take raw client input, validate it into domain types, apply the rules (ownership,
-//! sessions, mail) and talk to the store. They answer with [`ApiError`](crate::error::ApiError)
-//! directly: every rule here has exactly one HTTP meaning, and a second error type would only
-//! restate it.
+//! sessions, mail) and talk to the store. Each has its own error type, saying what went wrong in
+//! its own terms; `http/` maps those to statuses and the contract's messages.
 
 pub mod auth;
 pub mod movies;
@@ -11,7 +10,7 @@ pub mod seed;
 pub mod users;
 
 use crate::domain::{Role, SessionId};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::FieldErrors;
 use crate::model::User;
 use crate::store::SessionOwner;
 
@@ -53,13 +52,30 @@ impl Validator {
     }
 
     /// The validated values (zip several `check` results together), or every recorded reason.
-    pub fn finish<T>(self, values: Option<T>) -> Result<T, ApiError> {
+    pub fn finish<T>(self, values: Option<T>) -> Result<T, Invalid> {
         match values {
             Some(values) if self.errors.is_empty() => Ok(values),
-            _ if !self.errors.is_empty() => {
-                Err(ApiError::Validation { message: "Request has invalid fields".to_owned(), errors: self.errors })
-            }
-            _ => Err(ApiError::internal(anyhow::anyhow!("validator lost a value without a reason"))),
+            _ if !self.errors.is_empty() => Err(Invalid(self.errors)),
+            // Every `None` comes with a reason; should one not, the request is still refused.
+            _ => Err(Invalid::field("request", "could not be validated")),
         }
+    }
+}
+
+/// Input that broke the rules: each rejected field, with why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub FieldErrors);
+
+impl Invalid {
+    pub fn field(name: &str, reason: impl Into<String>) -> Self {
+        let mut errors = FieldErrors::new();
+        errors.insert(name.to_owned(), vec![reason.into()]);
+        Self(errors)
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "invalid fields: {}", self.0.keys().cloned().collect::<Vec<_>>().join(", "))
     }
 }

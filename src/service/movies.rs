@@ -4,19 +4,40 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::{Actor, Validator};
-use crate::domain::MovieId;
-use crate::domain::{MovieName, TagList};
-use crate::error::{ApiError, ApiResult};
+use super::{Actor, Invalid, Validator};
+use crate::domain::{MovieId, MovieName, TagList};
 use crate::model::{Movie, now};
 use crate::store::listing::Listings;
 use crate::store::page_cache::MoviePage;
 use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, MovieStore, StoreError, refusal};
 
-const NAME_TAKEN: &str = "Movie with given name already exists";
-const NOT_FOUND: &str = "Movie with given id doesn't exist";
-const UPDATE_FORBIDDEN: &str = "Updating movie added by other is forbidden";
-const DELETE_FORBIDDEN: &str = "Deleting movie added by other is forbidden";
+/// Why a catalogue request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum MovieError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("no movie has that id")]
+    NotFound,
+    /// Only its owner or an admin may make the change.
+    #[error("the movie was added by someone else")]
+    NotOwner(Change),
+    /// `If-Match` named a version the movie no longer has.
+    #[error("the movie changed since the version given")]
+    Changed,
+    #[error("a movie has that name already")]
+    NameTaken,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// The kind of change refused to someone who does not own the movie.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Update,
+    Delete,
+}
+
+type MovieResult<T> = Result<T, MovieError>;
 
 /// Raw fields of a create, replace or patch; `None` means "not given".
 #[derive(Debug, Default)]
@@ -33,7 +54,7 @@ struct MovieChanges {
     genres: Option<Vec<String>>,
 }
 
-fn validate(fields: &MovieFields) -> ApiResult<MovieChanges> {
+fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
     let mut v = Validator::default();
     let name = fields.name.as_deref().map(|n| v.check("name", MovieName::parse(n).map(MovieName::into_inner)));
     let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
@@ -48,12 +69,13 @@ fn validate(fields: &MovieFields) -> ApiResult<MovieChanges> {
         casts: casts.flatten(),
         genres: genres.flatten(),
     }))
+    .map_err(MovieError::Invalid)
 }
 
-fn map_conflict(error: StoreError) -> ApiError {
+fn map_conflict(error: StoreError) -> MovieError {
     match error {
-        StoreError::Conflict(_) => ApiError::Conflict(NAME_TAKEN.into()),
-        other => other.into(),
+        StoreError::Conflict(_) => MovieError::NameTaken,
+        other => MovieError::Store(other),
     }
 }
 
@@ -63,10 +85,10 @@ pub fn can_edit(actor: &Actor, movie: &Movie) -> bool {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> ApiResult<MovieId> {
+pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> MovieResult<MovieId> {
     let changes = validate(fields)?;
     let (Some(name), Some(casts), Some(genres)) = (changes.name, changes.casts, changes.genres) else {
-        return Err(ApiError::internal(anyhow::anyhow!("create called without every field")));
+        return Err(MovieError::Invalid(Invalid::field("request", "a new movie needs name, casts and genres")));
     };
     let at = now();
     let movie = Movie {
@@ -83,18 +105,18 @@ pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields)
     Ok(movie.id)
 }
 
-pub async fn get(store: &dyn MovieStore, movie_id: &str) -> ApiResult<Movie> {
+pub async fn get(store: &dyn MovieStore, movie_id: &str) -> MovieResult<Movie> {
     let movie_id = parse_id(movie_id)?;
-    store.movie(&movie_id).await?.ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+    store.movie(&movie_id).await?.ok_or(MovieError::NotFound)
 }
 
-/// A movie id from a client: one that could never name a movie is a 404, without a query.
-fn parse_id(raw: &str) -> ApiResult<MovieId> {
-    MovieId::parse(raw).ok_or_else(|| ApiError::NotFound(NOT_FOUND.into()))
+/// A movie id from a client: one that could never name a movie is not found, without a query.
+fn parse_id(raw: &str) -> MovieResult<MovieId> {
+    MovieId::parse(raw).ok_or(MovieError::NotFound)
 }
 
 /// A page of the listing, newest first.
-pub async fn list(listings: &Listings, query: &MovieQuery) -> ApiResult<Arc<MoviePage>> {
+pub async fn list(listings: &Listings, query: &MovieQuery) -> MovieResult<Arc<MoviePage>> {
     Ok(listings.page(query).await?)
 }
 
@@ -111,8 +133,8 @@ async fn guard_for(
     actor: &Actor,
     movie_id: &MovieId,
     expected: &ExpectedVersions,
-    forbidden: &str,
-) -> ApiResult<MovieGuard> {
+    change: Change,
+) -> MovieResult<MovieGuard> {
     let owner = (!actor.is_admin()).then(|| actor.user.id.clone());
     let unchanged_since = match expected.as_deref() {
         None => None,
@@ -122,19 +144,19 @@ async fn guard_for(
             let guard = MovieGuard { owner: owner.clone(), unchanged_since: None };
             match current {
                 Some(movie) if versions.contains(&movie.updated_at) => Some(movie.updated_at),
-                current => return Err(refusal_error(refusal::<()>(current.as_ref(), &guard), forbidden)),
+                current => return Err(refusal_error(refusal::<()>(current.as_ref(), &guard), change)),
             }
         }
     };
     Ok(MovieGuard { owner, unchanged_since })
 }
 
-/// The answer to a guarded write that was refused; `forbidden` is the 403's message.
-fn refusal_error<T>(refusal: GuardedWrite<T>, forbidden: &str) -> ApiError {
+/// Why a guarded write (a `change`) was refused.
+fn refusal_error<T>(refusal: GuardedWrite<T>, change: Change) -> MovieError {
     match refusal {
-        GuardedWrite::NotOwner => ApiError::Forbidden(forbidden.into()),
-        GuardedWrite::Changed => ApiError::PreconditionFailed,
-        GuardedWrite::NotFound | GuardedWrite::Done(_) => ApiError::NotFound(NOT_FOUND.into()),
+        GuardedWrite::NotOwner => MovieError::NotOwner(change),
+        GuardedWrite::Changed => MovieError::Changed,
+        GuardedWrite::NotFound | GuardedWrite::Done(_) => MovieError::NotFound,
     }
 }
 
@@ -148,17 +170,17 @@ pub async fn update(
     movie_id: &str,
     fields: &MovieFields,
     expected: &ExpectedVersions,
-) -> ApiResult<Movie> {
+) -> MovieResult<Movie> {
     let changes = validate(fields)?;
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, UPDATE_FORBIDDEN).await?;
+    let guard = guard_for(store, actor, movie_id, expected, Change::Update).await?;
     let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
     match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
         GuardedWrite::Done(movie) => {
             tracing::info!("movie updated");
             Ok(movie)
         }
-        refusal => Err(refusal_error(refusal, UPDATE_FORBIDDEN)),
+        refusal => Err(refusal_error(refusal, Change::Update)),
     }
 }
 
@@ -168,14 +190,14 @@ pub async fn delete(
     actor: &Actor,
     movie_id: &str,
     expected: &ExpectedVersions,
-) -> ApiResult<()> {
+) -> MovieResult<()> {
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, DELETE_FORBIDDEN).await?;
+    let guard = guard_for(store, actor, movie_id, expected, Change::Delete).await?;
     match store.delete_movie(movie_id, &guard).await? {
         GuardedWrite::Done(()) => {
             tracing::info!("movie deleted");
             Ok(())
         }
-        refusal => Err(refusal_error(refusal, DELETE_FORBIDDEN)),
+        refusal => Err(refusal_error(refusal, Change::Delete)),
     }
 }

@@ -3,23 +3,58 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::Actor;
-use super::auth::confirm_password;
-use crate::auth::password::PasswordHasher;
+use super::{Actor, Invalid};
+use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::domain::{Email, MovieId, Role, UserId};
-use crate::error::{ApiError, ApiResult};
 use crate::model::User;
 use crate::store::{LAST_ADMIN, MovieStore, StoreError, UserStore};
 
-const USER_NOT_FOUND: &str = "User with given id doesn't exist";
-const LAST_ADMIN_STAYS: &str = "The last admin cannot give up the role or be deleted: promote another admin first";
-const DELETE_YOURSELF_WITH_PASSWORD: &str =
-    "Delete your own account with DELETE /api/users/me, which asks for your password";
+/// Why an account request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum UserError {
+    /// A field broke a rule (a role that is none, a wrong password).
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error("no user has that id")]
+    NotFound,
+    /// The change would leave no admin.
+    #[error("the last admin cannot stop being one")]
+    LastAdmin,
+    /// An admin deletes their own account with their password, as anyone does.
+    #[error("an admin's own account is deleted through /api/users/me")]
+    OwnAccount,
+    #[error(transparent)]
+    Hashing(#[from] HashError),
+    #[error(transparent)]
+    Store(StoreError),
+}
 
-fn keep_last_admin(error: StoreError) -> ApiError {
-    match error {
-        StoreError::Conflict(LAST_ADMIN) => ApiError::Conflict(LAST_ADMIN_STAYS.into()),
-        other => other.into(),
+impl From<StoreError> for UserError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict(LAST_ADMIN) => Self::LastAdmin,
+            other => Self::Store(other),
+        }
+    }
+}
+
+type UserResult<T> = Result<T, UserError>;
+
+/// Checks the actor's current password, given in `field`; a wrong one is that field's error
+/// (the token is fine, so telling the client to log in again would not help).
+pub(crate) async fn confirm_password(
+    users: &dyn UserStore,
+    hasher: &PasswordHasher,
+    actor: &Actor,
+    field: &str,
+    password: &str,
+) -> UserResult<()> {
+    let credentials = users.credentials_by_id(&actor.user.id).await?;
+    let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
+    if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
+        Ok(())
+    } else {
+        Err(UserError::Invalid(Invalid::field(field, "is incorrect")))
     }
 }
 
@@ -33,7 +68,7 @@ pub struct Profile {
     pub movies: Vec<MovieId>,
 }
 
-pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> ApiResult<Profile> {
+pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> UserResult<Profile> {
     let movies = movies.movie_ids_of(&actor.user.id).await?;
     Ok(Profile { user: actor.user.clone(), movies })
 }
@@ -45,38 +80,34 @@ pub async fn delete_own_account(
     hasher: &PasswordHasher,
     actor: &Actor,
     password: &str,
-) -> ApiResult<()> {
+) -> UserResult<()> {
     confirm_password(users, hasher, actor, "password", password).await?;
-    users.delete_user(&actor.user.id).await.map_err(keep_last_admin)?;
+    users.delete_user(&actor.user.id).await?;
     tracing::info!("account deleted with its movies");
     Ok(())
 }
 
-pub async fn list(users: &dyn UserStore) -> ApiResult<Vec<User>> {
+pub async fn list(users: &dyn UserStore) -> UserResult<Vec<User>> {
     Ok(users.list_users().await?)
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
-pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role: &str) -> ApiResult<User> {
-    let role = Role::parse(role).map_err(|reason| ApiError::validation("role", reason))?;
-    let user_id = UserId::parse(user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    let user = users
-        .set_role(&user_id, role)
-        .await
-        .map_err(keep_last_admin)?
-        .ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
+pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role: &str) -> UserResult<User> {
+    let role = Role::parse(role).map_err(|reason| UserError::Invalid(Invalid::field("role", reason)))?;
+    let user_id = UserId::parse(user_id).ok_or(UserError::NotFound)?;
+    let user = users.set_role(&user_id, role).await?.ok_or(UserError::NotFound)?;
     tracing::info!(role = role.as_str(), "role changed");
     Ok(user)
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
-pub async fn delete(users: &dyn UserStore, admin: &Actor, user_id: &str) -> ApiResult<()> {
+pub async fn delete(users: &dyn UserStore, admin: &Actor, user_id: &str) -> UserResult<()> {
     if admin.user.id == *user_id {
-        return Err(ApiError::Forbidden(DELETE_YOURSELF_WITH_PASSWORD.into()));
+        return Err(UserError::OwnAccount);
     }
-    let user_id = UserId::parse(user_id).ok_or_else(|| ApiError::NotFound(USER_NOT_FOUND.into()))?;
-    if !users.delete_user(&user_id).await.map_err(keep_last_admin)? {
-        return Err(ApiError::NotFound(USER_NOT_FOUND.into()));
+    let user_id = UserId::parse(user_id).ok_or(UserError::NotFound)?;
+    if !users.delete_user(&user_id).await? {
+        return Err(UserError::NotFound);
     }
     tracing::info!("user deleted by an admin");
     Ok(())

@@ -84,10 +84,10 @@ backend_tests! {
         // And they serve one and the same data: an account made through one logs in through another.
         let (_, token) = crate::helpers::user_on(&client, &servers[0].address, "a@example.com").await;
         let body = serde_json::json!({"email": "a@example.com", "password": crate::helpers::PASSWORD});
-        let login = client.post(format!("{}/api/auth/login", servers[3].address)).json(&body).send().await.unwrap();
-        assert_eq!(login.status(), 200);
-        let me = client.get(format!("{}/api/users/me", servers[3].address)).bearer_auth(&token).send().await.unwrap();
-        assert_eq!(me.status(), 200);
+        let login = read(client.post(format!("{}/api/auth/login", servers[3].address)).json(&body).send().await.unwrap()).await;
+        login.assert_status(200);
+        let me = read(client.get(format!("{}/api/users/me", servers[3].address)).bearer_auth(&token).send().await.unwrap()).await;
+        me.assert_status(200);
     }
 }
 
