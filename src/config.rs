@@ -110,9 +110,30 @@ fn parse_ip_list(value: &str) -> Result<IpAddr, String> {
     value.trim().parse().map_err(|_| format!("'{value}' is not an IP address"))
 }
 
-/// Everything the server needs to know, from flags and environment.
+/// Everything the server needs to know, from flags and environment, in groups by concern.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Settings {
+    /// `sqlite://path` (created if missing) or `postgres://...`.
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://movie-bag.db",
+          value_parser = parse_database_url, global = true)]
+    pub database_url: DatabaseUrl,
+
+    #[command(flatten)]
+    pub server: ServerSettings,
+
+    #[command(flatten)]
+    pub tokens: TokenSettings,
+
+    #[command(flatten)]
+    pub limits: LimitSettings,
+
+    #[command(flatten)]
+    pub mail: MailSettings,
+}
+
+/// Where and how the server listens, and what it accepts.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServerSettings {
     /// Address to listen on.
     #[arg(long, env = "HOST", default_value = "127.0.0.1", global = true)]
     pub host: String,
@@ -121,11 +142,45 @@ pub struct Settings {
     #[arg(long, env = "PORT", default_value_t = 5000, global = true)]
     pub port: u16,
 
-    /// `sqlite://path` (created if missing) or `postgres://...`.
-    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://movie-bag.db",
-          value_parser = parse_database_url, global = true)]
-    pub database_url: DatabaseUrl,
+    /// Base URL used in emailed links; defaults to `http://{HOST}:{PORT}`.
+    #[arg(long, env = "PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 
+    /// Origins allowed by CORS (comma-separated, `*` for any); unset sends no CORS headers.
+    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
+    pub cors_origins: Vec<String>,
+
+    /// Largest accepted request body in bytes.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub body_limit_bytes: usize,
+
+    /// A request that takes longer is answered 503; a read stops there, a write still runs to its
+    /// end (see `http::received`).
+    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
+    pub request_timeout: Duration,
+
+    /// A client must send a request's whole head (request line and headers) within this time, or
+    /// its connection is closed (slowloris).
+    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_ttl, global = true)]
+    pub header_read_timeout: Duration,
+
+    /// Requests served at once; more wait for a turn (within the request timeout).
+    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_concurrent_requests: u32,
+
+    /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
+    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
+    pub shutdown_timeout: Duration,
+
+    /// `text` for people, `json` for log collectors.
+    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// Signing, token lifetimes and password rules.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TokenSettings {
     /// HS256 signing key, at least 32 bytes. Unset with SQLite: generated once and kept beside
     /// the database file.
     #[arg(long, env = "JWT_SECRET_KEY", hide_env_values = true, global = true)]
@@ -147,7 +202,11 @@ pub struct Settings {
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256), global = true)]
     pub password_min_length: u16,
+}
 
+/// Abuse limits and the bounds of internal queues.
+#[derive(Debug, Clone, clap::Args)]
+pub struct LimitSettings {
     /// Requests per minute per client address on signup, login, refresh, forgot and reset; 0 is off.
     #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 30, global = true)]
     pub auth_rate_limit_per_minute: u32,
@@ -162,63 +221,6 @@ pub struct Settings {
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_list, global = true)]
     pub trusted_proxies: Vec<IpAddr>,
 
-    /// SMTP server; unset writes emails to the log instead.
-    #[arg(long, env = "MAIL_SERVER", global = true)]
-    pub mail_server: Option<String>,
-
-    #[arg(long, env = "MAIL_PORT", default_value_t = 25, global = true)]
-    pub mail_port: u16,
-
-    #[arg(long, env = "MAIL_USERNAME", global = true)]
-    pub mail_username: Option<String>,
-
-    #[arg(long, env = "MAIL_PASSWORD", hide_env_values = true, global = true)]
-    pub mail_password: Option<Secret>,
-
-    /// STARTTLS on a plain connection.
-    #[arg(long, env = "MAIL_USE_TLS", default_value = "false", value_parser = BoolishValueParser::new(),
-          action = clap::ArgAction::Set, global = true)]
-    pub mail_use_tls: bool,
-
-    /// TLS from the first byte (usually port 465).
-    #[arg(long, env = "MAIL_USE_SSL", default_value = "false", value_parser = BoolishValueParser::new(),
-          action = clap::ArgAction::Set, global = true)]
-    pub mail_use_ssl: bool,
-
-    #[arg(long, env = "MAIL_SENDER", default_value = "support@movie-bag.local", global = true)]
-    pub mail_sender: String,
-
-    /// How long an email that cannot be delivered is retried before it is given up (and logged
-    /// as an error).
-    #[arg(long, env = "MAIL_GIVE_UP_AFTER", default_value = "24h", value_parser = parse_ttl, global = true)]
-    pub mail_give_up_after: Duration,
-
-    /// Base URL used in emailed links; defaults to `http://{HOST}:{PORT}`.
-    #[arg(long, env = "PUBLIC_URL", global = true)]
-    pub public_url: Option<String>,
-
-    /// Origins allowed by CORS (comma-separated, `*` for any); unset sends no CORS headers.
-    #[arg(long, env = "CORS_ORIGINS", value_delimiter = ',', global = true)]
-    pub cors_origins: Vec<String>,
-
-    /// Largest accepted request body in bytes.
-    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
-    pub body_limit_bytes: usize,
-
-    /// A request that takes longer is answered 503 and its work cancelled.
-    #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
-    pub request_timeout: Duration,
-
-    /// Requests served at once; more wait for a turn (within the request timeout).
-    #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024,
-          value_parser = clap::value_parser!(u32).range(1..), global = true)]
-    pub max_concurrent_requests: u32,
-
-    /// A client must send a request's whole head (request line and headers) within this time, or
-    /// its connection is closed (slowloris).
-    #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_ttl, global = true)]
-    pub header_read_timeout: Duration,
-
     /// Writes that may wait for the database at once (the SQLite writer's queue, PostgreSQL's
     /// create batcher); past it a write is answered 503 with `Retry-After`.
     #[arg(long, env = "WRITE_QUEUE_LIMIT", default_value_t = 1024,
@@ -230,14 +232,47 @@ pub struct Settings {
     #[arg(long, env = "HASH_QUEUE_LIMIT", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub hash_queue_limit: u32,
+}
 
-    /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
-    #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
-    pub shutdown_timeout: Duration,
+/// Outgoing email.
+#[derive(Debug, Clone, clap::Args)]
+pub struct MailSettings {
+    /// SMTP server; unset writes emails to the log instead.
+    #[arg(id = "mail_server", long = "mail-server", env = "MAIL_SERVER", global = true)]
+    pub server: Option<String>,
 
-    /// `text` for people, `json` for log collectors.
-    #[arg(long, env = "LOG_FORMAT", default_value = "text", value_enum, global = true)]
-    pub log_format: LogFormat,
+    #[arg(id = "mail_port", long = "mail-port", env = "MAIL_PORT", default_value_t = 25, global = true)]
+    pub port: u16,
+
+    #[arg(id = "mail_username", long = "mail-username", env = "MAIL_USERNAME", global = true)]
+    pub username: Option<String>,
+
+    #[arg(id = "mail_password", long = "mail-password", env = "MAIL_PASSWORD", hide_env_values = true, global = true)]
+    pub password: Option<Secret>,
+
+    /// STARTTLS on a plain connection.
+    #[arg(id = "mail_use_tls", long = "mail-use-tls", env = "MAIL_USE_TLS", default_value = "false", value_parser = BoolishValueParser::new(),
+          action = clap::ArgAction::Set, global = true)]
+    pub use_tls: bool,
+
+    /// TLS from the first byte (usually port 465).
+    #[arg(id = "mail_use_ssl", long = "mail-use-ssl", env = "MAIL_USE_SSL", default_value = "false", value_parser = BoolishValueParser::new(),
+          action = clap::ArgAction::Set, global = true)]
+    pub use_ssl: bool,
+
+    #[arg(
+        id = "mail_sender",
+        long = "mail-sender",
+        env = "MAIL_SENDER",
+        default_value = "support@movie-bag.local",
+        global = true
+    )]
+    pub sender: String,
+
+    /// How long an email that cannot be delivered is retried before it is given up (and logged
+    /// as an error).
+    #[arg(id = "mail_give_up_after", long = "mail-give-up-after", env = "MAIL_GIVE_UP_AFTER", default_value = "24h", value_parser = parse_ttl, global = true)]
+    pub give_up_after: Duration,
 }
 
 impl Settings {
@@ -260,9 +295,9 @@ impl Settings {
 
     /// The base of links sent by email.
     pub fn public_url(&self) -> String {
-        match &self.public_url {
+        match &self.server.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}:{}", self.host, self.port),
+            None => format!("http://{}:{}", self.server.host, self.server.port),
         }
     }
 }

@@ -29,18 +29,18 @@ pub struct Application {
 impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.access_token_ttl);
-        let limits = store::StoreLimits { write_queue: settings.write_queue_limit as usize };
+        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl);
+        let limits = store::StoreLimits { write_queue: settings.limits.write_queue_limit as usize };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hasher = PasswordHasher::new(cores, settings.hash_queue_limit as usize)?;
+        let hasher = PasswordHasher::new(cores, settings.limits.hash_queue_limit as usize)?;
         tracing::info!(permits = hasher.permit_count(), "password hashing pool ready");
         let state = Arc::new(AppState {
             hasher,
             mailer: Mailer::from_settings(&settings)?,
             outbox: Outbox::default(),
-            auth_rate_limiter: RateLimiter::new(settings.auth_rate_limit_per_minute),
-            account_throttle: AccountThrottle::new(settings.account_failed_login_limit),
+            auth_rate_limiter: RateLimiter::new(settings.limits.auth_rate_limit_per_minute),
+            account_throttle: AccountThrottle::new(settings.limits.account_failed_login_limit),
             metrics: Metrics::default(),
             listings: Listings::new(store.clone()),
             keys,
@@ -48,7 +48,7 @@ impl Application {
             settings,
         });
         // As a (host, port) pair, so that an IPv6 host such as `::` (dual stack) needs no brackets.
-        let (host, port) = (state.settings.host.as_str(), state.settings.port);
+        let (host, port) = (state.settings.server.host.as_str(), state.settings.server.port);
         let listener =
             TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
         let router = crate::http::router(state.clone());
@@ -77,12 +77,12 @@ impl Application {
         let sender = self.state.outbox.clone().run_sender(
             self.state.store.clone(),
             self.state.mailer.clone(),
-            self.state.settings.mail_give_up_after,
+            self.state.settings.mail.give_up_after,
         );
         let _sender = AbortOnDrop(tokio::spawn(sender));
-        let header_read_timeout = self.state.settings.header_read_timeout;
+        let header_read_timeout = self.state.settings.server.header_read_timeout;
         let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);
-        let grace = self.state.settings.shutdown_timeout;
+        let grace = self.state.settings.server.shutdown_timeout;
         let deadline = async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;

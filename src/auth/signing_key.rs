@@ -40,7 +40,7 @@ impl SigningKey {
 
 /// The key the server signs with, from the settings (see the module docs).
 pub fn resolve(settings: &Settings) -> anyhow::Result<SigningKey> {
-    if let Some(secret) = &settings.jwt_secret_key {
+    if let Some(secret) = &settings.tokens.jwt_secret_key {
         return SigningKey::parse(secret.expose(), || "JWT_SECRET_KEY".to_owned());
     }
     match (&settings.database_url, settings.database_url.sqlite_path()) {

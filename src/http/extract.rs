@@ -66,7 +66,8 @@ impl FromRequestParts<SharedState> for ClientAddr {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_canonical())
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
-        let trusted = |ip: &IpAddr| state.settings.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip);
+        let trusted =
+            |ip: &IpAddr| state.settings.limits.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip);
         if !trusted(&peer) {
             return Ok(ClientAddr(peer));
         }

@@ -47,8 +47,8 @@ pub fn router(state: SharedState) -> Router {
         .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi::ApiDoc::openapi()))
         .fallback(|| async { ApiError::NotFound("Resource not found".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
-        .layer(DefaultBodyLimit::max(state.settings.body_limit_bytes));
-    let api = match cors(&state.settings.cors_origins) {
+        .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes));
+    let api = match cors(&state.settings.server.cors_origins) {
         Some(cors) => api.layer(cors),
         None => api,
     };
@@ -58,7 +58,7 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn_with_state(state.clone(), received::run_to_completion))
         .layer(compression())
         // Inside the timeout: waiting for a turn counts against REQUEST_TIMEOUT.
-        .layer(GlobalConcurrencyLimitLayer::new(state.settings.max_concurrent_requests as usize))
+        .layer(GlobalConcurrencyLimitLayer::new(state.settings.server.max_concurrent_requests as usize))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -28,11 +28,13 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
     let span = tracing::info_span!("request", id = %request_id);
-    let response =
-        match tokio::time::timeout(state.settings.request_timeout, next.run(request)).instrument(span.clone()).await {
-            Ok(response) => response,
-            Err(_) => ApiError::Timeout.into_response(),
-        };
+    let response = match tokio::time::timeout(state.settings.server.request_timeout, next.run(request))
+        .instrument(span.clone())
+        .await
+    {
+        Ok(response) => response,
+        Err(_) => ApiError::Timeout.into_response(),
+    };
     let latency = started.elapsed();
     let status = response.status().as_u16();
     state.metrics.record_request(method, &route, status, latency);

@@ -24,7 +24,7 @@ pub async fn run_to_completion(State(state): State<SharedState>, request: Reques
     }
     let (parts, body) = request.into_parts();
     let peer_closed = parts.extensions.get::<PeerClosed>().cloned().unwrap_or_default();
-    let body = match Limited::new(body, state.settings.body_limit_bytes).collect().await {
+    let body = match Limited::new(body, state.settings.server.body_limit_bytes).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return ApiError::PayloadTooLarge.into_response();

@@ -34,30 +34,31 @@ pub enum Mailer {
 
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let Some(server) = settings.mail_server.as_deref().filter(|s| !s.trim().is_empty()) else {
+        let Some(server) = settings.mail.server.as_deref().filter(|s| !s.trim().is_empty()) else {
             tracing::warn!("MAIL_SERVER is not set: emails (with their reset tokens) are written to the log, not sent");
             return Ok(Self::Log);
         };
         let sender: Mailbox = settings
-            .mail_sender
+            .mail
+            .sender
             .parse()
-            .with_context(|| format!("MAIL_SENDER {:?} is not an email address", settings.mail_sender))?;
+            .with_context(|| format!("MAIL_SENDER {:?} is not an email address", settings.mail.sender))?;
         let tls_parameters = || TlsParameters::new(server.to_owned()).context("MAIL_SERVER is not a valid TLS name");
-        let tls = if settings.mail_use_ssl {
+        let tls = if settings.mail.use_ssl {
             Tls::Wrapper(tls_parameters()?)
-        } else if settings.mail_use_tls {
+        } else if settings.mail.use_tls {
             Tls::Required(tls_parameters()?)
         } else {
             Tls::None
         };
         let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(server)
-            .port(settings.mail_port)
+            .port(settings.mail.port)
             .tls(tls)
             .timeout(Some(Duration::from_secs(20)));
-        if let (Some(user), Some(password)) = (&settings.mail_username, &settings.mail_password) {
+        if let (Some(user), Some(password)) = (&settings.mail.username, &settings.mail.password) {
             builder = builder.credentials(Credentials::new(user.clone(), password.expose().to_owned()));
         }
-        tracing::info!(server, port = settings.mail_port, "emails are sent through SMTP");
+        tracing::info!(server, port = settings.mail.port, "emails are sent through SMTP");
         Ok(Self::Smtp { transport: Box::new(builder.build()), sender })
     }
 

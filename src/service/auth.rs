@@ -75,7 +75,7 @@ fn chrono_after(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
 }
 
 fn min_password(state: &AppState) -> usize {
-    usize::from(state.settings.password_min_length)
+    usize::from(state.settings.tokens.password_min_length)
 }
 
 #[tracing::instrument(skip_all)]
@@ -110,7 +110,7 @@ async fn start_session(state: &AppState, user_id: &UserId) -> AuthResult<TokenPa
         user_id: user_id.clone(),
         refresh_token_hash: secret_token::hash(&refresh_token),
         created_at: now,
-        expires_at: chrono_after(now, state.settings.refresh_token_ttl),
+        expires_at: chrono_after(now, state.settings.tokens.refresh_token_ttl),
     };
     state.store.create_session(&session).await?;
     token_pair(state, user_id, &session.id, refresh_token, now)
@@ -240,9 +240,9 @@ async fn request_reset(state: &AppState, email: &Email) -> AuthResult<()> {
     }
     let token = secret_token::generate();
     let now = now();
-    let expires_at = chrono_after(now, state.settings.reset_token_ttl);
+    let expires_at = chrono_after(now, state.settings.tokens.reset_token_ttl);
     let link = format!("{}/reset?token={token}", state.settings.public_url());
-    let minutes = state.settings.reset_token_ttl.as_secs().div_ceil(60);
+    let minutes = state.settings.tokens.reset_token_ttl.as_secs().div_ceil(60);
     let mail = MailDraft {
         id: new_id(),
         subject: "Reset your movie-bag password".into(),
