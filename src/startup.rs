@@ -29,7 +29,7 @@ pub struct Application {
 impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl);
+        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl)?;
         let limits = store::StoreLimits { write_queue: settings.limits.write_queue_limit as usize };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use anyhow::Context as _;
+
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -33,19 +35,19 @@ pub struct TokenKeys {
 }
 
 impl TokenKeys {
-    pub fn new(key: &SigningKey, ttl: Duration) -> Self {
+    pub fn new(key: &SigningKey, ttl: Duration) -> anyhow::Result<Self> {
         let bytes = key.bytes();
         let mut validation = Validation::new(Algorithm::HS256);
         validation.leeway = 0;
         validation.validate_exp = true;
         validation.set_required_spec_claims(&["exp", "sub", "iat"]);
-        Self {
-            encoding: EncodingKey::from_secret(bytes),
-            decoding: DecodingKey::from_secret(bytes),
+        Ok(Self {
+            encoding: EncodingKey::from_secret(bytes).context("the signing key cannot be used for HS256")?,
+            decoding: DecodingKey::from_secret(bytes).context("the signing key cannot be used for HS256")?,
             validation,
             header: Header::new(Algorithm::HS256),
             ttl,
-        }
+        })
     }
 
     pub fn ttl(&self) -> Duration {
@@ -76,7 +78,7 @@ mod tests {
     use super::*;
 
     fn keys() -> TokenKeys {
-        TokenKeys::new(&SigningKey::random(), Duration::from_secs(60))
+        TokenKeys::new(&SigningKey::random(), Duration::from_secs(60)).unwrap()
     }
 
     #[test]
@@ -93,7 +95,7 @@ mod tests {
         let keys = keys();
         let old = keys.issue("u", "s", Utc::now() - chrono::Duration::seconds(120)).unwrap();
         assert!(keys.verify(&old).is_none());
-        let other = TokenKeys::new(&SigningKey::random(), Duration::from_secs(60));
+        let other = TokenKeys::new(&SigningKey::random(), Duration::from_secs(60)).unwrap();
         assert!(keys.verify(&other.issue("u", "s", Utc::now()).unwrap()).is_none());
         assert!(keys.verify("not.a.token").is_none());
     }

@@ -17,7 +17,7 @@ fn sign(claims: &Value, key: &str) -> String {
     jsonwebtoken::encode(
         &jsonwebtoken::Header::default(),
         claims,
-        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()).unwrap(),
     )
     .unwrap()
 }
