@@ -68,7 +68,7 @@ impl Database {
             Some(admin) => {
                 let name = format!("moviebag_bench_{unique}");
                 let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL answers");
-                sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.unwrap();
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
                 let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
                 (Self::Postgres { admin: admin.to_owned(), name: name.clone() }, format!("{base}/{name}"))
             }
@@ -82,8 +82,9 @@ impl Database {
             }
             Self::Postgres { admin, name } => {
                 if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ =
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut conn).await;
+                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                        .execute(&mut conn)
+                        .await;
                 }
             }
         }

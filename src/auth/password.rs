@@ -13,7 +13,6 @@ use std::sync::{Arc, Mutex, mpsc};
 use crate::client_presence::ClientPresence;
 
 use anyhow::Context;
-use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
@@ -62,9 +61,17 @@ fn derive(
         .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
 }
 
+/// 16 random bytes from the system's generator, as a PHC salt.
+fn new_salt() -> anyhow::Result<SaltString> {
+    use rand::TryRngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a salt: {e}"))?;
+    SaltString::encode_b64(&bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))
+}
+
 fn hash_with(scratch: &mut Scratch, password: &[u8]) -> anyhow::Result<String> {
     let params = default_params();
-    let salt = SaltString::generate(&mut OsRng);
+    let salt = new_salt()?;
     let mut out = [0u8; OUTPUT_BYTES];
     derive(scratch, Version::V0x13, &params, password, salt.as_salt(), &mut out)?;
     let phc = PasswordHash {
@@ -248,7 +255,7 @@ mod tests {
         let parsed = PasswordHash::new(&hash).unwrap();
         assert!(Argon2::default().verify_password(b"interoperable", &parsed).is_ok());
         // And hashes made by the library's own API verify here.
-        let salt = SaltString::generate(&mut OsRng);
+        let salt = new_salt().unwrap();
         let foreign =
             argon2::password_hash::PasswordHasher::hash_password(&Argon2::default(), b"from elsewhere", &salt)
                 .unwrap()

@@ -92,7 +92,7 @@ impl TestDatabase {
                 let mut admin = sqlx::PgConnection::connect(admin_url)
                     .await
                     .expect("MOVIEBAG_TEST_POSTGRES_URL is set but PostgreSQL does not answer");
-                sqlx::query(&format!("CREATE DATABASE {name}"))
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut admin)
                     .await
                     .expect("create test database");
@@ -131,7 +131,7 @@ impl Drop for TestDatabase {
                     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
                     runtime.block_on(async {
                         let mut admin = sqlx::PgConnection::connect(&admin_url).await.ok()?;
-                        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
                             .execute(&mut admin)
                             .await
                             .ok()

@@ -12,7 +12,7 @@ use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Postgres, QueryBuilder, Row};
 
 use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
@@ -95,7 +95,7 @@ fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
 impl PgStore {
     async fn user_where(&self, condition: &str, value: &str) -> StoreResult<Option<Credentials>> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE {condition}");
-        let row = sqlx::query(&sql).bind(value).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(value).fetch_optional(&self.pool).await?;
         row.map(|row| Ok(Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
             .transpose()
     }
@@ -104,7 +104,7 @@ impl PgStore {
 impl PgStore {
     async fn fetch_movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
         let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
-        let row = sqlx::query(&sql).bind(movie_id).fetch_optional(&self.pool).await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(movie_id).fetch_optional(&self.pool).await?;
         row.as_ref().map(movie_from_row).transpose()
     }
 
@@ -238,7 +238,7 @@ impl UserStore for PgStore {
 
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY created_at, id");
-        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
         rows.iter().map(user_from_row).collect()
     }
 
@@ -248,7 +248,7 @@ impl UserStore for PgStore {
         let sql = format!(
             "UPDATE users SET role = $1 WHERE id = $2 AND ({KEEPS_AN_ADMIN} OR $1 = 'admin') RETURNING {USER_COLUMNS}"
         );
-        let row = sqlx::query(&sql).bind(role.as_str()).bind(user_id).fetch_optional(&mut *tx).await?;
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(role.as_str()).bind(user_id).fetch_optional(&mut *tx).await?;
         let user = match row {
             Some(row) => Some(user_from_row(&row)?),
             None if user_exists(&mut tx, user_id).await? => return Err(StoreError::Conflict(LAST_ADMIN)),
@@ -263,7 +263,7 @@ impl UserStore for PgStore {
         lock_admins(&mut tx).await?;
         // Foreign keys cascade to sessions, tokens and movies.
         let sql = format!("DELETE FROM users WHERE id = $1 AND {KEEPS_AN_ADMIN}");
-        let done = sqlx::query(&sql).bind(user_id).execute(&mut *tx).await?;
+        let done = sqlx::query(AssertSqlSafe(sql)).bind(user_id).execute(&mut *tx).await?;
         if done.rows_affected() == 0 && user_exists(&mut tx, user_id).await? {
             return Err(StoreError::Conflict(LAST_ADMIN));
         }
@@ -529,7 +529,7 @@ impl MovieStore for PgStore {
                AND ($7::timestamptz IS NULL OR updated_at = $7)
              RETURNING {MOVIE_COLUMNS}"
         );
-        let updated = sqlx::query(&sql)
+        let updated = sqlx::query(AssertSqlSafe(sql))
             .bind(&change.name)
             .bind(&change.casts)
             .bind(&change.genres)
