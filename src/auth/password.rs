@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use crate::client_presence::ClientPresence;
 
 use anyhow::Context;
-use argon2::password_hash::{Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::oneshot;
 
@@ -51,34 +51,32 @@ fn derive(
     version: Version,
     params: &Params,
     password: &[u8],
-    salt: Salt<'_>,
+    salt: &Salt,
     out: &mut [u8],
 ) -> anyhow::Result<()> {
-    let mut salt_bytes = [0u8; 64];
-    let raw_salt = salt.decode_b64(&mut salt_bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))?;
     Argon2::new(Algorithm::Argon2id, version, params.clone())
-        .hash_password_into_with_memory(password, raw_salt, out, scratch.blocks(params.block_count()))
+        .hash_password_into_with_memory(password, salt.as_ref(), out, scratch.blocks(params.block_count()))
         .map_err(|e| anyhow::anyhow!("argon2 failed: {e}"))
 }
 
 /// 16 random bytes from the system's generator, as a PHC salt.
-fn new_salt() -> anyhow::Result<SaltString> {
+fn new_salt() -> anyhow::Result<Salt> {
     use rand::TryRngCore as _;
-    let mut bytes = [0u8; 16];
+    let mut bytes = [0u8; Salt::RECOMMENDED_LENGTH];
     rand::rngs::OsRng.try_fill_bytes(&mut bytes).map_err(|e| anyhow::anyhow!("no randomness for a salt: {e}"))?;
-    SaltString::encode_b64(&bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))
+    Salt::new(&bytes).map_err(|e| anyhow::anyhow!("salt: {e}"))
 }
 
 fn hash_with(scratch: &mut Scratch, password: &[u8]) -> anyhow::Result<String> {
     let params = default_params();
     let salt = new_salt()?;
     let mut out = [0u8; OUTPUT_BYTES];
-    derive(scratch, Version::V0x13, &params, password, salt.as_salt(), &mut out)?;
+    derive(scratch, Version::V0x13, &params, password, &salt, &mut out)?;
     let phc = PasswordHash {
         algorithm: argon2::ARGON2ID_IDENT,
         version: Some(Version::V0x13.into()),
         params: ParamsString::try_from(&params).map_err(|e| anyhow::anyhow!("params: {e}"))?,
-        salt: Some(salt.as_salt()),
+        salt: Some(salt),
         hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?),
     };
     Ok(phc.to_string())
@@ -93,7 +91,7 @@ fn verify_with(scratch: &mut Scratch, password: &[u8], stored: &str) -> anyhow::
     let expected = parsed.hash.context("stored hash has no output")?;
     let salt = parsed.salt.context("stored hash has no salt")?;
     let mut out = vec![0u8; expected.len()];
-    derive(scratch, version, &params, password, salt, &mut out)?;
+    derive(scratch, version, &params, password, &salt, &mut out)?;
     // Output's equality is constant-time.
     Ok(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))? == expected)
 }
@@ -256,11 +254,25 @@ mod tests {
         assert!(Argon2::default().verify_password(b"interoperable", &parsed).is_ok());
         // And hashes made by the library's own API verify here.
         let salt = new_salt().unwrap();
-        let foreign =
-            argon2::password_hash::PasswordHasher::hash_password(&Argon2::default(), b"from elsewhere", &salt)
-                .unwrap()
-                .to_string();
+        let foreign: PasswordHash = argon2::password_hash::PasswordHasher::hash_password_with_salt(
+            &Argon2::default(),
+            b"from elsewhere",
+            salt.as_ref(),
+        )
+        .unwrap();
+        let foreign = foreign.to_string();
         assert!(hasher.verify("from elsewhere", Some(&foreign), WhenClientLeaves::Finish).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_hash_stored_by_another_argon2_implementation_still_verifies() {
+        // Made by argon2-cffi (the reference C code) with movie-bag's parameters: hashes stored
+        // before a library upgrade must keep working.
+        let stored =
+            "$argon2id$v=19$m=19456,t=2,p=1$bAEUx2iZ0o3u9zznrR4bcA$k4typWlucIIM2AzRUP/NElSPZvGVvLa+Z0+oAcCrcmM";
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        assert!(hasher.verify("hashed before the upgrade", Some(stored), WhenClientLeaves::Finish).await.unwrap());
+        assert!(!hasher.verify("hashed after the upgrade", Some(stored), WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]
