@@ -4,8 +4,6 @@
 //! [`store`] (one trait, SQLite and PostgreSQL implementations). Beside them: [`auth`]
 //! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
 
-#![deny(unsafe_code)]
-
 pub mod account_throttle;
 pub mod auth;
 pub mod client_presence;

@@ -1,5 +1,5 @@
 //! Calls into the operating system that Rust's standard library does not offer. The only
-//! module allowed `unsafe` code (the crate denies it elsewhere): each call is a plain syscall on
+//! module allowed `unsafe` code (`[lints]` in Cargo.toml denies it elsewhere): each call is a plain syscall on
 //! the calling thread, with its safety argument beside it.
 #![allow(unsafe_code)]
 

@@ -128,7 +128,9 @@ pub async fn login(
     Ok(Json(auth::login(&state, &body.email, &body.password, client).await?))
 }
 
-/// Trade a refresh token for a new token pair; the old refresh token stops working.
+/// Trade a refresh token for a new token pair; the old refresh token stops working. Presenting
+/// a refresh token that was already traded (a copy, stolen or replayed) revokes its whole
+/// session: every token of it is refused from then on, and the answer is 401.
 #[utoipa::path(post, path = "/api/auth/refresh", tag = "auth", request_body = RefreshRequest,
     responses(
         (status = 200, description = "New token pair", body = TokenPair),

@@ -27,7 +27,6 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa::OpenApi as _;
 use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
@@ -44,7 +43,10 @@ pub fn router(state: SharedState) -> Router {
         .merge(users::router().layer(no_store))
         .merge(movies::router())
         .merge(ops::router())
-        .merge(SwaggerUi::new("/docs").url("/api/openapi.json", openapi::ApiDoc::openapi()))
+        .merge(
+            SwaggerUi::new("/docs")
+                .url("/api/openapi.json", openapi::document(state.settings.tokens.password_min_length)),
+        )
         .fallback(|| async { ApiError::NotFound("Resource not found".into()) })
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes));

@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::IdResponse;
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
-use super::{conditional, cursor};
+use super::{conditional, cursor, openapi};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
@@ -56,9 +56,9 @@ pub fn router() -> Router<SharedState> {
 pub struct MovieInput {
     #[schema(example = "Heat", min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(example = json!(["Al Pacino", "Robert De Niro"]), min_items = 1, max_items = 100)]
+    #[schema(schema_with = openapi::tag_list, example = json!(["Al Pacino", "Robert De Niro"]))]
     pub casts: Vec<String>,
-    #[schema(example = json!(["Crime", "Drama"]), min_items = 1, max_items = 100)]
+    #[schema(schema_with = openapi::tag_list, example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
 }
 
@@ -68,18 +68,19 @@ impl From<MovieInput> for MovieFields {
     }
 }
 
-/// Some of a movie's fields, for patch; at least one.
+/// Some of a movie's fields, for patch: at least one, none of them `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct MoviePatch {
     #[serde(default, deserialize_with = "present")]
-    #[schema(min_length = 1, max_length = 200)]
+    #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(min_items = 1, max_items = 100)]
+    #[schema(schema_with = openapi::tag_list, required = false)]
     pub casts: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(min_items = 1, max_items = 100)]
+    #[schema(schema_with = openapi::tag_list, required = false)]
     pub genres: Option<Vec<String>>,
 }
 
@@ -164,7 +165,8 @@ fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Opt
     params(ListParams, ("If-None-Match" = Option<String>, Header, description = "The page's last ETag: 304 while unchanged")),
     responses(
         (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = MoviePage,
-            headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"))),
+            headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"),
+                ("Link" = String, description = "`</api/movies?...&after=...>; rel=\"next\"`: the next page, when there is one"))),
         (status = 304, description = "Not modified: the page is what `If-None-Match` names"),
         (status = 400, description = "Bad query parameter", body = ErrorBody),
     ))]

@@ -1,6 +1,8 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{auth, movies, ops, users};
@@ -20,7 +22,7 @@ use super::{auth, movies, ops, users};
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         ops::health, ops::ready, ops::metrics,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &DefaultErrorResponse),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "movies", description = "The catalogue"),
@@ -40,4 +42,67 @@ impl Modify for BearerAuth {
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
         );
     }
+}
+
+/// Every operation can also answer an error the list of its responses does not name (a 500, a
+/// 503 under overload or while the database is away, a 413): its body is the contract's
+/// `ErrorBody` too, so generated clients keep it.
+struct DefaultErrorResponse;
+
+impl Modify for DefaultErrorResponse {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let response = ResponseBuilder::new()
+            .description("Any other error, e.g. 500, or 503 `unavailable` with `Retry-After`")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody"))))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
+            for operation in operations.into_iter().flatten() {
+                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| response.clone().into());
+            }
+        }
+    }
+}
+
+/// A list of casts or genres: 1 to 100 entries, each 1 to 200 characters.
+pub fn tag_list() -> Schema {
+    let entry = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(200));
+    Schema::Array(ArrayBuilder::new().items(entry).min_items(Some(1)).max_items(Some(100)).build())
+}
+
+/// Per-field reasons: each rejected field's name, with the list of why.
+pub fn field_errors() -> Schema {
+    let reasons = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
+    Schema::Object(
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .additional_properties(Some(reasons))
+            .description(Some("Each rejected field, with why"))
+            .build(),
+    )
+}
+
+/// The document, with what depends on the settings: the shortest password accepted.
+pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
+    let mut document = ApiDoc::openapi();
+    let mut schemas = document.components.as_mut().map(|c| &mut c.schemas);
+    for (schema, field) in
+        [("Credentials", "password"), ("ChangePasswordRequest", "new_password"), ("ResetRequest", "password")]
+    {
+        let property =
+            schemas.as_deref_mut().and_then(|schemas| schemas.get_mut(schema)).and_then(|schema| match schema {
+                RefOr::T(Schema::Object(object)) => object.properties.get_mut(field),
+                _ => None,
+            });
+        if let Some(RefOr::T(Schema::Object(property))) = property {
+            property.min_length = Some(usize::from(password_min_length));
+            property.max_length = Some(256);
+        }
+    }
+    document
 }

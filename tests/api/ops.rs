@@ -51,6 +51,46 @@ backend_tests! {
         assert!(items["$ref"] == "#/components/schemas/Movie" || items == movie, "{listing}");
     }
 
+    async fn the_openapi_document_says_what_the_server_enforces(backend) {
+        let app = TestApp::builder(backend).flag("--password-min-length", "10").spawn().await;
+        let doc = app.get("/api/openapi.json", None).await.body;
+        let schemas = &doc["components"]["schemas"];
+        // PATCH: no field may be null, and at least one is needed.
+        let patch = &schemas["MoviePatch"];
+        assert_eq!(patch["minProperties"], 1, "{patch}");
+        for field in ["name", "casts", "genres"] {
+            let kind = &patch["properties"][field]["type"];
+            assert!(kind.is_string(), "{field} may be null: {kind}");
+        }
+        // Passwords: the configured minimum, not 1.
+        assert_eq!(schemas["Credentials"]["properties"]["password"]["minLength"], 10);
+        assert_eq!(schemas["ChangePasswordRequest"]["properties"]["new_password"]["minLength"], 10);
+        assert_eq!(schemas["ResetRequest"]["properties"]["password"]["minLength"], 10);
+        // List entries have their length limits.
+        for schema in ["MovieInput", "MoviePatch"] {
+            let casts = &schemas[schema]["properties"]["casts"];
+            assert_eq!((casts["minItems"].as_u64(), casts["maxItems"].as_u64()), (Some(1), Some(100)), "{casts}");
+            assert_eq!((casts["items"]["minLength"].as_u64(), casts["items"]["maxLength"].as_u64()), (Some(1), Some(200)));
+        }
+        // No Rust type name leaks as a schema name.
+        for name in schemas.as_object().unwrap().keys() {
+            assert!(!name.contains("Map") && !name.contains('<'), "schema name {name}");
+        }
+        assert_eq!(schemas["ErrorBody"]["properties"]["errors"]["additionalProperties"]["type"], "array");
+        // Every operation declares the error body for the statuses it does not list.
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                let default = &operation["responses"]["default"]["content"]["application/json"]["schema"]["$ref"];
+                assert_eq!(default, "#/components/schemas/ErrorBody", "{method} {path}");
+            }
+        }
+        // The next page's Link header, and what reusing a refresh token does.
+        assert!(doc["paths"]["/api/movies"]["get"]["responses"]["200"]["headers"]["Link"].is_object());
+        let refresh = doc["paths"]["/api/auth/refresh"]["post"]["description"].as_str().unwrap_or_default().to_owned()
+            + doc["paths"]["/api/auth/refresh"]["post"]["summary"].as_str().unwrap_or_default();
+        assert!(refresh.contains("revokes its whole"), "{refresh}");
+    }
+
     async fn swagger_ui_is_served_from_the_binary(backend) {
         let app = TestApp::spawn(backend).await;
         let page = app.client.get(app.url("/docs/")).send().await.unwrap();
