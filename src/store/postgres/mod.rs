@@ -46,6 +46,9 @@ pub struct PgStore {
     /// Concurrent checks of one session share a query; each request still applies its own
     /// clock to the expiry that comes back.
     session_runs: Coalescer<SessionId, SharedResult<Option<UnrevokedSession>>>,
+    /// Concurrent listing requests share their catalogue version check, as they share the
+    /// page itself: without this every cache hit costs its own round trip.
+    version_runs: Coalescer<(), SharedResult<i64>>,
 }
 
 impl PgStore {
@@ -66,6 +69,7 @@ impl PgStore {
             pool,
             movie_runs: Coalescer::default(),
             session_runs: Coalescer::default(),
+            version_runs: Coalescer::default(),
         })
     }
 }
@@ -593,9 +597,12 @@ impl MovieStore for PgStore {
     }
 
     async fn catalogue_version(&self) -> StoreResult<i64> {
-        Ok(sqlx::query_scalar("SELECT sum(version)::bigint FROM catalogue_version_stripes")
-            .fetch_one(&self.pool)
-            .await?)
+        run_shared(&self.version_runs, &(), || async {
+            Ok(sqlx::query_scalar("SELECT sum(version)::bigint FROM catalogue_version_stripes")
+                .fetch_one(&self.pool)
+                .await?)
+        })
+        .await
     }
 
     async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
