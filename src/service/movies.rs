@@ -79,11 +79,6 @@ fn map_conflict(error: StoreError) -> MovieError {
     }
 }
 
-/// The owner of a movie and admins may change it.
-pub fn can_edit(actor: &Actor, movie: &Movie) -> bool {
-    actor.is_admin() || movie.added_by == actor.user.id
-}
-
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
 pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields) -> MovieResult<MovieId> {
     let changes = validate(fields)?;
