@@ -14,11 +14,11 @@
 //! Like the address limit it lives in process memory (N replicas allow N times the limit), and
 //! the table is bounded by two generations of [`GENERATION`] accounts.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use crate::generations::Generations;
 use crate::rate_limit::client_key;
 
 pub const FAILURE_WINDOW: Duration = Duration::from_secs(3600);
@@ -42,22 +42,12 @@ impl Account {
     }
 }
 
-#[derive(Default)]
-struct Accounts {
-    current: HashMap<String, Account>,
-    previous: HashMap<String, Account>,
-}
+/// Accounts by lowercased email.
+struct Accounts(Generations<String, Account>);
 
 impl Accounts {
     fn entry(&mut self, email: &str, now: Instant) -> &mut Account {
-        if !self.current.contains_key(email) {
-            if self.current.len() >= GENERATION {
-                self.previous = std::mem::take(&mut self.current);
-            }
-            let carried = self.previous.remove(email).unwrap_or_else(|| Account::new(now));
-            self.current.insert(email.to_owned(), carried);
-        }
-        self.current.entry(email.to_owned()).or_insert_with(|| Account::new(now))
+        self.0.entry(email.to_lowercase(), || Account::new(now))
     }
 }
 
@@ -69,7 +59,7 @@ pub struct AccountThrottle {
 impl AccountThrottle {
     /// `failure_limit` failed logins per account per [`FAILURE_WINDOW`]; 0 turns it off.
     pub fn new(failure_limit: u32) -> Self {
-        Self { failure_limit, accounts: Mutex::new(Accounts::default()) }
+        Self { failure_limit, accounts: Mutex::new(Accounts(Generations::new(GENERATION))) }
     }
 
     fn accounts(&self) -> std::sync::MutexGuard<'_, Accounts> {
@@ -84,7 +74,7 @@ impl AccountThrottle {
         }
         let now = Instant::now();
         let mut accounts = self.accounts();
-        let account = accounts.entry(&email.to_lowercase(), now);
+        let account = accounts.entry(email, now);
         if now.duration_since(account.failures_since) >= FAILURE_WINDOW {
             account.failures_since = now;
             account.failures = 0;
@@ -98,13 +88,13 @@ impl AccountThrottle {
 
     pub fn login_failed(&self, email: &str) {
         let mut accounts = self.accounts();
-        let account = accounts.entry(&email.to_lowercase(), Instant::now());
+        let account = accounts.entry(email, Instant::now());
         account.failures = account.failures.saturating_add(1);
     }
 
     pub fn login_succeeded(&self, email: &str, client: IpAddr) {
         let mut accounts = self.accounts();
-        let account = accounts.entry(&email.to_lowercase(), Instant::now());
+        let account = accounts.entry(email, Instant::now());
         let key = client_key(client);
         account.known_clients.retain(|known| *known != key);
         account.known_clients.push(key);
@@ -116,7 +106,7 @@ impl AccountThrottle {
     /// A completed password reset proves the owner: the failures so far no longer count.
     pub fn password_reset(&self, email: &str) {
         let mut accounts = self.accounts();
-        let account = accounts.entry(&email.to_lowercase(), Instant::now());
+        let account = accounts.entry(email, Instant::now());
         account.failures = 0;
     }
 
@@ -124,7 +114,7 @@ impl AccountThrottle {
     pub fn allow_reset_email(&self, email: &str) -> bool {
         let now = Instant::now();
         let mut accounts = self.accounts();
-        let account = accounts.entry(&email.to_lowercase(), now);
+        let account = accounts.entry(email, now);
         if now.duration_since(account.resets_since) >= RESET_WINDOW {
             account.resets_since = now;
             account.resets = 0;

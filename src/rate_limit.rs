@@ -11,10 +11,11 @@
 //! when the current one is full the older is dropped, so memory stays flat under a flood of
 //! addresses and an address is forgotten only after a full generation has passed it by.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use crate::generations::Generations;
 
 const WINDOW: Duration = Duration::from_secs(60);
 /// Addresses per generation of the table (see the module docs).
@@ -31,21 +32,16 @@ pub fn client_key(address: IpAddr) -> IpAddr {
     }
 }
 
-#[derive(Default)]
-struct Windows {
-    current: HashMap<IpAddr, (Instant, u32)>,
-    previous: HashMap<IpAddr, (Instant, u32)>,
-}
-
 pub struct RateLimiter {
     per_minute: u32,
-    windows: Mutex<Windows>,
+    /// Per client: when its window started and how many requests it made in it.
+    windows: Mutex<Generations<IpAddr, (Instant, u32)>>,
 }
 
 impl RateLimiter {
     /// `per_minute = 0` turns the limit off.
     pub fn new(per_minute: u32) -> Self {
-        Self { per_minute, windows: Mutex::new(Windows::default()) }
+        Self { per_minute, windows: Mutex::new(Generations::new(GENERATION)) }
     }
 
     /// Counts one request from `client`; `Err(retry_after)` when it is over the limit.
@@ -59,14 +55,7 @@ impl RateLimiter {
         }
         let client = client_key(client);
         let mut windows = self.windows.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !windows.current.contains_key(&client) {
-            if windows.current.len() >= GENERATION {
-                windows.previous = std::mem::take(&mut windows.current);
-            }
-            let carried = windows.previous.remove(&client).unwrap_or((now, 0));
-            windows.current.insert(client, carried);
-        }
-        let Some((start, count)) = windows.current.get_mut(&client) else { return Ok(()) };
+        let (start, count) = windows.entry(client, || (now, 0));
         if now.duration_since(*start) >= WINDOW {
             *start = now;
             *count = 0;
@@ -130,7 +119,7 @@ mod tests {
             }
         }
         let windows = limiter.windows.lock().unwrap();
-        assert!(windows.current.len() + windows.previous.len() <= 2 * GENERATION);
+        assert!(windows.len() <= 2 * GENERATION);
     }
 
     #[test]
