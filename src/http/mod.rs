@@ -114,9 +114,14 @@ async fn drop_unsafe_request_id(mut request: axum::extract::Request, next: middl
             && bytes.len() <= 64
             && bytes.iter().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
     };
-    if request.headers().get_all(&REQUEST_ID).iter().any(|value| !is_safe(value))
-        || request.headers().get_all(&REQUEST_ID).iter().count() > 1
-    {
+    // One safe value is kept; several, or one unsafe, are dropped.
+    let mut values = request.headers().get_all(&REQUEST_ID).iter();
+    let keep = match (values.next(), values.next()) {
+        (Some(only), None) => is_safe(only),
+        (None, _) => true,
+        (Some(_), Some(_)) => false,
+    };
+    if !keep {
         request.headers_mut().remove(&REQUEST_ID);
     }
     next.run(request).await
