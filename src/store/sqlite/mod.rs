@@ -567,6 +567,22 @@ impl MailStore for SqliteStore {
         lease_until: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<QueuedMail>> {
+        // Most polls find nothing due: a read answers that without taking the write lock.
+        let due_at = micros(now);
+        let anything_due: bool = self
+            .engine
+            .read(move |db| {
+                db.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM outbox
+                                    WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= ?1
+                                      AND (claimed_until IS NULL OR claimed_until <= ?1))",
+                )?
+                .query_row([due_at], |row| row.get(0))
+            })
+            .await?;
+        if !anything_due {
+            return Ok(Vec::new());
+        }
         // The writer holds the write lock across the statement: two processes on one file claim
         // in turn, and the second finds the rows leased.
         self.engine
