@@ -77,6 +77,35 @@ backend_tests! {
         }
     }
 
+    async fn a_movie_create_and_patch_whose_client_hangs_up_are_still_stored(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let kept = app.create_movie(&user.token, "Kept").await;
+        for i in 0..10 {
+            let body = json!({"name": format!("Abandoned {i}"), "casts": ["A"], "genres": ["B"]});
+            send_and_hang_up(&app, "POST", "/api/movies", &user.token, Some(body)).await;
+        }
+        send_and_hang_up(&app, "PATCH", &format!("/api/movies/{kept}"), &user.token, Some(json!({"genres": ["Late"]}))).await;
+        let all_there = eventually(|| async {
+            let names: Vec<String> =
+                app.all_movies().await.iter().map(|m| m["name"].as_str().unwrap().to_owned()).collect();
+            (0..10).all(|i| names.contains(&format!("Abandoned {i}")))
+        })
+        .await;
+        assert!(all_there, "a create was lost");
+        assert!(eventually(|| async { app.movie(&kept).await.body["genres"] == json!(["Late"]) }).await, "the patch was lost");
+    }
+
+    async fn a_password_change_whose_client_hangs_up_still_takes_effect(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let body = json!({"current_password": user.password, "new_password": "a brand new passphrase"});
+        send_and_hang_up(&app, "PUT", "/api/auth/password", &user.token, Some(body)).await;
+        assert!(eventually(|| token_is_refused(&app, &user.token)).await, "the change did not end the session");
+        assert!(eventually(|| async { app.login(&user.email, "a brand new passphrase").await.status == 200 }).await);
+        app.login(&user.email, &user.password).await.assert_error(401, "unauthorized");
+    }
+
     async fn a_demotion_whose_admin_hangs_up_still_takes_effect(backend) {
         let app = TestApp::spawn(backend).await;
         let admin = app.new_admin().await;

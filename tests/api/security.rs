@@ -123,6 +123,32 @@ backend_tests! {
         app.get("/api/users", Some(&second.token)).await.assert_status(200);
     }
 
+    async fn two_admins_demoting_each_other_at_once_leave_one_admin(backend) {
+        let app = TestApp::spawn(backend).await;
+        for round in 0..10 {
+            let (first, second) = (app.new_admin().await, app.new_admin().await);
+            // Only these two are admins this round: earlier rounds left one admin each, demote it.
+            for user in app.get("/api/users", Some(&first.token)).await.body.as_array().unwrap() {
+                let id = user["id"].as_str().unwrap();
+                if user["role"] == "admin" && id != first.id && id != second.id {
+                    app.send(Method::PATCH, &format!("/api/users/{id}"), Some(json!({"role": "user"})), Some(&first.token))
+                        .await
+                        .assert_status(200);
+                }
+            }
+            let (first_path, second_path) = (format!("/api/users/{}", first.id), format!("/api/users/{}", second.id));
+            let demote_second = app.send(Method::PATCH, &second_path, Some(json!({"role": "user"})), Some(&first.token));
+            let demote_first = app.send(Method::PATCH, &first_path, Some(json!({"role": "user"})), Some(&second.token));
+            let (a, b) = futures_util::future::join(demote_second, demote_first).await;
+            let statuses = [a.status.as_u16(), b.status.as_u16()];
+            let users = app.get("/api/users", Some(&first.token)).await.body;
+            let users = if users.is_array() { users } else { app.get("/api/users", Some(&second.token)).await.body };
+            let admins = users.as_array().unwrap().iter().filter(|u| u["role"] == "admin").count();
+            assert_eq!(admins, 1, "round {round}: answers {statuses:?} left {admins} admins");
+            assert!(statuses.contains(&200) && statuses.iter().any(|s| *s == 409 || *s == 403), "round {round}: {statuses:?}");
+        }
+    }
+
     async fn password_checking_endpoints_are_rate_limited_per_client(backend) {
         let app = TestApp::builder(backend).flag("--auth-rate-limit-per-minute", "3").spawn().await;
         // Signup and login take two of the three.
