@@ -45,6 +45,22 @@ backend_tests! {
         app.get("/api/users/me", Some(&other_token)).await.assert_status(200);
     }
 
+    async fn one_refresh_token_presented_many_times_at_once_is_rotated_once_and_its_session_revoked(backend) {
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let attempts = (0..8).map(|_| refresh(&app, &user.refresh_token));
+        let replies = futures_util::future::join_all(attempts).await;
+        let rotated: Vec<_> = replies.iter().filter(|r| r.status == 200).collect();
+        assert!(rotated.len() <= 1, "{} presentations of one token were rotated", rotated.len());
+        assert!(replies.iter().all(|r| r.status == 200 || r.status == 401));
+        // The other presentations were reuse: the whole session is gone, the winner's pair too.
+        app.get("/api/users/me", Some(&user.token)).await.assert_error(401, "unauthorized");
+        for winner in rotated {
+            app.get("/api/users/me", Some(winner.body["token"].as_str().unwrap())).await.assert_error(401, "unauthorized");
+            refresh(&app, winner.body["refresh_token"].as_str().unwrap()).await.assert_error(401, "unauthorized");
+        }
+    }
+
     async fn unknown_or_malformed_refresh_requests_are_rejected(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
