@@ -178,6 +178,16 @@ pub struct ServerSettings {
     pub log_format: LogFormat,
 }
 
+impl ServerSettings {
+    /// The base of links sent by email.
+    pub fn public_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{}:{}", self.host, self.port),
+        }
+    }
+}
+
 /// Signing, token lifetimes and password rules.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenSettings {
@@ -291,14 +301,6 @@ impl Settings {
         }
         let args = std::iter::once("movie-bag".into()).chain(flags.into_iter().map(Into::into));
         <Wrapper as clap::Parser>::try_parse_from(args).map(|w| w.settings)
-    }
-
-    /// The base of links sent by email.
-    pub fn public_url(&self) -> String {
-        match &self.server.public_url {
-            Some(url) => url.trim_end_matches('/').to_owned(),
-            None => format!("http://{}:{}", self.server.host, self.server.port),
-        }
     }
 }
 

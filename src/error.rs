@@ -148,7 +148,7 @@ impl From<StoreError> for ApiError {
                 tracing::warn!(queue, "request refused: queue full");
                 Self::Overloaded
             }
-            StoreError::Other(e) => Self::Internal(e),
+            StoreError::Other(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }
     }
 }

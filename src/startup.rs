@@ -17,7 +17,6 @@ use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
 use crate::state::{AppState, SharedState};
 use crate::store;
-use crate::store::listing::Listings;
 
 /// A bound, ready-to-serve server. Port 0 in the settings picks a free port: see [`Self::port`].
 pub struct Application {
@@ -42,7 +41,6 @@ impl Application {
             auth_rate_limiter: RateLimiter::new(settings.limits.auth_rate_limit_per_minute),
             account_throttle: AccountThrottle::new(settings.limits.account_failed_login_limit),
             metrics: Metrics::default(),
-            listings: Listings::new(store.clone()),
             keys,
             store,
             settings,

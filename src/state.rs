@@ -10,8 +10,8 @@ use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimiter;
+use crate::service::auth::AuthDeps;
 use crate::store::DynStore;
-use crate::store::listing::Listings;
 
 pub struct AppState {
     pub settings: Settings,
@@ -24,8 +24,23 @@ pub struct AppState {
     pub auth_rate_limiter: RateLimiter,
     pub account_throttle: AccountThrottle,
     pub metrics: Metrics,
-    /// Pages of the catalogue listing (cached and shared: see [`crate::store::listing`]).
-    pub listings: Listings,
 }
 
 pub type SharedState = Arc<AppState>;
+
+impl AppState {
+    /// What the credential rules of [`crate::service::auth`] use, borrowed from here.
+    pub fn auth(&self) -> AuthDeps<'_> {
+        AuthDeps {
+            users: self.store.as_ref(),
+            sessions: self.store.as_ref(),
+            hasher: &self.hasher,
+            keys: &self.keys,
+            tokens: &self.settings.tokens,
+            server: &self.settings.server,
+            throttle: &self.account_throttle,
+            metrics: &self.metrics,
+            outbox: &self.outbox,
+        }
+    }
+}

@@ -106,7 +106,7 @@ pub async fn signup(
     State(state): State<SharedState>,
     AppJson(body): AppJson<Credentials>,
 ) -> ApiResult<Json<IdResponse>> {
-    let id = auth::signup(&state, &body.email, &body.password).await?;
+    let id = auth::signup(&state.auth(), &body.email, &body.password).await?;
     Ok(Json(IdResponse { id: id.to_string() }))
 }
 
@@ -125,7 +125,7 @@ pub async fn login(
     State(state): State<SharedState>,
     AppJson(body): AppJson<Credentials>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(auth::login(&state, &body.email, &body.password, client).await?))
+    Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client).await?))
 }
 
 /// Trade a refresh token for a new token pair; the old refresh token stops working. Presenting
@@ -145,7 +145,7 @@ pub async fn refresh(
     State(state): State<SharedState>,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(auth::refresh(&state, &body.refresh_token).await?))
+    Ok(Json(auth::refresh(&state.auth(), &body.refresh_token).await?))
 }
 
 /// End this session: its access and refresh tokens stop working at once.
@@ -155,7 +155,7 @@ pub async fn refresh(
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
-    auth::logout(&state, &actor).await?;
+    auth::logout(&state.auth(), &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -166,7 +166,7 @@ pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser)
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
-    auth::logout_all(&state, &actor).await?;
+    auth::logout_all(&state.auth(), &actor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -186,7 +186,7 @@ pub async fn change_password(
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    auth::change_password(&state, &actor, &body.current_password, &body.new_password).await?;
+    auth::change_password(&state.auth(), &actor, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -204,7 +204,7 @@ pub async fn forgot(
     State(state): State<SharedState>,
     AppJson(body): AppJson<ForgotRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
-    let message = auth::forgot(&state, &body.email).await?;
+    let message = auth::forgot(&state.auth(), &body.email).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageResponse { message: message.into() })))
 }
 
@@ -222,6 +222,6 @@ pub async fn reset(
     State(state): State<SharedState>,
     AppJson(body): AppJson<ResetRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    let message = auth::reset(&state, &body.reset_token, &body.password).await?;
+    let message = auth::reset(&state.auth(), &body.reset_token, &body.password).await?;
     Ok(Json(MessageResponse { message: message.into() }))
 }

@@ -21,7 +21,7 @@ impl FromRequestParts<SharedState> for AuthUser {
         let token = bearer_token(parts).ok_or_else(|| {
             ApiError::Unauthorized("Missing or malformed Authorization header: expected 'Bearer <token>'".into())
         })?;
-        Ok(AuthUser(service::auth::authenticate(state, token).await?))
+        Ok(AuthUser(service::auth::authenticate(&state.auth(), token).await?))
     }
 }
 

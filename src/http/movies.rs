@@ -176,7 +176,7 @@ pub async fn list_movies(
     request_headers: HeaderMap,
 ) -> ApiResult<Listing> {
     let (query, params) = parse_query(raw.as_deref())?;
-    let page = movies::list(&state.listings, &query).await?;
+    let page = movies::list(state.store.as_ref(), &query).await?;
     let etag = conditional::page_etag(&page.digest);
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok(Listing::NotModified { etag });

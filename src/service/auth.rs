@@ -10,14 +10,19 @@ use utoipa::ToSchema;
 use super::Invalid;
 use super::users::{UserError, confirm_password};
 use super::{Actor, Validator};
+use crate::account_throttle::AccountThrottle;
+use crate::auth::jwt::TokenKeys;
 use crate::auth::password::HashError;
+use crate::auth::password::PasswordHasher;
 use crate::auth::password::WhenClientLeaves;
 use crate::auth::secret_token;
+use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
+use crate::mail::outbox::Outbox;
 use crate::metrics::AuthEvent;
+use crate::metrics::Metrics;
 use crate::model::{new_id, now};
-use crate::state::AppState;
-use crate::store::{MailDraft, NewSession, NewUser, Rotation, StoreError};
+use crate::store::{MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore};
 
 /// Why a request about an account's credentials or sessions was refused.
 #[derive(Debug, thiserror::Error)]
@@ -53,6 +58,21 @@ pub enum AuthError {
 
 type AuthResult<T> = Result<T, AuthError>;
 
+/// What the credential rules work with, borrowed from the application for one request.
+pub struct AuthDeps<'a> {
+    pub users: &'a dyn UserStore,
+    pub sessions: &'a dyn SessionStore,
+    pub hasher: &'a PasswordHasher,
+    pub keys: &'a TokenKeys,
+    pub tokens: &'a TokenSettings,
+    /// For the base of the link in a reset email.
+    pub server: &'a ServerSettings,
+    pub throttle: &'a AccountThrottle,
+    pub metrics: &'a Metrics,
+    /// Woken when an email was queued.
+    pub outbox: &'a Outbox,
+}
+
 pub const FORGOT_ANSWER: &str = "If an account with that email exists, a password reset link has been sent to it";
 const RESET_DONE: &str = "Password reset was successful";
 
@@ -74,24 +94,24 @@ fn chrono_after(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
     now + chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX)
 }
 
-fn min_password(state: &AppState) -> usize {
-    usize::from(state.settings.tokens.password_min_length)
+fn min_password(deps: &AuthDeps<'_>) -> usize {
+    usize::from(deps.tokens.password_min_length)
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn signup(state: &AppState, email: &str, password: &str) -> AuthResult<UserId> {
+pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
-    let password = v.check("password", Password::parse(password, min_password(state)));
+    let password = v.check("password", Password::parse(password, min_password(deps)));
     let (email, password) = v.finish(email.zip(password)).map_err(AuthError::Invalid)?;
     if email.normalized() == super::seed::SEED_EMAIL {
         // It owns the seeded movies: whoever signed up as it would own them.
         return Err(AuthError::Invalid(Invalid::field("email", "is reserved")));
     }
-    let hash = state.hasher.hash(&password, WhenClientLeaves::Skip).await?;
+    let hash = deps.hasher.hash(&password, WhenClientLeaves::Skip).await?;
     let id = UserId::generate();
     let user = NewUser { id: &id, email: &email, role: Role::User, created_at: now(), password_hash: &hash };
-    match state.store.insert_user(&user).await {
+    match deps.users.insert_user(&user).await {
         Ok(()) => {
             tracing::info!(user_id = %id, "user signed up");
             Ok(id)
@@ -102,7 +122,7 @@ pub async fn signup(state: &AppState, email: &str, password: &str) -> AuthResult
 }
 
 /// Starts a session for the user and signs its first token pair.
-async fn start_session(state: &AppState, user_id: &UserId) -> AuthResult<TokenPair> {
+async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId) -> AuthResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
     let session = NewSession {
@@ -110,47 +130,44 @@ async fn start_session(state: &AppState, user_id: &UserId) -> AuthResult<TokenPa
         user_id: user_id.clone(),
         refresh_token_hash: secret_token::hash(&refresh_token),
         created_at: now,
-        expires_at: chrono_after(now, state.settings.tokens.refresh_token_ttl),
+        expires_at: chrono_after(now, deps.tokens.refresh_token_ttl),
     };
-    state.store.create_session(&session).await?;
-    token_pair(state, user_id, &session.id, refresh_token, now)
+    deps.sessions.create_session(&session).await?;
+    token_pair(deps, user_id, &session.id, refresh_token, now)
 }
 
 fn token_pair(
-    state: &AppState,
+    deps: &AuthDeps<'_>,
     user_id: &UserId,
     session_id: &SessionId,
     refresh_token: String,
     now: DateTime<Utc>,
 ) -> AuthResult<TokenPair> {
-    let token = state.keys.issue(user_id.as_str(), session_id.as_str(), now).map_err(AuthError::Signing)?;
-    Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: state.keys.ttl().as_secs() })
+    let token = deps.keys.issue(user_id.as_str(), session_id.as_str(), now).map_err(AuthError::Signing)?;
+    Ok(TokenPair { token, refresh_token, token_type: "Bearer", expires_in: deps.keys.ttl().as_secs() })
 }
 
 /// Unknown email and wrong password get the same answer after the same work (a dummy verify).
 #[tracing::instrument(skip_all)]
-pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
-    state
-        .account_throttle
-        .check_login(email.trim(), client)
-        .map_err(|retry_after| AuthError::Throttled { retry_after })?;
+pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
+    deps.throttle.check_login(email.trim(), client).map_err(|retry_after| AuthError::Throttled { retry_after })?;
     let credentials = match Email::parse(email) {
-        Ok(email) => state.store.credentials_by_email(&email).await?,
+        Ok(email) => deps.users.credentials_by_email(&email).await?,
         Err(_) => None,
     };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
-    let matches = state.hasher.verify(password, stored_hash, WhenClientLeaves::Skip).await?;
+    let matches = deps.hasher.verify(password, stored_hash, WhenClientLeaves::Skip).await?;
     match credentials {
         Some(credentials) if matches => {
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
-            state.account_throttle.login_succeeded(email.trim(), client);
-            state.metrics.record(AuthEvent::Login);
-            start_session(state, &credentials.user.id).await
+            deps.throttle.login_succeeded(email.trim(), client);
+            deps.metrics.record(AuthEvent::Login);
+            start_session(deps, &credentials.user.id).await
         }
         _ => {
             tracing::info!("login failed");
-            state.account_throttle.login_failed(email.trim());
-            state.metrics.record(AuthEvent::FailedLogin);
+            deps.throttle.login_failed(email.trim());
+            deps.metrics.record(AuthEvent::FailedLogin);
             Err(AuthError::InvalidCredentials)
         }
     }
@@ -160,11 +177,11 @@ pub async fn login(state: &AppState, email: &str, password: &str, client: IpAddr
 /// of a revoked or expired session, is refused; a token presented after it was rotated (by an
 /// earlier refresh, or by a concurrent one that won) was copied, so its whole session is revoked.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(state: &AppState, refresh_token: &str) -> AuthResult<TokenPair> {
+pub async fn refresh(deps: &AuthDeps<'_>, refresh_token: &str) -> AuthResult<TokenPair> {
     let invalid = || AuthError::InvalidRefreshToken;
     let now = now();
     let presented = secret_token::hash(refresh_token);
-    let Some(record) = state.store.refresh_token(&presented).await? else {
+    let Some(record) = deps.sessions.refresh_token(&presented).await? else {
         return Err(invalid());
     };
     if record.session_revoked || record.session_expires_at <= now {
@@ -172,35 +189,35 @@ pub async fn refresh(state: &AppState, refresh_token: &str) -> AuthResult<TokenP
     }
     let replacement = secret_token::generate();
     let rotation = Rotation { presented, replacement: secret_token::hash(&replacement), at: now };
-    if record.rotated || !state.store.rotate_refresh_token(&rotation).await? {
-        state.store.revoke_session(&record.session_id, now).await?;
+    if record.rotated || !deps.sessions.rotate_refresh_token(&rotation).await? {
+        deps.sessions.revoke_session(&record.session_id, now).await?;
         tracing::warn!("a rotated refresh token was presented again: its session is revoked");
-        state.metrics.record(AuthEvent::Revocation);
+        deps.metrics.record(AuthEvent::Revocation);
         return Err(invalid());
     }
-    token_pair(state, &record.user_id, &record.session_id, replacement, now)
+    token_pair(deps, &record.user_id, &record.session_id, replacement, now)
 }
 
-pub async fn logout(state: &AppState, actor: &Actor) -> AuthResult<()> {
-    state.store.revoke_session(&actor.session_id, now()).await?;
-    state.metrics.record(AuthEvent::Revocation);
+pub async fn logout(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
+    deps.sessions.revoke_session(&actor.session_id, now()).await?;
+    deps.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out");
     Ok(())
 }
 
-pub async fn logout_all(state: &AppState, actor: &Actor) -> AuthResult<()> {
-    state.store.revoke_user_sessions(&actor.user.id, now()).await?;
-    state.metrics.record(AuthEvent::Revocation);
+pub async fn logout_all(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
+    deps.sessions.revoke_user_sessions(&actor.user.id, now()).await?;
+    deps.metrics.record(AuthEvent::Revocation);
     tracing::info!(user_id = %actor.user.id, "logged out everywhere");
     Ok(())
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new: &str) -> AuthResult<()> {
-    let new = Password::parse(new, min_password(state))
+pub async fn change_password(deps: &AuthDeps<'_>, actor: &Actor, current: &str, new: &str) -> AuthResult<()> {
+    let new = Password::parse(new, min_password(deps))
         .map_err(|reason| AuthError::Invalid(Invalid::field("new_password", reason)))?;
-    confirm_password(state.store.as_ref(), &state.hasher, actor, "current_password", current).await?;
-    let hash = state.hasher.hash(&new, WhenClientLeaves::Finish).await?;
+    confirm_password(deps.users, deps.hasher, actor, "current_password", current).await?;
+    let hash = deps.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     let notice = MailDraft {
         id: new_id(),
         subject: "Your movie-bag password was changed".into(),
@@ -208,21 +225,21 @@ pub async fn change_password(state: &AppState, actor: &Actor, current: &str, new
                logged out.\n\nIf this was not you, reset it at once with \"forgot password\" and contact support.\n"
             .into(),
     };
-    state.store.set_password(&actor.user.id, &hash, now(), &notice).await?;
-    state.outbox.wake();
-    state.metrics.record(AuthEvent::Revocation);
+    deps.users.set_password(&actor.user.id, &hash, now(), &notice).await?;
+    deps.outbox.wake();
+    deps.metrics.record(AuthEvent::Revocation);
     tracing::info!("password changed; every session revoked");
     Ok(())
 }
 
 /// Always the same answer; an email goes out only when the account exists.
 #[tracing::instrument(skip_all)]
-pub async fn forgot(state: &AppState, email: &str) -> AuthResult<&'static str> {
+pub async fn forgot(deps: &AuthDeps<'_>, email: &str) -> AuthResult<&'static str> {
     let email = Email::parse(email).map_err(|reason| AuthError::Invalid(Invalid::field("email", reason)))?;
     // Known and unknown addresses take the same time: the answer never comes before the floor,
     // and the work for a known one (a lookup, a write, queueing the email) fits well inside it.
     let floor = tokio::time::Instant::now() + FORGOT_FLOOR;
-    let outcome = request_reset(state, &email).await;
+    let outcome = request_reset(deps, &email).await;
     tokio::time::sleep_until(floor).await;
     outcome.map(|()| FORGOT_ANSWER)
 }
@@ -230,19 +247,19 @@ pub async fn forgot(state: &AppState, email: &str) -> AuthResult<&'static str> {
 /// How long `forgot` takes at least, whether or not the account exists.
 const FORGOT_FLOOR: Duration = Duration::from_millis(50);
 
-async fn request_reset(state: &AppState, email: &Email) -> AuthResult<()> {
-    let Some(user) = state.store.user_by_email(email).await? else {
+async fn request_reset(deps: &AuthDeps<'_>, email: &Email) -> AuthResult<()> {
+    let Some(user) = deps.users.user_by_email(email).await? else {
         return Ok(());
     };
-    if !state.account_throttle.allow_reset_email(&user.email) {
+    if !deps.throttle.allow_reset_email(&user.email) {
         tracing::warn!(user_id = %user.id, "reset email not sent: the account's hourly allowance is used up");
         return Ok(());
     }
     let token = secret_token::generate();
     let now = now();
-    let expires_at = chrono_after(now, state.settings.tokens.reset_token_ttl);
-    let link = format!("{}/reset?token={token}", state.settings.public_url());
-    let minutes = state.settings.tokens.reset_token_ttl.as_secs().div_ceil(60);
+    let expires_at = chrono_after(now, deps.tokens.reset_token_ttl);
+    let link = format!("{}/reset?token={token}", deps.server.public_url());
+    let minutes = deps.tokens.reset_token_ttl.as_secs().div_ceil(60);
     let mail = MailDraft {
         id: new_id(),
         subject: "Reset your movie-bag password".into(),
@@ -254,20 +271,20 @@ async fn request_reset(state: &AppState, email: &Email) -> AuthResult<()> {
         ),
     };
     // The email is queued in the same transaction as the token it carries.
-    state.store.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at, &mail).await?;
-    state.outbox.wake();
+    deps.sessions.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at, &mail).await?;
+    deps.outbox.wake();
     tracing::info!(user_id = %user.id, "password reset requested");
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> AuthResult<&'static str> {
-    let password = Password::parse(password, min_password(state))
+pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> AuthResult<&'static str> {
+    let password = Password::parse(password, min_password(deps))
         .map_err(|reason| AuthError::Invalid(Invalid::field("password", reason)))?;
     if reset_token.is_empty() || reset_token.len() > 256 {
         return Err(AuthError::InvalidResetToken);
     }
-    let hash = state.hasher.hash(&password, WhenClientLeaves::Finish).await?;
+    let hash = deps.hasher.hash(&password, WhenClientLeaves::Finish).await?;
     let confirmation = MailDraft {
         id: new_id(),
         subject: "Your movie-bag password was changed".into(),
@@ -276,14 +293,14 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> AuthR
             .into(),
     };
     let consumed =
-        state.store.consume_reset_token(&secret_token::hash(reset_token), &hash, now(), &confirmation).await?;
+        deps.sessions.consume_reset_token(&secret_token::hash(reset_token), &hash, now(), &confirmation).await?;
     let Some(user_id) = consumed else {
         return Err(AuthError::InvalidResetToken);
     };
-    state.outbox.wake();
-    state.metrics.record(AuthEvent::Revocation);
-    if let Some(user) = state.store.user_by_id(&user_id).await? {
-        state.account_throttle.password_reset(&user.email);
+    deps.outbox.wake();
+    deps.metrics.record(AuthEvent::Revocation);
+    if let Some(user) = deps.users.user_by_id(&user_id).await? {
+        deps.throttle.password_reset(&user.email);
     }
     tracing::info!(%user_id, "password reset; every session revoked");
     Ok(RESET_DONE)
@@ -291,11 +308,11 @@ pub async fn reset(state: &AppState, reset_token: &str, password: &str) -> AuthR
 
 /// The actor behind an access token, or 401: bad signature, expired, revoked session, or a
 /// deleted user all look the same to the client.
-pub async fn authenticate(state: &AppState, token: &str) -> AuthResult<Actor> {
+pub async fn authenticate(deps: &AuthDeps<'_>, token: &str) -> AuthResult<Actor> {
     let unauthorized = || AuthError::InvalidAccessToken;
-    let claims = state.keys.verify(token).ok_or_else(unauthorized)?;
+    let claims = deps.keys.verify(token).ok_or_else(unauthorized)?;
     let session_id = SessionId::parse(&claims.sid).ok_or_else(unauthorized)?;
-    let session = state.store.unrevoked_session(&session_id).await?.ok_or_else(unauthorized)?;
+    let session = deps.sessions.unrevoked_session(&session_id).await?.ok_or_else(unauthorized)?;
     if session.expires_at <= now() || session.owner.user.id != *claims.sub.as_str() {
         return Err(unauthorized());
     }

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use super::{Actor, Invalid, Validator};
 use crate::domain::{MovieId, MovieName, TagList};
 use crate::model::{Movie, now};
-use crate::store::listing::Listings;
 use crate::store::page_cache::MoviePage;
 use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, MovieStore, StoreError, refusal};
 
@@ -111,8 +110,8 @@ fn parse_id(raw: &str) -> MovieResult<MovieId> {
 }
 
 /// A page of the listing, newest first.
-pub async fn list(listings: &Listings, query: &MovieQuery) -> MovieResult<Arc<MoviePage>> {
-    Ok(listings.page(query).await?)
+pub async fn list(store: &dyn MovieStore, query: &MovieQuery) -> MovieResult<Arc<MoviePage>> {
+    Ok(store.movie_page(query).await?)
 }
 
 /// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,

@@ -1,5 +1,9 @@
 //! Pages of the catalogue listing, cached per process and shared between concurrent requests,
-//! over either backend. The service asks for a page; how it is made fast stays here.
+//! over either backend. Each backend owns a [`Listings`] and answers
+//! [`MovieStore::movie_page`](super::MovieStore::movie_page) through it, over its own
+//! [`list_movies`](super::MovieStore::list_movies) and
+//! [`catalogue_version`](super::MovieStore::catalogue_version): the service asks for a page, and
+//! how it is made fast stays in the store layer.
 //!
 //! - A rendered page is kept with the catalogue version it was read at ([`page_cache`]). Each
 //!   request first reads the version (one tiny query): a page is served from the cache only while
@@ -19,41 +23,38 @@ use std::sync::Arc;
 
 use super::coalesce::Coalescer;
 use super::page_cache::{MoviePage, PageCache};
-use super::{DynStore, MovieCursor, MovieQuery, SharedResult, StoreError, StoreResult, run_shared};
+use super::{MovieCursor, MovieQuery, MovieStore, StoreError, StoreResult};
 
-pub struct Listings {
-    store: DynStore,
+#[derive(Default)]
+pub(crate) struct Listings {
     cache: PageCache,
-    readings: Coalescer<MovieQuery, SharedResult<Arc<MoviePage>>>,
+    readings: Coalescer<MovieQuery, StoreResult<Arc<MoviePage>>>,
 }
 
 impl Listings {
-    pub fn new(store: DynStore) -> Self {
-        Self { store, cache: PageCache::default(), readings: Coalescer::default() }
-    }
-
-    /// The page `query` asks for, newest first, with where the next one starts.
-    pub async fn page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
-        let version = self.store.catalogue_version().await?;
+    /// The page `query` asks for from `movies`, newest first, with where the next one starts.
+    pub async fn page(&self, movies: &dyn MovieStore, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
+        let version = movies.catalogue_version().await?;
         if let Some(page) = self.cache.get(query, version) {
             return Ok(page);
         }
-        let page = run_shared(&self.readings, query, || self.read(query)).await?;
+        let page = self.readings.run(query, || read(movies, query)).await?;
         self.cache.put(query.clone(), version, Arc::clone(&page));
         Ok(page)
     }
+}
 
-    async fn read(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
-        // One extra movie tells whether a next page exists, without a COUNT.
-        let page_size = query.limit as usize;
-        let mut movies = self.store.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
-        let next = if movies.len() > page_size {
-            movies.truncate(page_size);
-            movies.last().map(|last| MovieCursor { created_at: last.created_at, id: last.id.clone() })
-        } else {
-            None
-        };
-        let body = serde_json::to_vec(&movies).map_err(|e| StoreError::Other(e.into()))?;
-        Ok(Arc::new(MoviePage::new(body.into(), next)))
-    }
+/// Reads one page.
+async fn read(movies: &dyn MovieStore, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
+    // One extra movie tells whether a next page exists, without a COUNT.
+    let page_size = query.limit as usize;
+    let mut found = movies.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
+    let next = if found.len() > page_size {
+        found.truncate(page_size);
+        found.last().map(|last| MovieCursor { created_at: last.created_at, id: last.id.clone() })
+    } else {
+        None
+    };
+    let body = serde_json::to_vec(&found).map_err(StoreError::other)?;
+    Ok(Arc::new(MoviePage::new(body.into(), next)))
 }

@@ -5,19 +5,17 @@
 
 pub mod coalesce;
 mod id_columns;
-pub mod listing;
+mod listing;
+mod movie_columns;
 pub mod page_cache;
 mod postgres;
 mod sqlite;
 
-use std::future::Future;
-use std::hash::Hash;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use self::coalesce::Coalescer;
 use crate::auth::secret_token::TokenHash;
 use crate::config::DatabaseUrl;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
@@ -27,24 +25,34 @@ use crate::model::{Movie, User};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-#[derive(Debug, thiserror::Error)]
+/// What a store reports. Cheap to clone, so that requests sharing one coalesced read (see
+/// [`coalesce`]) each get the same error, kind and cause intact.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique constraint refused the write; names what was duplicated ("email", "name").
     #[error("{0} already exists")]
     Conflict(&'static str),
     /// The database cannot be reached or the pool is exhausted.
     #[error("database unavailable: {0}")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
+    Unavailable(#[source] Arc<dyn std::error::Error + Send + Sync>),
     /// An internal queue (named) is at its bound: the work was refused, nothing was done.
     #[error("{0} queue is full")]
     Overloaded(&'static str),
-    #[error(transparent)]
-    Other(anyhow::Error),
+    #[error("{0:#}")]
+    Other(Arc<anyhow::Error>),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
 
 impl StoreError {
+    pub(crate) fn unavailable(cause: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        Self::Unavailable(Arc::from(cause.into()))
+    }
+
+    pub(crate) fn other(cause: impl Into<anyhow::Error>) -> Self {
+        Self::Other(Arc::new(cause.into()))
+    }
+
     /// Maps a driver error, turning a unique violation into `Conflict(what)`.
     pub(crate) fn from_sqlx_unique(error: sqlx::Error, what: &'static str) -> Self {
         if let sqlx::Error::Database(db) = &error
@@ -59,38 +67,10 @@ impl StoreError {
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match error {
-            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::Unavailable(error.into()),
-            other => Self::Other(other.into()),
+            sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => Self::unavailable(error),
+            other => Self::other(other),
         }
     }
-}
-
-/// A store result that several coalesced requests share (see [`crate::coalesce`]).
-pub type SharedResult<T> = Result<T, Arc<StoreError>>;
-
-/// Runs `fetch` through `runs`, so that identical requests arriving meanwhile share it (see
-/// [`crate::coalesce`]); each caller gets its own copy of an error.
-pub async fn run_shared<K, T, Fut>(
-    runs: &Coalescer<K, SharedResult<T>>,
-    key: &K,
-    fetch: impl FnOnce() -> Fut,
-) -> StoreResult<T>
-where
-    K: Hash + Eq + Clone,
-    T: Clone,
-    Fut: Future<Output = StoreResult<T>>,
-{
-    runs.run(key, || async { fetch().await.map_err(Arc::new) }).await.map_err(unshare)
-}
-
-/// One request's own copy of a shared error: the same kind, with the same message.
-fn unshare(error: Arc<StoreError>) -> StoreError {
-    Arc::try_unwrap(error).unwrap_or_else(|shared| match &*shared {
-        StoreError::Conflict(what) => StoreError::Conflict(what),
-        StoreError::Overloaded(queue) => StoreError::Overloaded(queue),
-        StoreError::Unavailable(source) => StoreError::Unavailable(source.to_string().into()),
-        StoreError::Other(source) => StoreError::Other(anyhow::anyhow!("{source:#}")),
-    })
 }
 
 /// What [`StoreError::Conflict`] names when a change would leave no admin.
@@ -355,6 +335,9 @@ pub trait MovieStore: Send + Sync {
     ) -> StoreResult<GuardedWrite<Movie>>;
     /// Deletes the movie, in one statement, when `guard` holds.
     async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
+    /// A page of the listing, rendered, with where the next one starts: what `GET /api/movies`
+    /// sends. Backends answer it through their [`listing::Listings`], which caches pages.
+    async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<page_cache::MoviePage>>;
     /// Newest first; at most `query.limit` movies.
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
     /// The catalogue's change counter: raised by every committed movie write, in the write's own
@@ -511,9 +494,6 @@ pub async fn connect_with(url: &DatabaseUrl, limits: StoreLimits) -> anyhow::Res
         DatabaseUrl::Postgres(raw) => Arc::new(PgStore::connect(raw, limits).await?),
     })
 }
-
-/// The movie columns, qualified for listing queries that join tag tables as `m`.
-pub(crate) const MOVIE_COLUMNS_OF_M: &str = "m.id, m.name, m.casts, m.genres, m.added_by, m.created_at, m.updated_at";
 
 /// How a listing query is driven: which index range it walks, in (created_at, id) order.
 ///

@@ -6,6 +6,7 @@
 
 mod movie_inserts;
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,11 +17,13 @@ use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Postgres, QueryBuild
 
 use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
+use super::listing::Listings;
+use super::movie_columns::{self, SELECT_LIST, SELECT_LIST_OF_M, movie_from};
+use super::page_cache::MoviePage;
 use super::{
-    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MailStore, MovieChange, MovieGuard, MovieQuery,
-    MovieStore, NewSession, RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS,
-    SeedBatch, SeedStore, SessionOwner, SessionStore, SharedResult, Store, StoreError, StoreResult, UnrevokedSession,
-    UserStore, escape_like, run_shared,
+    Credentials, GuardedWrite, ListingPlan, MailStore, MovieChange, MovieGuard, MovieQuery, MovieStore, NewSession,
+    RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SeedStore,
+    SessionOwner, SessionStore, Store, StoreError, StoreResult, UnrevokedSession, UserStore, escape_like,
 };
 use super::{LAST_ADMIN, MailCounts, MailDraft, NewUser, QueuedMail, refusal};
 use crate::auth::secret_token::TokenHash;
@@ -35,20 +38,37 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
 
 const USER_COLUMNS: &str = "id, email, role, created_at";
-const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
+
+/// A guarded replace or patch: the changed columns' values (`NULL` keeps one), then the new
+/// `updated_at`, the id, the owner the guard requires (or `NULL`) and the version it requires (or
+/// `NULL`). Both conditions sit in the statement, so nothing slips in between check and write.
+static UPDATE_MOVIE: LazyLock<String> = LazyLock::new(|| {
+    let n = movie_columns::CHANGEABLE.len();
+    let (at, id, owner, since) = (n + 1, n + 2, n + 3, n + 4);
+    format!(
+        "UPDATE movies SET {}, updated_at = GREATEST(${at}, updated_at + interval '1 microsecond')
+         WHERE id = ${id} AND (${owner}::text IS NULL OR added_by = ${owner})
+           AND (${since}::timestamptz IS NULL OR updated_at = ${since})
+         RETURNING {}",
+        movie_columns::set_changed(|i| format!("${i}")),
+        *SELECT_LIST
+    )
+});
 
 pub struct PgStore {
     pool: PgPool,
     /// Creates queued and inserted together, one statement and one commit per batch.
     movie_inserts: MovieInserts,
     /// Concurrent lookups of one movie share a query (each is a round trip to another process).
-    movie_runs: Coalescer<MovieId, SharedResult<Option<Movie>>>,
+    movie_runs: Coalescer<MovieId, StoreResult<Option<Movie>>>,
     /// Concurrent checks of one session share a query; each request still applies its own
     /// clock to the expiry that comes back.
-    session_runs: Coalescer<SessionId, SharedResult<Option<UnrevokedSession>>>,
+    session_runs: Coalescer<SessionId, StoreResult<Option<UnrevokedSession>>>,
     /// Concurrent listing requests share their catalogue version check, as they share the
     /// page itself: without this every cache hit costs its own round trip.
-    version_runs: Coalescer<(), SharedResult<i64>>,
+    version_runs: Coalescer<(), StoreResult<i64>>,
+    /// Listing pages, cached while the catalogue version is unchanged.
+    listings: Listings,
 }
 
 impl PgStore {
@@ -65,6 +85,7 @@ impl PgStore {
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;
         MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
         Ok(Self {
+            listings: Listings::default(),
             movie_inserts: MovieInserts::start(pool.clone(), limits.write_queue),
             pool,
             movie_runs: Coalescer::default(),
@@ -79,20 +100,8 @@ fn user_from_row(row: &PgRow) -> StoreResult<User> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
-        role: Role::parse(&role).map_err(|e| StoreError::Other(anyhow::anyhow!("role {role:?} {e}")))?,
+        role: Role::parse(&role).map_err(|e| StoreError::other(anyhow::anyhow!("role {role:?} {e}")))?,
         created_at: row.try_get("created_at")?,
-    })
-}
-
-fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
-    Ok(Movie {
-        id: row.try_get("id")?,
-        name: row.try_get("name")?,
-        casts: row.try_get("casts")?,
-        genres: row.try_get("genres")?,
-        added_by: row.try_get("added_by")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
     })
 }
 
@@ -107,9 +116,9 @@ impl PgStore {
 
 impl PgStore {
     async fn fetch_movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
-        let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = $1");
+        let sql = format!("SELECT {} FROM movies WHERE id = $1", *SELECT_LIST);
         let row = sqlx::query(AssertSqlSafe(sql)).bind(movie_id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(movie_from_row).transpose()
+        row.as_ref().map(movie_from).transpose()
     }
 
     /// The session's owner and expiry, unless it was revoked.
@@ -313,7 +322,7 @@ impl SessionStore for PgStore {
 
     async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>> {
         let key = session_id.to_owned();
-        run_shared(&self.session_runs, &key, || self.fetch_unrevoked_session(session_id)).await
+        self.session_runs.run(&key, || self.fetch_unrevoked_session(session_id)).await
     }
 
     async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>> {
@@ -516,7 +525,7 @@ impl MovieStore for PgStore {
 
     async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
         let key = movie_id.to_owned();
-        run_shared(&self.movie_runs, &key, || self.fetch_movie(movie_id)).await
+        self.movie_runs.run(&key, || self.fetch_movie(movie_id)).await
     }
 
     async fn update_movie(
@@ -525,18 +534,11 @@ impl MovieStore for PgStore {
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>> {
-        let sql = format!(
-            "UPDATE movies SET name = COALESCE($1, name), casts = COALESCE($2, casts),
-                    genres = COALESCE($3, genres),
-                    updated_at = GREATEST($4, updated_at + interval '1 microsecond')
-             WHERE id = $5 AND ($6::text IS NULL OR added_by = $6)
-               AND ($7::timestamptz IS NULL OR updated_at = $7)
-             RETURNING {MOVIE_COLUMNS}"
-        );
-        let updated = sqlx::query(AssertSqlSafe(sql))
-            .bind(&change.name)
-            .bind(&change.casts)
-            .bind(&change.genres)
+        let mut update = sqlx::query(AssertSqlSafe(UPDATE_MOVIE.as_str()));
+        for value in movie_columns::changed_values(change) {
+            update = movie_columns::bind_pg(update, value);
+        }
+        let updated = update
             .bind(change.at)
             .bind(movie_id)
             .bind(&guard.owner)
@@ -544,7 +546,7 @@ impl MovieStore for PgStore {
             .fetch_optional(&self.pool)
             .await
             .map_err(|e| StoreError::from_sqlx_unique(e, "name"))?;
-        match updated.as_ref().map(movie_from_row).transpose()? {
+        match updated.as_ref().map(movie_from).transpose()? {
             Some(movie) => Ok(GuardedWrite::Done(movie)),
             None => Ok(refusal(self.fetch_movie(movie_id).await?.as_ref(), guard)),
         }
@@ -566,10 +568,14 @@ impl MovieStore for PgStore {
         Ok(refusal(self.fetch_movie(movie_id).await?.as_ref(), guard))
     }
 
+    async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
+        self.listings.page(self, query).await
+    }
+
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
         let plan = ListingPlan::for_query(query);
         let mut sql =
-            QueryBuilder::<Postgres>::new(format!("SELECT {MOVIE_COLUMNS_OF_M} FROM {} WHERE TRUE", plan.from));
+            QueryBuilder::<Postgres>::new(format!("SELECT {} FROM {} WHERE TRUE", *SELECT_LIST_OF_M, plan.from));
         if let Some(value) = plan.driving_value {
             sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
         }
@@ -593,16 +599,17 @@ impl MovieStore for PgStore {
         sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
         sql.push_bind(i64::from(query.limit));
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(movie_from_row).collect()
+        rows.iter().map(movie_from).collect()
     }
 
     async fn catalogue_version(&self) -> StoreResult<i64> {
-        run_shared(&self.version_runs, &(), || async {
-            Ok(sqlx::query_scalar("SELECT sum(version)::bigint FROM catalogue_version_stripes")
-                .fetch_one(&self.pool)
-                .await?)
-        })
-        .await
+        self.version_runs
+            .run(&(), || async {
+                Ok(sqlx::query_scalar("SELECT sum(version)::bigint FROM catalogue_version_stripes")
+                    .fetch_one(&self.pool)
+                    .await?)
+            })
+            .await
     }
 
     async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
@@ -643,8 +650,8 @@ impl SeedStore for PgStore {
                     $6, $8 + i * interval '1 millisecond', $8 + i * interval '1 millisecond'
              FROM generate_series($1::bigint, $2::bigint) AS i",
         )
-        .bind(i64::try_from(batch.first).map_err(|e| StoreError::Other(e.into()))?)
-        .bind(i64::try_from(batch.last).map_err(|e| StoreError::Other(e.into()))?)
+        .bind(i64::try_from(batch.first).map_err(StoreError::other)?)
+        .bind(i64::try_from(batch.last).map_err(StoreError::other)?)
         .bind(SEED_ID_PREFIX)
         .bind(SEED_WORDS.as_slice())
         .bind(SEED_GENRES.as_slice())

@@ -12,10 +12,11 @@
 
 use std::collections::HashSet;
 
-use sqlx::PgPool;
+use sqlx::{AssertSqlSafe, PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::model::Movie;
+use crate::store::movie_columns::{PG_INSERT_ARRAYS, PgColumnArrays};
 use crate::store::{StoreError, StoreResult};
 
 /// Most creates in one statement.
@@ -39,7 +40,7 @@ impl MovieInserts {
 
     /// Inserts `movie`; `Conflict("name")` when the name is taken.
     pub(super) async fn insert(&self, movie: Movie) -> StoreResult<()> {
-        let closed = || StoreError::Unavailable("the movie insert queue has stopped".into());
+        let closed = || StoreError::unavailable("the movie insert queue has stopped");
         let (reply, answer) = oneshot::channel();
         self.queue.try_send(PendingInsert { movie, reply }).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("movie insert"),
@@ -86,49 +87,7 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>)
 /// Inserts the movies in one statement; returns the ids actually inserted (a movie whose name
 /// is taken, by another movie or an earlier one of the same batch, is skipped).
 async fn insert_all(pool: &PgPool, movies: &[&Movie]) -> StoreResult<HashSet<String>> {
-    let json = |values: &[String]| serde_json::to_string(values).map_err(|e| StoreError::Other(e.into()));
-    let mut columns = Columns::default();
-    for movie in movies {
-        columns.ids.push(movie.id.to_string());
-        columns.names.push(movie.name.clone());
-        columns.casts.push(json(&movie.casts)?);
-        columns.genres.push(json(&movie.genres)?);
-        columns.owners.push(movie.added_by.to_string());
-        columns.created.push(movie.created_at);
-        columns.updated.push(movie.updated_at);
-    }
-    // Lists travel as JSON text: unnest would flatten a two-dimensional array.
-    let inserted: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
-         SELECT t.id, t.name,
-                ARRAY(SELECT jsonb_array_elements_text(t.casts::jsonb)),
-                ARRAY(SELECT jsonb_array_elements_text(t.genres::jsonb)),
-                t.added_by, t.created_at, t.updated_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[], $7::timestamptz[])
-              WITH ORDINALITY AS t(id, name, casts, genres, added_by, created_at, updated_at, position)
-         ORDER BY t.position
-         ON CONFLICT DO NOTHING
-         RETURNING id",
-    )
-    .bind(columns.ids)
-    .bind(columns.names)
-    .bind(columns.casts)
-    .bind(columns.genres)
-    .bind(columns.owners)
-    .bind(columns.created)
-    .bind(columns.updated)
-    .fetch_all(pool)
-    .await?;
-    Ok(inserted.into_iter().collect())
-}
-
-#[derive(Default)]
-struct Columns {
-    ids: Vec<String>,
-    names: Vec<String>,
-    casts: Vec<String>,
-    genres: Vec<String>,
-    owners: Vec<String>,
-    created: Vec<chrono::DateTime<chrono::Utc>>,
-    updated: Vec<chrono::DateTime<chrono::Utc>>,
+    let arrays = PgColumnArrays::of(movies.iter().copied())?;
+    let rows = arrays.bind_to(sqlx::query(AssertSqlSafe(PG_INSERT_ARRAYS.as_str()))).fetch_all(pool).await?;
+    Ok(rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?)
 }

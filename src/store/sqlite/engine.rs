@@ -133,7 +133,7 @@ impl Engine {
             Ok(result?)
         })
         .await
-        .map_err(|e| StoreError::Other(e.into()))?
+        .map_err(StoreError::other)?
     }
 
     /// Queues a write for the writer thread and waits for the commit that includes it.
@@ -173,7 +173,7 @@ impl Engine {
 }
 
 fn closed() -> StoreError {
-    StoreError::Unavailable("the database is closed".into())
+    StoreError::unavailable("the database is closed")
 }
 
 fn is_busy(error: &rusqlite::Error) -> bool {
@@ -183,9 +183,9 @@ fn is_busy(error: &rusqlite::Error) -> bool {
 impl From<rusqlite::Error> for StoreError {
     fn from(error: rusqlite::Error) -> Self {
         if is_busy(&error) || matches!(error.sqlite_error_code(), Some(ErrorCode::CannotOpen)) {
-            Self::Unavailable(error.into())
+            Self::unavailable(error)
         } else {
-            Self::Other(error.into())
+            Self::other(error)
         }
     }
 }
@@ -294,7 +294,7 @@ where
         let Some(work) = self.work.take() else { return false };
         // A panicking write must not take the writer thread (and every later write) with it.
         let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
-            .unwrap_or_else(|_| Err(StoreError::Other(anyhow::anyhow!("the write panicked"))));
+            .unwrap_or_else(|_| Err(StoreError::other(anyhow::anyhow!("the write panicked"))));
         let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
         succeeded
@@ -307,7 +307,7 @@ where
             (Some(Err(error)), _) => Err(error),
             (Some(Ok(value)), Ok(())) => Ok(value),
             (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
-            (None, Ok(())) => Err(StoreError::Other(anyhow::anyhow!("write was never applied"))),
+            (None, Ok(())) => Err(StoreError::other(anyhow::anyhow!("write was never applied"))),
         };
         let _ = reply.send(answer);
     }
@@ -315,7 +315,7 @@ where
 
 fn commit_failure(error: &rusqlite::Error) -> StoreError {
     let message = format!("transaction failed: {error}");
-    if is_busy(error) { StoreError::Unavailable(message.into()) } else { StoreError::Other(anyhow::anyhow!(message)) }
+    if is_busy(error) { StoreError::unavailable(message) } else { StoreError::other(anyhow::anyhow!(message)) }
 }
 
 /// The writer thread: takes whatever is queued, applies it in one transaction, commits, answers.

@@ -9,6 +9,8 @@
 mod engine;
 mod migrate;
 
+use std::sync::{Arc, LazyLock};
+
 use anyhow::Context;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -16,10 +18,13 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use self::engine::{Engine, unique_as};
+use super::listing::Listings;
+use super::movie_columns::{self, ColumnSource, SELECT_LIST, SELECT_LIST_OF_M, movie_from};
+use super::page_cache::MoviePage;
 use super::{
-    Credentials, GuardedWrite, ListingPlan, MOVIE_COLUMNS_OF_M, MovieChange, MovieGuard, MovieQuery, NewSession,
-    RefreshTokenRecord, Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store,
-    StoreError, StoreResult, UnrevokedSession, escape_like, refusal,
+    Credentials, GuardedWrite, ListingPlan, MovieChange, MovieGuard, MovieQuery, NewSession, RefreshTokenRecord,
+    Rotation, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SessionOwner, Store, StoreError,
+    StoreResult, UnrevokedSession, escape_like, refusal,
 };
 use super::{
     LAST_ADMIN, MailCounts, MailDraft, MailStore, MovieStore, NewUser, QueuedMail, SeedStore, SessionStore, UserStore,
@@ -31,10 +36,32 @@ use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 const USER_COLUMNS: &str = "id, email, role, created_at";
-const MOVIE_COLUMNS: &str = "id, name, casts, genres, added_by, created_at, updated_at";
+
+/// Inserts a movie: every column of [`movie_columns::COLUMNS`], in order.
+static INSERT_MOVIE: LazyLock<String> = LazyLock::new(|| {
+    let placeholders = vec!["?"; movie_columns::COLUMNS.len()].join(", ");
+    format!("INSERT INTO movies ({}) VALUES ({placeholders})", *SELECT_LIST)
+});
+
+/// A guarded replace or patch: the changed columns' values (`NULL` keeps one), then the new
+/// `updated_at`, the id, the owner the guard requires (or `NULL`) and the version it requires (or
+/// `NULL`). Both conditions sit in the statement, so nothing slips in between check and write.
+static UPDATE_MOVIE: LazyLock<String> = LazyLock::new(|| {
+    let n = movie_columns::CHANGEABLE.len();
+    let (at, id, owner, since) = (n + 1, n + 2, n + 3, n + 4);
+    format!(
+        "UPDATE movies SET {}, updated_at = max(?{at}, updated_at + 1)
+         WHERE id = ?{id} AND (?{owner} IS NULL OR added_by = ?{owner}) AND (?{since} IS NULL OR updated_at = ?{since})
+         RETURNING {}",
+        movie_columns::set_changed(|i| format!("?{i}")),
+        *SELECT_LIST
+    )
+});
 
 pub struct SqliteStore {
     engine: Engine,
+    /// Listing pages, cached while the catalogue version is unchanged.
+    listings: Listings,
 }
 
 impl SqliteStore {
@@ -64,7 +91,7 @@ impl SqliteStore {
         let engine = Engine::open(&path, limits.write_queue)
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         drop(startup_lock);
-        Ok(Self { engine })
+        Ok(Self { engine, listings: Listings::default() })
     }
 
     async fn credentials_where(&self, condition: &'static str, value: String) -> StoreResult<Option<Credentials>> {
@@ -157,8 +184,8 @@ fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> Sql {
         sql.push("SELECT * FROM (");
     }
     sql.push(format_args!(
-        "SELECT {MOVIE_COLUMNS_OF_M}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
-        plan.order_at, plan.order_id, plan.from
+        "SELECT {}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
+        *SELECT_LIST_OF_M, plan.order_at, plan.order_id, plan.from
     ));
     if let Some(value) = plan.driving_value {
         sql.push(format_args!(" AND {} = lower(", plan.driving_column)).bind(value.to_owned()).push(")");
@@ -204,7 +231,7 @@ fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> Sql {
 
 fn fetch_movies(db: &Connection, sql: &Sql) -> rusqlite::Result<Vec<Movie>> {
     let mut statement = db.prepare_cached(&sql.text)?;
-    let rows = statement.query_map(params_from_iter(sql.params.iter()), movie_from_row)?;
+    let rows = statement.query_map(params_from_iter(sql.params.iter()), |row| movie_from(row))?;
     rows.collect()
 }
 
@@ -218,12 +245,6 @@ fn corrupt(column: usize, problem: impl Into<Box<dyn std::error::Error + Send + 
     rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, problem.into())
 }
 
-fn time_at(row: &Row<'_>, column: &str) -> rusqlite::Result<DateTime<Utc>> {
-    let value: i64 = row.get(column)?;
-    DateTime::from_timestamp_micros(value)
-        .ok_or_else(|| corrupt(row.as_ref().column_index(column).unwrap_or(0), format!("time out of range: {value}")))
-}
-
 /// A user from the columns [`USER_COLUMNS`] names, found by name.
 fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
     let role: String = row.get("role")?;
@@ -231,24 +252,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         id: row.get("id")?,
         email: row.get("email")?,
         role: Role::parse(&role).map_err(|e| corrupt(2, format!("role {role:?} {e}")))?,
-        created_at: time_at(row, "created_at")?,
-    })
-}
-
-/// A movie from the columns [`MOVIE_COLUMNS`] names, found by name.
-fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
-    let decode = |column: &str| -> rusqlite::Result<Vec<String>> {
-        let text: String = row.get(column)?;
-        serde_json::from_str(&text).map_err(|e| corrupt(row.as_ref().column_index(column).unwrap_or(0), e))
-    };
-    Ok(Movie {
-        id: row.get("id")?,
-        name: row.get("name")?,
-        casts: decode("casts")?,
-        genres: decode("genres")?,
-        added_by: row.get("added_by")?,
-        created_at: time_at(row, "created_at")?,
-        updated_at: time_at(row, "updated_at")?,
+        created_at: row.time("created_at")?,
     })
 }
 
@@ -272,12 +276,12 @@ fn user_exists(db: &Connection, user_id: &UserId) -> rusqlite::Result<bool> {
 
 /// The movie as the writer sees it, inside its transaction.
 fn current_movie(db: &Connection, movie_id: &MovieId) -> rusqlite::Result<Option<Movie>> {
-    let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
-    db.prepare_cached(&sql)?.query_row([movie_id], movie_from_row).optional()
+    let sql = format!("SELECT {} FROM movies WHERE id = ?", *SELECT_LIST);
+    db.prepare_cached(&sql)?.query_row([movie_id], |row| movie_from(row)).optional()
 }
 
 fn json_list(values: &[String]) -> StoreResult<String> {
-    serde_json::to_string(values).map_err(|e| StoreError::Other(e.into()))
+    serde_json::to_string(values).map_err(StoreError::other)
 }
 
 /// Revokes every live session of a user.
@@ -433,7 +437,7 @@ impl SessionStore for SqliteStore {
                 .query_row([&session_id], |row| {
                     Ok(UnrevokedSession {
                         owner: SessionOwner { user: user_from_row(row)?, session_id: row.get("session_id")? },
-                        expires_at: time_at(row, "expires_at")?,
+                        expires_at: row.time("expires_at")?,
                     })
                 })
                 .optional()
@@ -457,7 +461,7 @@ impl SessionStore for SqliteStore {
                         user_id: row.get("user_id")?,
                         rotated: row.get("rotated")?,
                         session_revoked: row.get("session_revoked")?,
-                        session_expires_at: time_at(row, "expires_at")?,
+                        session_expires_at: row.time("expires_at")?,
                     })
                 })
                 .optional()
@@ -602,7 +606,7 @@ impl MailStore for SqliteStore {
                             recipient: row.get("recipient")?,
                             subject: row.get("subject")?,
                             body: row.get("body")?,
-                            created_at: time_at(row, "created_at")?,
+                            created_at: row.time("created_at")?,
                             attempts: row.get("attempts")?,
                         })
                     })?
@@ -666,24 +670,12 @@ impl MailStore for SqliteStore {
 #[async_trait]
 impl MovieStore for SqliteStore {
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
-        let (casts, genres) = (json_list(&movie.casts)?, json_list(&movie.genres)?);
         let movie = movie.clone();
         self.engine
             .write(move |db| {
-                db.prepare_cached(
-                    "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
-                     VALUES (?, ?, ?, ?, ?, ?, ?)",
-                )?
-                .execute(params![
-                    movie.id,
-                    movie.name,
-                    casts,
-                    genres,
-                    movie.added_by,
-                    micros(movie.created_at),
-                    micros(movie.updated_at)
-                ])
-                .map_err(unique_as("name"))?;
+                db.prepare_cached(&INSERT_MOVIE)?
+                    .execute(params_from_iter(movie_columns::values_of(&movie)))
+                    .map_err(unique_as("name"))?;
                 Ok(())
             })
             .await
@@ -693,8 +685,8 @@ impl MovieStore for SqliteStore {
         let movie_id = movie_id.to_owned();
         self.engine
             .read(move |db| {
-                let sql = format!("SELECT {MOVIE_COLUMNS} FROM movies WHERE id = ?");
-                db.prepare_cached(&sql)?.query_row([&movie_id], movie_from_row).optional()
+                let sql = format!("SELECT {} FROM movies WHERE id = ?", *SELECT_LIST);
+                db.prepare_cached(&sql)?.query_row([&movie_id], |row| movie_from(row)).optional()
             })
             .await
     }
@@ -705,23 +697,16 @@ impl MovieStore for SqliteStore {
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>> {
-        let casts = change.casts.as_deref().map(json_list).transpose()?;
-        let genres = change.genres.as_deref().map(json_list).transpose()?;
-        let (movie_id, name, at, guard) = (movie_id.to_owned(), change.name.clone(), micros(change.at), guard.clone());
+        let (movie_id, change, guard) = (movie_id.to_owned(), change.clone(), guard.clone());
         self.engine
             .write(move |db| {
-                let sql = format!(
-                    "UPDATE movies SET name = coalesce(?1, name), casts = coalesce(?2, casts),
-                            genres = coalesce(?3, genres), updated_at = max(?4, updated_at + 1)
-                     WHERE id = ?5 AND (?6 IS NULL OR added_by = ?6) AND (?7 IS NULL OR updated_at = ?7)
-                     RETURNING {MOVIE_COLUMNS}"
-                );
+                let (at, since) = (micros(change.at), guard.unchanged_since.map(micros));
+                let changed = movie_columns::changed_values(&change);
+                let mut params: Vec<&dyn rusqlite::ToSql> = changed.iter().map(|v| v as &dyn rusqlite::ToSql).collect();
+                params.extend([&at as &dyn rusqlite::ToSql, &movie_id, &guard.owner, &since]);
                 let updated = db
-                    .prepare_cached(&sql)?
-                    .query_row(
-                        params![name, casts, genres, at, movie_id, guard.owner, guard.unchanged_since.map(micros)],
-                        movie_from_row,
-                    )
+                    .prepare_cached(&UPDATE_MOVIE)?
+                    .query_row(params.as_slice(), |row| movie_from(row))
                     .optional()
                     .map_err(unique_as("name"))?;
                 match updated {
@@ -748,6 +733,10 @@ impl MovieStore for SqliteStore {
                 Ok(refusal(current_movie(db, &movie_id)?.as_ref(), &guard))
             })
             .await
+    }
+
+    async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
+        self.listings.page(self, query).await
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
@@ -821,8 +810,8 @@ impl SeedStore for SqliteStore {
     async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()> {
         let words = json_list(&SEED_WORDS.map(str::to_owned))?;
         let genres = json_list(&SEED_GENRES.map(str::to_owned))?;
-        let first = i64::try_from(batch.first).map_err(|e| StoreError::Other(e.into()))?;
-        let last = i64::try_from(batch.last).map_err(|e| StoreError::Other(e.into()))?;
+        let first = i64::try_from(batch.first).map_err(StoreError::other)?;
+        let last = i64::try_from(batch.last).map_err(StoreError::other)?;
         let (owner_id, oldest) = (batch.owner_id.clone(), micros(batch.oldest));
         self.engine
             .write(move |db| {
