@@ -21,21 +21,9 @@ struct Migration {
     sql: &'static str,
 }
 
-/// Every migration in `migrations/sqlite`, in order. A new one is a file there and a line here.
-const MIGRATIONS: &[Migration] = &[
-    Migration { version: 1, description: "init", sql: include_str!("../../../migrations/sqlite/0001_init.sql") },
-    Migration {
-        version: 2,
-        description: "catalogue indexes",
-        sql: include_str!("../../../migrations/sqlite/0002_catalogue_indexes.sql"),
-    },
-    Migration {
-        version: 3,
-        description: "catalogue version",
-        sql: include_str!("../../../migrations/sqlite/0003_catalogue_version.sql"),
-    },
-    Migration { version: 4, description: "outbox", sql: include_str!("../../../migrations/sqlite/0004_outbox.sql") },
-];
+/// Every migration in `migrations/sqlite`, in order (listed by `build.rs`: a new migration is
+/// a new file there).
+const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
 
 /// Applies the migrations `connection`'s database lacks.
 pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
