@@ -224,10 +224,12 @@ impl IntoResponse for Listing {
     }
 }
 
-/// A page's body is the JSON array of its movies, so its schema is `[Movie]`.
+/// A page's body is the JSON array of its movies, so its schema is an array of `Movie`
+/// references (inlined, generated clients would name a second, identical movie type).
 impl utoipa::PartialSchema for MoviePage {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        <Vec<Movie> as utoipa::PartialSchema>::schema()
+        let movie = utoipa::openapi::Ref::from_schema_name(<Movie as utoipa::ToSchema>::name());
+        utoipa::openapi::schema::ArrayBuilder::new().items(movie).into()
     }
 }
 

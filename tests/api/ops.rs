@@ -86,6 +86,11 @@ backend_tests! {
         }
         // The next page's Link header, and what reusing a refresh token does.
         assert!(doc["paths"]["/api/movies"]["get"]["responses"]["200"]["headers"]["Link"].is_object());
+        // A page is an array of the one Movie schema, not of an inlined copy that generated
+        // clients would name as a second type.
+        let page = &doc["components"]["schemas"]["MoviePage"];
+        assert_eq!(page["type"], "array");
+        assert_eq!(page["items"]["$ref"], "#/components/schemas/Movie");
         let refresh = doc["paths"]["/api/auth/refresh"]["post"]["description"].as_str().unwrap_or_default().to_owned()
             + doc["paths"]["/api/auth/refresh"]["post"]["summary"].as_str().unwrap_or_default();
         assert!(refresh.contains("revokes its whole"), "{refresh}");
