@@ -12,6 +12,7 @@ mod ops;
 mod received;
 pub mod serve;
 mod users;
+mod web;
 
 use std::any::Any;
 
@@ -43,11 +44,12 @@ pub fn router(state: SharedState) -> Router {
         .merge(users::router().layer(no_store))
         .merge(movies::router())
         .merge(ops::router())
+        .merge(web::router())
         .merge(
             SwaggerUi::new("/docs")
                 .url("/api/openapi.json", openapi::document(state.settings.tokens.password_min_length)),
         )
-        .fallback(|| async { ApiError::NotFound("Resource not found".into()) })
+        .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes));
     let api = match cors(&state.settings.server.cors_origins) {

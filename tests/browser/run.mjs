@@ -1,0 +1,391 @@
+// The web app, driven in Debian's chromium: what a person does, page by page, with the API and
+// the emails behind it real. Run by `cargo test` (tests/web_app.rs) or `node tests/browser/run.mjs`
+// after `cargo build`. Prints each scenario, the first-load bytes, axe results and where the
+// screenshots are; exits non-zero on the first failure.
+
+import assert from "node:assert/strict";
+import path from "node:path";
+
+import { DESKTOP, PHONE, axeCheck, launchBrowser, screenshotDir, startServer, startSmtp, watch } from "./harness.mjs";
+
+const PASSWORD = "correct horse battery";
+const problems = { consoleErrors: [], expectedRefusals: [] };
+const axeFindings = [];
+const pagesChecked = new Set();
+const shots = screenshotDir();
+
+const smtp = await startSmtp();
+const server = await startServer(smtp);
+const browser = await launchBrowser();
+const url = (pathAndQuery) => `${server.base}${pathAndQuery}`;
+
+/** A fresh browser profile (its own localStorage): one person on one device. */
+async function person() {
+  const context = await browser.newContext({ viewport: DESKTOP });
+  const page = await context.newPage();
+  watch(page, problems);
+  return { context, page };
+}
+
+async function heading(page, name) {
+  await page.getByRole("heading", { level: 1, name }).waitFor({ timeout: 10_000 });
+}
+
+/** axe-core and a screenshot at desktop and phone width, once per page kind. */
+async function check(page, kind) {
+  if (pagesChecked.has(kind)) {
+    return;
+  }
+  pagesChecked.add(kind);
+  for (const violation of await axeCheck(page)) {
+    axeFindings.push({ page: kind, ...violation });
+  }
+  for (const [label, size] of [["desktop", DESKTOP], ["phone", PHONE]]) {
+    await page.setViewportSize(size);
+    // Nothing may stick out sideways at 375 px.
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `${kind} scrolls sideways by ${overflow}px at ${size.width}px`);
+    await page.screenshot({ path: path.join(shots, `${kind}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+async function signUp(page, email, password = PASSWORD) {
+  await page.goto(url("/signup"));
+  await heading(page, "Create an account");
+  await check(page, "signup");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByText("Your account is ready").waitFor();
+}
+
+async function signIn(page, email, password = PASSWORD) {
+  await page.getByRole("heading", { level: 1 }).first().waitFor();
+  if (!page.url().includes("/signin")) {
+    await page.goto(url("/signin"));
+  }
+  await heading(page, "Sign in");
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+}
+
+async function apiToken(email, password = PASSWORD) {
+  const response = await fetch(url("/api/auth/login"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password }),
+  });
+  assert.equal(response.status, 200, `login of ${email} through the API`);
+  return (await response.json()).token;
+}
+
+async function addMovie(page, { name, casts, genres }) {
+  await page.getByRole("link", { name: "Add a movie" }).click();
+  await heading(page, "Add a movie");
+  await check(page, "movie-new");
+  await page.getByLabel("Name").fill(name);
+  await page.getByLabel("Cast").fill(casts.join("\n"));
+  await page.getByLabel("Genres").fill(genres.join("\n"));
+  await page.getByRole("button", { name: "Add movie" }).click();
+  await heading(page, name);
+  return page.url().split("/movies/")[1];
+}
+
+const scenarios = [];
+const scenario = (name, run) => scenarios.push({ name, run });
+
+const ann = "ann@example.com";
+const bob = "bob@example.com";
+let annMovieId = null;
+
+scenario("the first visit shows an empty catalogue, and loads under 150 KB", async () => {
+  const { context, page } = await person();
+  let bytes = 0;
+  page.on("requestfinished", async (request) => {
+    const sizes = await request.sizes();
+    bytes += sizes.responseBodySize + sizes.responseHeadersSize;
+  });
+  await page.goto(url("/"), { waitUntil: "networkidle" });
+  await heading(page, "Catalogue");
+  await page.getByText("No movies yet").waitFor();
+  await page.waitForTimeout(300);
+  console.log(`    first load of / transferred ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
+  assert.ok(bytes < 150 * 1024, `first load ${bytes} bytes`);
+  await check(page, "catalogue-empty");
+  const headers = (await fetch(url("/"))).headers;
+  const policy = headers.get("content-security-policy");
+  assert.match(policy, /frame-ancestors 'none'/);
+  assert.doesNotMatch(policy, /unsafe-inline|unsafe-eval/);
+  await context.close();
+});
+
+scenario("sign up, sign in, add a movie, find it by search and by genre, edit it", async () => {
+  const { context, page } = await person();
+  await signUp(page, ann);
+  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByText("You are signed out").waitFor();
+  await page.getByRole("navigation").getByRole("link", { name: "Sign in" }).click();
+  await check(page, "signin");
+  await signIn(page, ann);
+  await page.getByText("You are signed in").waitFor();
+  annMovieId = await addMovie(page, { name: "Heat", casts: ["Al Pacino", "Robert De Niro"], genres: ["Crime", "Drama"] });
+  await check(page, "movie");
+  await page.getByRole("navigation").getByRole("link", { name: "Catalogue" }).click();
+  await heading(page, "Catalogue");
+  await check(page, "catalogue");
+  await page.getByRole("searchbox", { name: "Search" }).fill("hea");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await heading(page, "Search results");
+  assert.equal(new URL(page.url()).search, "?q=hea");
+  await page.getByRole("link", { name: "Heat" }).waitFor();
+  await page.getByRole("searchbox", { name: "Search" }).fill("no such film");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByText("No movies match").waitFor();
+  await check(page, "catalogue-no-match");
+  await page.goto(url("/"));
+  await page.getByRole("textbox", { name: "Genre", exact: true }).fill("crime");
+  await page.getByRole("textbox", { name: "Cast", exact: true }).fill("al pacino");
+  await page.getByRole("button", { name: "Search", exact: true }).click();
+  await page.getByRole("link", { name: "Heat" }).click();
+  await heading(page, "Heat");
+  await page.getByRole("link", { name: "Edit" }).click();
+  await heading(page, "Edit “Heat”");
+  await check(page, "movie-edit");
+  await page.getByLabel("Name").fill("Heat (1995)");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await heading(page, "Heat (1995)");
+  await page.getByText("Your changes were saved").waitFor();
+  // The back button walks the pages visited.
+  await page.goBack();
+  await heading(page, "Edit “Heat (1995)”");
+  await page.goBack();
+  await heading(page, "Heat (1995)");
+  await context.close();
+});
+
+scenario("a field the API refuses shows its reason next to the field", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/signup"));
+  await page.getByLabel("Email").fill("not-an-email");
+  await page.getByLabel("Password").fill("short");
+  await page.getByRole("button", { name: "Sign up" }).click();
+  const email = page.getByLabel("Email");
+  await page.locator('[data-error-for="password"]').filter({ hasText: "at least 8" }).waitFor();
+  assert.equal(await email.getAttribute("aria-invalid"), "true");
+  assert.match(await page.locator('[data-error-for="email"]').textContent(), /email address/);
+  await context.close();
+});
+
+scenario("a second user sees no edit button, and the API refuses their edit", async () => {
+  const { context, page } = await person();
+  await signUp(page, bob);
+  await page.goto(url(`/movies/${annMovieId}`));
+  await heading(page, "Heat (1995)");
+  assert.equal(await page.getByRole("link", { name: "Edit" }).count(), 0);
+  assert.equal(await page.getByRole("button", { name: "Delete" }).count(), 0);
+  const response = await fetch(url(`/api/movies/${annMovieId}`), {
+    method: "PATCH",
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${await apiToken(bob)}` },
+    body: JSON.stringify({ name: "Stolen" }),
+  });
+  assert.equal(response.status, 403);
+  assert.equal((await (await fetch(url(`/api/movies/${annMovieId}`))).json()).name, "Heat (1995)");
+  await context.close();
+});
+
+scenario("a hostile movie name stays text and runs nothing", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/signin"));
+  await signIn(page, ann);
+  await page.getByText("You are signed in").waitFor();
+  const hostile = "<img src=x onerror=alert(1)>";
+  await addMovie(page, { name: hostile, casts: ["<script>alert(2)</script>"], genres: ["Horror"] });
+  await page.goto(url("/"));
+  await page.getByRole("link", { name: hostile }).waitFor();
+  assert.equal(await page.locator("main img").count(), 0);
+  assert.equal(await page.locator("main script").count(), 0);
+  assert.ok((await page.locator("main").textContent()).includes("<script>alert(2)</script>"));
+  await context.close();
+});
+
+scenario("signed out, a page that needs an account sends you to sign in and then back", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/account"));
+  await heading(page, "Sign in");
+  assert.equal(new URL(page.url()).searchParams.get("next"), "/account");
+  await signIn(page, ann);
+  await heading(page, "Your account");
+  await check(page, "account");
+  await page.getByRole("link", { name: "Heat (1995)" }).waitFor();
+  await context.close();
+});
+
+scenario("forgot password: the emailed link sets a new password; the old one stops working", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/signin"));
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await heading(page, "Forgot your password?");
+  await check(page, "forgot");
+  await page.getByLabel("Email").fill(ann);
+  await page.getByRole("button", { name: "Send reset link" }).click();
+  await page.getByText("If an account with that email exists").waitFor();
+  const mail = await smtp.waitFor(ann, "Reset your movie-bag password");
+  const link = mail.body.match(/https?:\/\/\S+\/reset\?token=\S+/)[0];
+  assert.ok(link.startsWith(server.base), link);
+  await page.goto(link);
+  await heading(page, "Choose a new password");
+  assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+  await check(page, "reset");
+  const newPassword = "a brand new passphrase";
+  await page.getByLabel("New password", { exact: true }).fill(newPassword);
+  await page.getByLabel("Repeat the new password").fill(newPassword);
+  await page.getByRole("button", { name: "Set new password" }).click();
+  await heading(page, "Sign in");
+  await page.getByText("Sign in with your new password").waitFor();
+  await signIn(page, ann, PASSWORD);
+  await page.getByText("Invalid username or password").waitFor();
+  await page.getByLabel("Password").fill(newPassword);
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByText("You are signed in").waitFor();
+  await smtp.waitFor(ann, "password was changed");
+  // The link works once.
+  const again = await fetch(url("/api/auth/reset"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ reset_token: new URL(link).searchParams.get("token"), password: "yet another passphrase" }),
+  });
+  assert.equal(again.status, 400);
+  await context.close();
+});
+
+scenario("sign out everywhere signs out this tab and every other device", async () => {
+  const newPassword = "a brand new passphrase";
+  const laptop = await person();
+  const phone = await person();
+  for (const { page } of [laptop, phone]) {
+    await page.goto(url("/signin"));
+    await signIn(page, ann, newPassword);
+    await page.getByText("You are signed in").waitFor();
+  }
+  await laptop.page.goto(url("/account"));
+  await heading(laptop.page, "Your account");
+  await laptop.page.getByRole("button", { name: "Sign out everywhere" }).click();
+  await heading(laptop.page, "Sign in");
+  await laptop.page.getByText("signed out on every device").waitFor();
+  assert.equal(await laptop.page.evaluate(() => localStorage.getItem("movie-bag.session")), null);
+  await phone.page.goto(url("/account"));
+  await heading(phone.page, "Sign in");
+  await laptop.context.close();
+  await phone.context.close();
+});
+
+scenario("an admin promotes a user on the users page", async () => {
+  server.cli("user", "promote", ann);
+  const { context, page } = await person();
+  await page.goto(url("/signin"));
+  await signIn(page, ann, "a brand new passphrase");
+  await page.getByText("You are signed in").waitFor();
+  await page.getByRole("link", { name: "Users" }).click();
+  await heading(page, "Users");
+  await check(page, "admin-users");
+  await page.getByRole("button", { name: `Make admin: ${bob}` }).click();
+  await page.getByText(`${bob} is now an admin`).waitFor();
+  const profile = await fetch(url("/api/users/me"), { headers: { Authorization: `Bearer ${await apiToken(bob)}` } });
+  assert.equal((await profile.json()).role, "admin");
+  // An admin may edit anyone's movie: the edit button shows on Bob's side now.
+  await context.close();
+});
+
+scenario("deleting a movie asks first", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/signin"));
+  await signIn(page, ann, "a brand new passphrase");
+  await page.getByText("You are signed in").waitFor();
+  await page.goto(url(`/movies/${annMovieId}`));
+  await heading(page, "Heat (1995)");
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").waitFor();
+  await check(page, "movie-delete-confirm");
+  await page.getByRole("button", { name: "Cancel" }).click();
+  assert.equal((await fetch(url(`/api/movies/${annMovieId}`))).status, 200);
+  await page.getByRole("button", { name: "Delete" }).click();
+  await page.getByRole("dialog").getByRole("button", { name: "Delete" }).click();
+  await page.getByText("was deleted").waitFor();
+  assert.equal((await fetch(url(`/api/movies/${annMovieId}`))).status, 404);
+  await context.close();
+});
+
+scenario("unknown pages say so; unknown API paths stay JSON", async () => {
+  const { context, page } = await person();
+  const response = await page.goto(url("/no/such/page"));
+  assert.equal(response.status(), 404);
+  await heading(page, "Page not found");
+  await check(page, "not-found");
+  const api = await fetch(url("/api/nothing-here"), { headers: { Accept: "text/html" } });
+  assert.equal(api.status, 404);
+  assert.match(api.headers.get("content-type"), /application\/json/);
+  await context.close();
+});
+
+scenario("every control is reachable by keyboard with a visible focus", async () => {
+  const { context, page } = await person();
+  await page.goto(url("/"));
+  await heading(page, "Catalogue");
+  const reached = [];
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press("Tab");
+    reached.push(
+      await page.evaluate(() => {
+        const element = document.activeElement;
+        if (element === document.body) {
+          return { name: "(the browser's own controls)", outline: true };
+        }
+        const style = getComputedStyle(element);
+        return { name: element.getAttribute("aria-label") || element.textContent.trim() || element.getAttribute("name"), outline: style.outlineStyle !== "none" && style.outlineWidth !== "0px" };
+      }),
+    );
+  }
+  const names = reached.map((r) => r.name);
+  assert.ok(!names.includes("More movies"), "a hidden button is not in the tab order");
+  for (const expected of ["Skip to content", "Catalogue", "Sign in", "q", "genre", "cast", "Search"]) {
+    assert.ok(names.includes(expected), `Tab reaches ${expected}: ${names.join(" | ")}`);
+  }
+  assert.ok(reached.every((r) => r.outline), `a focused control without an outline: ${JSON.stringify(reached)}`);
+  await context.close();
+});
+
+let failed = 0;
+for (const { name, run } of scenarios) {
+  const started = Date.now();
+  try {
+    await run();
+    console.log(`ok   ${name} (${Date.now() - started} ms)`);
+  } catch (error) {
+    failed += 1;
+    console.log(`FAIL ${name}\n     ${error.stack}`);
+    break;
+  }
+}
+
+await browser.close();
+await server.stop();
+smtp.close();
+
+const serious = axeFindings.filter((f) => f.impact === "serious" || f.impact === "critical");
+console.log(`\npages checked with axe-core and screenshots: ${[...pagesChecked].join(", ")}`);
+console.log(`axe-core: ${axeFindings.length} violations, ${serious.length} serious or critical`);
+for (const finding of axeFindings) {
+  console.log(`  [${finding.impact}] ${finding.page}: ${finding.id} (${finding.help}) at ${finding.nodes.join(", ")}`);
+}
+console.log(`console errors: ${problems.consoleErrors.length}`);
+problems.consoleErrors.forEach((line) => console.log(`  ${line}`));
+console.log(`browser network messages for refusals the scenarios asked for (401/403/400): ${problems.expectedRefusals.length}`);
+console.log(`screenshots (desktop 1280 px and phone 375 px): ${shots}`);
+
+if (failed || serious.length || problems.consoleErrors.length) {
+  console.log("\nbrowser tests FAILED");
+  process.exit(1);
+}
+console.log(`\nbrowser tests passed: ${scenarios.length} scenarios`);

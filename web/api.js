@@ -1,0 +1,252 @@
+// The JSON API, as the pages use it: requests, the signed-in session, token refresh.
+//
+// The session (access token, refresh token, expiry) is kept in localStorage so that every tab
+// of this origin shares it and a reload keeps you signed in. A refresh token is single use and
+// presenting a used one revokes the session, so tabs must never trade the same token twice: a
+// refresh runs under a Web Lock shared by every tab, and a tab that gets the lock after another
+// refreshed simply reads the new tokens. See the README ("Where the web app keeps tokens").
+
+const SESSION_KEY = "movie-bag.session";
+/// Refresh when less than this share of the access token's lifetime is left.
+const REFRESH_WHEN_LEFT = 0.1;
+/// ... and never later than this before expiry.
+const REFRESH_MARGIN_MS = 60_000;
+
+export class ApiError extends Error {
+  constructor(status, body, retryAfter) {
+    super((body && body.message) || `Request failed (${status})`);
+    this.status = status;
+    this.body = body || {};
+    this.code = this.body.code;
+    this.fieldErrors = this.body.errors || {};
+    /** Seconds to wait, from Retry-After (429, 503). */
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** Thrown when a page needs a signed-in user and there is none (or the session ended). */
+export class SignInNeeded extends Error {}
+
+const listeners = new Set();
+
+/** Calls `listener()` whenever the session changes, in this tab or another. */
+export function onSessionChange(listener) {
+  listeners.add(listener);
+}
+
+window.addEventListener("storage", (event) => {
+  if (event.key === SESSION_KEY) {
+    profileCache = null;
+    listeners.forEach((listener) => listener());
+    scheduleRefresh();
+  }
+});
+
+function readSession() {
+  try {
+    const session = JSON.parse(localStorage.getItem(SESSION_KEY));
+    return session && session.token && session.refresh_token ? session : null;
+  } catch {
+    return null;
+  }
+}
+
+function writeSession(session) {
+  if (session) {
+    localStorage.setItem(SESSION_KEY, JSON.stringify(session));
+  } else {
+    localStorage.removeItem(SESSION_KEY);
+  }
+  profileCache = null;
+  listeners.forEach((listener) => listener());
+  scheduleRefresh();
+}
+
+function keepPair(pair) {
+  const lifetime = pair.expires_in * 1000;
+  writeSession({
+    token: pair.token,
+    refresh_token: pair.refresh_token,
+    expires_at: Date.now() + lifetime,
+    lifetime,
+  });
+}
+
+export function isSignedIn() {
+  return readSession() !== null;
+}
+
+function needsRefresh(session) {
+  const left = session.expires_at - Date.now();
+  return left < Math.max(session.lifetime * REFRESH_WHEN_LEFT, REFRESH_MARGIN_MS);
+}
+
+/** With the lock every tab shares (where the browser has Web Locks). */
+function exclusively(work) {
+  if (navigator.locks) {
+    return navigator.locks.request("movie-bag.refresh", work);
+  }
+  return work();
+}
+
+/**
+ * Trades the refresh token for a new pair, once for all tabs: when another tab already did (the
+ * stored token is no longer about to expire, or no longer the one the server just refused), its
+ * result is used instead. Returns the live session, or null when it has ended.
+ */
+async function refreshSession(refusedToken = null) {
+  return exclusively(async () => {
+    const current = readSession();
+    if (!current) {
+      return null;
+    }
+    const alreadyFresh = refusedToken ? current.token !== refusedToken : !needsRefresh(current);
+    if (alreadyFresh) {
+      return current;
+    }
+    const response = await send("POST", "/api/auth/refresh", { refresh_token: current.refresh_token });
+    if (response.ok) {
+      keepPair(await response.json());
+      return readSession();
+    }
+    if (response.status === 401) {
+      writeSession(null);
+      return null;
+    }
+    throw await errorFrom(response);
+  });
+}
+
+let refreshTimer = null;
+
+/** Refreshes a little before the access token expires, while the page is open. */
+function scheduleRefresh() {
+  clearTimeout(refreshTimer);
+  const session = readSession();
+  if (!session) {
+    return;
+  }
+  const refreshAt = session.expires_at - Math.max(session.lifetime * REFRESH_WHEN_LEFT, REFRESH_MARGIN_MS);
+  // setTimeout holds at most about 24.8 days.
+  const delay = Math.min(Math.max(refreshAt - Date.now(), 0), 2 ** 31 - 1);
+  refreshTimer = setTimeout(() => refreshSession().catch(() => {}), delay);
+}
+scheduleRefresh();
+
+function send(method, path, body, headers = {}) {
+  const init = { method, headers: { Accept: "application/json", ...headers } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  return fetch(path, init);
+}
+
+async function errorFrom(response) {
+  let body = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  const retry = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+  return new ApiError(response.status, body, Number.isFinite(retry) ? retry : undefined);
+}
+
+/**
+ * Sends a request; with `auth`, as the signed-in user (refreshing first when the token is about
+ * to expire, and once more if the server says it is no longer valid). Resolves to
+ * `{status, headers, body}`; rejects with ApiError, or SignInNeeded when there is no session.
+ */
+export async function request(method, path, { body, auth = false, headers = {} } = {}) {
+  let response;
+  if (auth) {
+    let session = readSession();
+    if (session && needsRefresh(session)) {
+      session = await refreshSession();
+    }
+    if (!session) {
+      throw new SignInNeeded();
+    }
+    response = await send(method, path, body, { ...headers, Authorization: `Bearer ${session.token}` });
+    if (response.status === 401) {
+      // Expired or revoked: one refresh, then ask for a sign-in.
+      session = await refreshSession(session.token);
+      if (!session) {
+        throw new SignInNeeded();
+      }
+      response = await send(method, path, body, { ...headers, Authorization: `Bearer ${session.token}` });
+      if (response.status === 401) {
+        writeSession(null);
+        throw new SignInNeeded();
+      }
+    }
+  } else {
+    response = await send(method, path, body, headers);
+  }
+  if (!response.ok && response.status !== 304) {
+    throw await errorFrom(response);
+  }
+  const type = response.headers.get("Content-Type") || "";
+  const data = response.status !== 204 && response.status !== 304 && type.includes("json") ? await response.json() : null;
+  return { status: response.status, headers: response.headers, body: data };
+}
+
+export async function signIn(email, password) {
+  const { body } = await request("POST", "/api/auth/login", { body: { email, password } });
+  keepPair(body);
+}
+
+/** Ends this session on the server (best effort) and here. */
+export async function signOut() {
+  try {
+    await request("POST", "/api/auth/logout", { auth: true });
+  } catch {
+    // Already ended: nothing to do.
+  }
+  writeSession(null);
+}
+
+/** Ends every session of the account, this one included. */
+export async function signOutEverywhere() {
+  await request("POST", "/api/auth/logout-all", { auth: true });
+  writeSession(null);
+}
+
+/** Forgets the session here (after the server ended it: password change, account deleted). */
+export function forgetSession() {
+  writeSession(null);
+}
+
+let profileCache = null;
+
+/** The signed-in user's profile (`GET /api/users/me`), or null when signed out. */
+export async function profile() {
+  if (!isSignedIn()) {
+    return null;
+  }
+  if (!profileCache) {
+    profileCache = request("GET", "/api/users/me", { auth: true })
+      .then((response) => response.body)
+      .catch((error) => {
+        profileCache = null;
+        if (error instanceof SignInNeeded) {
+          return null;
+        }
+        throw error;
+      });
+  }
+  return profileCache;
+}
+
+/** Drops the cached profile (after the user's movies or role changed). */
+export function profileChanged() {
+  profileCache = null;
+}
+
+/** The URL of the next page from a `Link` header, if any. */
+export function nextLink(headers) {
+  const link = headers.get("Link") || "";
+  const match = link.match(/<([^>]+)>\s*;\s*rel="?next"?/);
+  return match ? match[1] : null;
+}

@@ -1,0 +1,591 @@
+// The pages of movie-bag and the router between them. Every page has its own URL (bookmark it,
+// share it, go back to it); links change the page without reloading.
+
+import * as api from "./api.js";
+import { ApiError, SignInNeeded } from "./api.js";
+import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
+
+const main = document.getElementById("main");
+
+// ---- Routing ----
+
+const routes = [
+  [/^\/$/, catalogue],
+  [/^\/index\.html$/, catalogue],
+  [/^\/signin$/, signInPage],
+  [/^\/signup$/, signUpPage],
+  [/^\/forgot$/, forgotPage],
+  [/^\/reset$/, resetPage],
+  [/^\/account$/, accountPage],
+  [/^\/admin\/users$/, usersPage],
+  [/^\/movies\/new$/, newMoviePage],
+  [/^\/movies\/([^/]+)\/edit$/, editMoviePage],
+  [/^\/movies\/([^/]+)$/, moviePage],
+];
+
+/** Goes to `url` in this tab, as a link would; `message` shows in the status line there. */
+export function navigate(url, { replace = false, message = null } = {}) {
+  const method = replace ? "replaceState" : "pushState";
+  history[method]({ message }, "", url);
+  render();
+}
+
+let rendering = 0;
+
+async function render() {
+  const ticket = ++rendering;
+  const url = new URL(location.href);
+  const message = history.state && history.state.message;
+  flash(message);
+  if (message) {
+    // Shown once: back and forward do not repeat it.
+    history.replaceState({ ...history.state, message: null }, "");
+  }
+  const match = routes.map(([pattern, page]) => [pattern.exec(url.pathname), page]).find(([found]) => found);
+  const [params, page] = match ? [match[0].slice(1).map(decodeURIComponent), match[1]] : [[], notFoundPage];
+  renderNav();
+  let content;
+  try {
+    content = await page(params, url.searchParams);
+  } catch (error) {
+    content = failurePage(error);
+  }
+  if (ticket !== rendering || content === undefined) {
+    return; // another navigation started meanwhile, or the page went elsewhere
+  }
+  main.replaceChildren(content);
+  const heading = main.querySelector("h1");
+  document.title = heading ? `${heading.textContent} · movie-bag` : "movie-bag";
+  main.focus({ preventScroll: true });
+  window.scrollTo(0, 0);
+}
+
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("a[href]");
+  if (
+    !link ||
+    event.defaultPrevented ||
+    event.button !== 0 ||
+    event.metaKey ||
+    event.ctrlKey ||
+    event.shiftKey ||
+    event.altKey ||
+    link.target ||
+    link.hasAttribute("download")
+  ) {
+    return;
+  }
+  const url = new URL(link.href);
+  if (url.origin !== location.origin || url.pathname.startsWith("/api/") || url.pathname.startsWith("/docs")) {
+    return;
+  }
+  event.preventDefault();
+  if (url.hash && url.pathname === location.pathname && url.search === location.search) {
+    document.getElementById(url.hash.slice(1))?.focus();
+    return;
+  }
+  navigate(url.pathname + url.search);
+});
+
+window.addEventListener("popstate", render);
+api.onSessionChange(renderNav);
+
+/** Sends the person to sign in, and back here afterwards. */
+function signInFirst(message = "Please sign in to continue.") {
+  const here = location.pathname + location.search;
+  navigate(`/signin?next=${encodeURIComponent(here)}`, { replace: true, message });
+}
+
+/** The page for an error a page could not handle itself. */
+function failurePage(error) {
+  if (error instanceof SignInNeeded) {
+    signInFirst("Your session has ended. Please sign in again.");
+    return undefined;
+  }
+  if (error instanceof ApiError && error.status === 404) {
+    return notFoundPage();
+  }
+  if (error instanceof ApiError && error.status === 403) {
+    return h("section", {}, h("h1", {}, "Not allowed"), h("p", {}, "Your account may not see this page."));
+  }
+  if (!(error instanceof ApiError)) {
+    console.warn(error);
+  }
+  return h("section", {}, h("h1", {}, "Something went wrong"), h("p", {}, explain(error)), h("p", {}, h("a", { href: location.pathname + location.search }, "Try again")));
+}
+
+function notFoundPage() {
+  return h("section", {}, h("h1", {}, "Page not found"), h("p", {}, "There is nothing here. ", h("a", { href: "/" }, "Back to the catalogue")));
+}
+
+// ---- Navigation bar ----
+
+let navTicket = 0;
+
+async function renderNav() {
+  const ticket = ++navTicket;
+  const nav = document.getElementById("nav");
+  const items = [h("a", { href: "/" }, "Catalogue")];
+  if (api.isSignedIn()) {
+    let me = null;
+    try {
+      me = await api.profile();
+    } catch {
+      me = null;
+    }
+    if (ticket !== navTicket) {
+      return;
+    }
+    items.push(h("a", { href: "/movies/new" }, "Add a movie"), h("a", { href: "/account" }, "Account"));
+    if (me && me.role === "admin") {
+      items.push(h("a", { href: "/admin/users" }, "Users"));
+    }
+    items.push(
+      h("button", { type: "button", class: "link", onclick: signOutHere }, "Sign out"),
+    );
+  } else {
+    items.push(h("a", { href: "/signin" }, "Sign in"), h("a", { href: "/signup" }, "Sign up"));
+  }
+  if (ticket === navTicket) {
+    nav.replaceChildren(...items);
+  }
+}
+
+async function signOutHere() {
+  await api.signOut();
+  navigate("/", { message: "You are signed out." });
+}
+
+// ---- The catalogue ----
+
+async function catalogue(_params, query) {
+  const filters = { q: query.get("q") || "", genre: query.get("genre") || "", cast: query.get("cast") || "" };
+  const filtering = Object.values(filters).some(Boolean);
+  const search = h(
+    "form",
+    { class: "search", role: "search", "aria-label": "Movies" },
+    h("label", {}, "Search", h("input", { type: "search", name: "q", value: filters.q, placeholder: "Part of a name" })),
+    h("label", {}, "Genre", h("input", { name: "genre", value: filters.genre, placeholder: "e.g. Drama" })),
+    h("label", {}, "Cast", h("input", { name: "cast", value: filters.cast, placeholder: "e.g. Al Pacino" })),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Search"), filtering ? h("a", { href: "/" }, "Clear") : null),
+  );
+  search.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const params = new URLSearchParams();
+    for (const [name, value] of new FormData(search).entries()) {
+      if (String(value).trim()) {
+        params.set(name, String(value).trim());
+      }
+    }
+    const queryString = params.toString();
+    navigate(queryString ? `/?${queryString}` : "/");
+  });
+
+  const apiQuery = new URLSearchParams({ limit: "20" });
+  for (const [name, value] of Object.entries(filters)) {
+    if (value) {
+      apiQuery.set(name, value);
+    }
+  }
+  const { body: movies, headers } = await api.request("GET", `/api/movies?${apiQuery}`);
+  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map(movieItem));
+  const page = h("section", {}, h("h1", {}, filtering ? "Search results" : "Catalogue"), search);
+  if (movies.length === 0) {
+    page.append(
+      filtering
+        ? h("p", {}, "No movies match. ", h("a", { href: "/" }, "Show all movies"))
+        : h("p", {}, "No movies yet. ", api.isSignedIn() ? h("a", { href: "/movies/new" }, "Add the first one") : h("span", {}, h("a", { href: "/signin" }, "Sign in"), " to add the first one.")),
+    );
+    return page;
+  }
+  page.append(list);
+  let next = api.nextLink(headers);
+  const more = h("button", { type: "button", class: "secondary" }, "More movies");
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    try {
+      const response = await api.request("GET", next);
+      const firstNew = response.body.length ? movieItem(response.body[0]) : null;
+      if (firstNew) {
+        list.append(firstNew, ...response.body.slice(1).map(movieItem));
+        firstNew.querySelector("a").focus();
+      }
+      next = api.nextLink(response.headers);
+      more.hidden = !next;
+    } catch (error) {
+      flash(explain(error), true);
+    } finally {
+      more.disabled = false;
+    }
+  });
+  more.hidden = !next;
+  page.append(h("div", { class: "actions" }, more));
+  return page;
+}
+
+function movieItem(movie) {
+  return h(
+    "li",
+    {},
+    h("h2", {}, h("a", { href: `/movies/${encodeURIComponent(movie.id)}` }, movie.name)),
+    tagLinks("Genres", "genre", movie.genres),
+    h("p", { class: "muted" }, movie.casts.join(", ")),
+  );
+}
+
+function tagLinks(label, filter, values) {
+  return h(
+    "ul",
+    { class: "tags", "aria-label": label },
+    values.map((value) => h("li", {}, h("a", { href: `/?${filter}=${encodeURIComponent(value)}` }, value))),
+  );
+}
+
+// ---- One movie ----
+
+async function moviePage([id]) {
+  const [{ body: movie }, me] = await Promise.all([api.request("GET", `/api/movies/${encodeURIComponent(id)}`), api.profile().catch(() => null)]);
+  const mayChange = me && (me.role === "admin" || me.id === movie.added_by);
+  const page = h(
+    "article",
+    {},
+    h("h1", {}, movie.name),
+    h(
+      "dl",
+      { class: "facts" },
+      h("dt", {}, "Genres"),
+      h("dd", {}, tagLinks("Genres", "genre", movie.genres)),
+      h("dt", {}, "Cast"),
+      h("dd", {}, tagLinks("Cast", "cast", movie.casts)),
+      h("dt", {}, "Added"),
+      h("dd", {}, formatDate(movie.created_at), me && me.id === movie.added_by ? " by you" : ""),
+      h("dt", {}, "Last changed"),
+      h("dd", {}, formatDate(movie.updated_at)),
+    ),
+  );
+  if (mayChange) {
+    const remove = h("button", { type: "button", class: "danger" }, "Delete");
+    remove.addEventListener("click", async () => {
+      if (!(await confirmDialog(`Delete “${movie.name}”? This cannot be undone.`, "Delete"))) {
+        return;
+      }
+      try {
+        await api.request("DELETE", `/api/movies/${encodeURIComponent(movie.id)}`, { auth: true });
+        api.profileChanged();
+        navigate("/", { replace: true, message: `“${movie.name}” was deleted.` });
+      } catch (error) {
+        if (error instanceof SignInNeeded) {
+          signInFirst();
+        } else {
+          flash(explain(error), true);
+        }
+      }
+    });
+    page.append(h("div", { class: "actions" }, h("a", { class: "button", href: `/movies/${encodeURIComponent(movie.id)}/edit` }, "Edit"), remove));
+  }
+  page.append(h("p", {}, h("a", { href: "/" }, "Back to the catalogue")));
+  return page;
+}
+
+function movieForm(movie, submitLabel, save) {
+  return form(
+    [
+      field("Name", "name", { required: true, maxlength: 200, value: movie ? movie.name : "", autocomplete: "off" }),
+      field("Cast", "casts", { required: true, rows: 4 }, "One name per line", "textarea"),
+      field("Genres", "genres", { required: true, rows: 3 }, "One genre per line", "textarea"),
+    ],
+    submitLabel,
+    (values) => save({ name: values.name.trim(), casts: lines(values.casts), genres: lines(values.genres) }),
+  );
+}
+
+function fillLists(formElement, movie) {
+  formElement.querySelector('[name="casts"]').value = movie.casts.join("\n");
+  formElement.querySelector('[name="genres"]').value = movie.genres.join("\n");
+}
+
+/** The API's 409 on a name is about the name field. */
+function nameTakenAsFieldError(error) {
+  if (error instanceof ApiError && error.status === 409) {
+    error.fieldErrors = { name: [error.message] };
+  }
+  return error;
+}
+
+async function newMoviePage() {
+  if (!api.isSignedIn()) {
+    signInFirst("Sign in to add a movie.");
+    return undefined;
+  }
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Add a movie"),
+    movieForm(null, "Add movie", async (movie) => {
+      try {
+        const { body } = await api.request("POST", "/api/movies", { auth: true, body: movie });
+        api.profileChanged();
+        navigate(`/movies/${encodeURIComponent(body.id)}`, { message: `“${movie.name}” was added.` });
+      } catch (error) {
+        if (error instanceof SignInNeeded) {
+          signInFirst();
+          return;
+        }
+        throw nameTakenAsFieldError(error);
+      }
+    }),
+  );
+}
+
+async function editMoviePage([id]) {
+  if (!api.isSignedIn()) {
+    signInFirst("Sign in to edit a movie.");
+    return undefined;
+  }
+  const path = `/api/movies/${encodeURIComponent(id)}`;
+  const { body: movie, headers } = await api.request("GET", path);
+  const version = headers.get("ETag");
+  const editor = movieForm(movie, "Save changes", async (changes) => {
+    try {
+      // If-Match: someone else's change since this page opened is not overwritten.
+      await api.request("PUT", path, { auth: true, body: changes, headers: version ? { "If-Match": version } : {} });
+      navigate(`/movies/${encodeURIComponent(id)}`, { message: "Your changes were saved." });
+    } catch (error) {
+      if (error instanceof SignInNeeded) {
+        signInFirst();
+        return;
+      }
+      if (error instanceof ApiError && error.status === 412) {
+        error.message = "Someone changed this movie after you opened it. Reload the page to edit the current version.";
+      }
+      throw nameTakenAsFieldError(error);
+    }
+  });
+  fillLists(editor, movie);
+  return h("section", {}, h("h1", {}, `Edit “${movie.name}”`), editor, h("p", {}, h("a", { href: `/movies/${encodeURIComponent(id)}` }, "Cancel")));
+}
+
+// ---- Signing up, in and out ----
+
+/** Where to go after signing in: the page that asked, if it is one of ours. */
+function nextPage(query) {
+  const next = query.get("next") || "/";
+  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+}
+
+async function signInPage(_params, query) {
+  const next = nextPage(query);
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Sign in"),
+    form(
+      [
+        field("Email", "email", { type: "email", autocomplete: "username", required: true }),
+        field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+      ],
+      "Sign in",
+      async ({ email, password }) => {
+        await api.signIn(email, password);
+        navigate(next, { replace: true, message: "You are signed in." });
+      },
+    ),
+    h("p", {}, h("a", { href: "/forgot" }, "Forgot your password?")),
+    h("p", {}, "New here? ", h("a", { href: `/signup${next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}` }, "Create an account")),
+  );
+}
+
+async function signUpPage(_params, query) {
+  const next = nextPage(query);
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Create an account"),
+    form(
+      [
+        field("Email", "email", { type: "email", autocomplete: "email", required: true }),
+        field("Password", "password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
+      ],
+      "Sign up",
+      async ({ email, password }) => {
+        try {
+          await api.request("POST", "/api/auth/signup", { body: { email, password } });
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 409) {
+            error.fieldErrors = { email: [error.message] };
+          }
+          throw error;
+        }
+        await api.signIn(email, password);
+        navigate(next, { replace: true, message: "Welcome! Your account is ready and you are signed in." });
+      },
+    ),
+    h("p", {}, "Have an account? ", h("a", { href: "/signin" }, "Sign in")),
+  );
+}
+
+async function forgotPage() {
+  const done = h("p", { role: "status" });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Forgot your password?"),
+    h("p", {}, "Give the email of your account and we will send you a link to choose a new password."),
+    form([field("Email", "email", { type: "email", autocomplete: "email", required: true })], "Send reset link", async ({ email }) => {
+      const { body } = await api.request("POST", "/api/auth/forgot", { body: { email } });
+      done.textContent = `${body.message}. The link works for one hour.`;
+    }),
+    done,
+  );
+}
+
+const RESET_TOKEN_KEY = "movie-bag.reset-token";
+
+async function resetPage(_params, query) {
+  // The token leaves the address bar (and history) at once; this tab keeps it for a reload.
+  const fromLink = query.get("token");
+  if (fromLink) {
+    sessionStorage.setItem(RESET_TOKEN_KEY, fromLink);
+    history.replaceState(history.state, "", "/reset");
+  }
+  const token = sessionStorage.getItem(RESET_TOKEN_KEY);
+  if (!token) {
+    return h("section", {}, h("h1", {}, "Choose a new password"), h("p", {}, "This page needs the link from your reset email. ", h("a", { href: "/forgot" }, "Ask for a new link")));
+  }
+  const section = h("section", {}, h("h1", {}, "Choose a new password"));
+  section.append(
+    form(
+      [
+        field("New password", "password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
+        field("Repeat the new password", "repeat", { type: "password", autocomplete: "new-password", required: true }),
+      ],
+      "Set new password",
+      async ({ password, repeat }) => {
+        if (password !== repeat) {
+          throw { fieldErrors: { repeat: ["the two passwords differ"] } };
+        }
+        try {
+          await api.request("POST", "/api/auth/reset", { body: { reset_token: token, password } });
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 400 && !error.fieldErrors.password) {
+            error.message = "This reset link is invalid, already used or expired. Ask for a new one on the “Forgot your password?” page.";
+          }
+          throw error;
+        }
+        sessionStorage.removeItem(RESET_TOKEN_KEY);
+        api.forgetSession();
+        navigate("/signin", { replace: true, message: "Your password was changed and every session signed out. Sign in with your new password." });
+      },
+    ),
+    h("p", {}, h("a", { href: "/forgot" }, "Ask for a new link")),
+  );
+  return section;
+}
+
+// ---- Your account ----
+
+async function accountPage() {
+  if (!api.isSignedIn()) {
+    signInFirst();
+    return undefined;
+  }
+  const me = await api.profile();
+  if (!me) {
+    signInFirst();
+    return undefined;
+  }
+  const { body: mine } = await api.request("GET", `/api/movies?added_by=${encodeURIComponent(me.id)}&limit=100`);
+  const everywhere = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
+  everywhere.addEventListener("click", async () => {
+    try {
+      await api.signOutEverywhere();
+      navigate("/signin", { message: "You are signed out on every device, this one included." });
+    } catch (error) {
+      flash(explain(error), true);
+    }
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Your account"),
+    h("dl", { class: "facts" }, h("dt", {}, "Email"), h("dd", {}, me.email), h("dt", {}, "Role"), h("dd", {}, me.role), h("dt", {}, "Member since"), h("dd", {}, formatDate(me.created_at))),
+    h("h2", {}, "Your movies"),
+    mine.length ? h("ul", { class: "movies", "aria-label": "Your movies" }, mine.map(movieItem)) : h("p", {}, "You have not added a movie yet. ", h("a", { href: "/movies/new" }, "Add one")),
+    h("h2", {}, "Change password"),
+    form(
+      [
+        field("Current password", "current_password", { type: "password", autocomplete: "current-password", required: true }),
+        field("New password", "new_password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
+      ],
+      "Change password",
+      async (values) => {
+        await api.request("PUT", "/api/auth/password", { auth: true, body: values });
+        // The server ended every session, this one included.
+        api.forgetSession();
+        navigate("/signin", { message: "Your password was changed. Sign in with the new one." });
+      },
+    ),
+    h("h2", {}, "Sessions"),
+    h("p", {}, "Signed in on a computer you no longer use? Sign out on every device at once."),
+    h("div", { class: "actions" }, everywhere),
+    h("h2", {}, "Delete account"),
+    h("p", {}, "Deletes your account and every movie you added. This cannot be undone."),
+    form([field("Password", "password", { type: "password", autocomplete: "current-password", required: true })], "Delete my account", async ({ password }) => {
+      if (!(await confirmDialog("Delete your account and all your movies?", "Delete account"))) {
+        return;
+      }
+      await api.request("DELETE", "/api/users/me", { auth: true, body: { password } });
+      api.forgetSession();
+      navigate("/", { message: "Your account was deleted." });
+    }),
+  );
+}
+
+// ---- Users (admins) ----
+
+async function usersPage() {
+  if (!api.isSignedIn()) {
+    signInFirst();
+    return undefined;
+  }
+  const me = await api.profile();
+  if (!me || me.role !== "admin") {
+    return h("section", {}, h("h1", {}, "Users"), h("p", {}, "Only admins can manage users."));
+  }
+  const { body: users } = await api.request("GET", "/api/users", { auth: true });
+  const rows = users.map((user) => {
+    const toRole = user.role === "admin" ? "user" : "admin";
+    const roleButton = h("button", { type: "button", class: "secondary" }, toRole === "admin" ? "Make admin" : "Make user");
+    roleButton.setAttribute("aria-label", `${toRole === "admin" ? "Make admin" : "Make user"}: ${user.email}`);
+    roleButton.addEventListener("click", async () => {
+      try {
+        await api.request("PATCH", `/api/users/${encodeURIComponent(user.id)}`, { auth: true, body: { role: toRole } });
+        api.profileChanged();
+        navigate("/admin/users", { replace: true, message: `${user.email} is now ${toRole === "admin" ? "an admin" : "a user"}.` });
+      } catch (error) {
+        flash(explain(error), true);
+      }
+    });
+    const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${user.email}` }, "Delete");
+    remove.addEventListener("click", async () => {
+      if (!(await confirmDialog(`Delete ${user.email} and all their movies?`, "Delete user"))) {
+        return;
+      }
+      try {
+        await api.request("DELETE", `/api/users/${encodeURIComponent(user.id)}`, { auth: true });
+        navigate("/admin/users", { replace: true, message: `${user.email} was deleted.` });
+      } catch (error) {
+        flash(explain(error), true);
+      }
+    });
+    return h("tr", {}, h("td", {}, user.email), h("td", {}, user.role), h("td", {}, formatDate(user.created_at)), h("td", {}, h("div", { class: "actions" }, roleButton, remove)));
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "Users"),
+    h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Email"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Joined"), h("th", { scope: "col" }, "Actions"))), h("tbody", {}, rows)),
+  );
+}
+
+render();
