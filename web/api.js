@@ -7,10 +7,14 @@
 // refreshed simply reads the new tokens. See the README ("Where the web app keeps tokens").
 
 const SESSION_KEY = "movie-bag.session";
-/// Refresh when less than this share of the access token's lifetime is left.
+// Refresh when less than a tenth of the access token's lifetime is left, and at least a minute
+// (or half the lifetime, for short-lived tokens) before it expires.
 const REFRESH_WHEN_LEFT = 0.1;
-/// ... and never later than this before expiry.
 const REFRESH_MARGIN_MS = 60_000;
+
+function refreshMargin(session) {
+  return Math.max(session.lifetime * REFRESH_WHEN_LEFT, Math.min(REFRESH_MARGIN_MS, session.lifetime / 2));
+}
 
 export class ApiError extends Error {
   constructor(status, body, retryAfter) {
@@ -77,8 +81,7 @@ export function isSignedIn() {
 }
 
 function needsRefresh(session) {
-  const left = session.expires_at - Date.now();
-  return left < Math.max(session.lifetime * REFRESH_WHEN_LEFT, REFRESH_MARGIN_MS);
+  return session.expires_at - Date.now() < refreshMargin(session);
 }
 
 /** With the lock every tab shares (where the browser has Web Locks). */
@@ -126,7 +129,7 @@ function scheduleRefresh() {
   if (!session) {
     return;
   }
-  const refreshAt = session.expires_at - Math.max(session.lifetime * REFRESH_WHEN_LEFT, REFRESH_MARGIN_MS);
+  const refreshAt = session.expires_at - refreshMargin(session);
   // setTimeout holds at most about 24.8 days.
   const delay = Math.min(Math.max(refreshAt - Date.now(), 0), 2 ** 31 - 1);
   refreshTimer = setTimeout(() => refreshSession().catch(() => {}), delay);

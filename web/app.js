@@ -537,7 +537,7 @@ async function accountPage() {
       await api.request("DELETE", "/api/users/me", { auth: true, body: { password } });
       api.forgetSession();
       navigate("/", { message: "Your account was deleted." });
-    }),
+    }, { danger: true }),
   );
 }
 

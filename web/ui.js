@@ -59,12 +59,13 @@ export function field(label, name, attributes = {}, hint = null, control = "inpu
 /**
  * A form that calls `submit(values)` with its fields' values, shows what the API refused next
  * to the field it names (`errors.password`), and anything else above the button. `submit` may
- * return nothing; while it runs the button is disabled.
+ * return nothing; while it runs the button is disabled. `danger`: the button says the action
+ * destroys something.
  */
-export function form(children, submitLabel, submit, attributes = {}) {
+export function form(children, submitLabel, submit, { danger = false } = {}) {
   const general = h("p", { class: "error", role: "alert" });
-  const button = h("button", { type: "submit" }, submitLabel);
-  const element = h("form", { class: "stack", novalidate: true, ...attributes }, children, general, h("div", { class: "actions" }, button));
+  const button = h("button", { type: "submit", class: danger ? "danger" : null }, submitLabel);
+  const element = h("form", { class: "stack", novalidate: true }, children, general, h("div", { class: "actions" }, button));
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearErrors(element, general);

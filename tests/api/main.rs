@@ -27,3 +27,4 @@ mod sessions;
 mod signup;
 mod tokens;
 mod users;
+mod web;

@@ -113,8 +113,11 @@ function decodeMessage(raw) {
   return { to: header("To"), subject: header("Subject"), body };
 }
 
-/** A movie-bag server process on a fresh SQLite database, mailing through `smtp`. */
-export async function startServer(smtp) {
+/**
+ * A movie-bag server process on a fresh SQLite database, mailing through `smtp`; `settings`
+ * adds or overrides environment variables.
+ */
+export async function startServer(smtp, settings = {}) {
   const binary = process.env.MOVIEBAG_BIN || path.join(repoRoot, "target/debug/movie-bag");
   const dir = mkdtempSync(path.join(os.tmpdir(), "movie-bag-browser-"));
   const port = await freePort();
@@ -131,6 +134,7 @@ export async function startServer(smtp) {
     AUTH_RATE_LIMIT_PER_MINUTE: "0",
     ENV_FILE_LOCATION: path.join(dir, "none.env"),
     RUST_LOG: "warn",
+    ...settings,
   };
   const child = spawn(binary, ["serve"], { env, stdio: ["ignore", "inherit", "inherit"] });
   const deadline = Date.now() + 30_000;

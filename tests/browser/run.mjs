@@ -329,6 +329,42 @@ scenario("unknown pages say so; unknown API paths stay JSON", async () => {
   await context.close();
 });
 
+scenario("a 429 from the API says when to try again", async () => {
+  const limited = await startServer(smtp, { AUTH_RATE_LIMIT_PER_MINUTE: "2" });
+  const { context, page } = await person();
+  await page.goto(`${limited.base}/signin`);
+  await heading(page, "Sign in");
+  for (let attempt = 0; attempt < 3; attempt++) {
+    await page.getByLabel("Email").fill("nobody@example.com");
+    await page.getByLabel("Password").fill("wrong password here");
+    await page.getByRole("button", { name: "Sign in", exact: true }).click();
+    await page.locator("form .error[role=alert]").filter({ hasText: /\S/ }).waitFor();
+  }
+  const message = await page.locator("form .error[role=alert]").textContent();
+  assert.match(message, /Too many attempts\. Try again in \d+ seconds?\./, message);
+  await context.close();
+  await limited.stop();
+});
+
+scenario("the access token is refreshed before it expires, without asking to sign in", async () => {
+  const shortLived = await startServer(smtp, { ACCESS_TOKEN_TTL: "4" });
+  const { context, page } = await person();
+  await page.goto(`${shortLived.base}/signup`);
+  await page.getByLabel("Email").fill("carol@example.com");
+  await page.getByLabel("Password").fill(PASSWORD);
+  await page.getByRole("button", { name: "Sign up" }).click();
+  await page.getByText("Your account is ready").waitFor();
+  const first = await page.evaluate(() => JSON.parse(localStorage.getItem("movie-bag.session")).token);
+  // Twice the token's lifetime: the page refreshes on its own meanwhile.
+  await page.waitForTimeout(8_000);
+  const later = await page.evaluate(() => JSON.parse(localStorage.getItem("movie-bag.session")).token);
+  assert.notEqual(later, first, "the token was refreshed while the page stayed open");
+  await page.getByRole("link", { name: "Account" }).click();
+  await heading(page, "Your account");
+  await context.close();
+  await shortLived.stop();
+});
+
 scenario("every control is reachable by keyboard with a visible focus", async () => {
   const { context, page } = await person();
   await page.goto(url("/"));
