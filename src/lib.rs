@@ -15,6 +15,7 @@ pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod model;
+pub mod mongo_export;
 pub mod os;
 pub mod rate_limit;
 pub mod service;

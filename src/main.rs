@@ -1,4 +1,4 @@
-//! The `movie-bag` command: serve, migrate, and promote or demote users.
+//! The `movie-bag` command: serve, migrate, seed, import, and promote or demote users.
 
 use std::process::ExitCode;
 
@@ -32,6 +32,18 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Import the Flask tutorial's MongoDB data, as `mongoexport` wrote it (see the README).
+    Import {
+        /// The `user` collection (JSON lines or `--jsonArray`).
+        #[arg(long)]
+        users: std::path::PathBuf,
+        /// The `movie` collection (JSON lines or `--jsonArray`).
+        #[arg(long)]
+        movies: std::path::PathBuf,
+        /// Read and check everything, report, and write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -45,6 +57,26 @@ enum UserAction {
     Promote { email: String },
     /// Make an admin an ordinary user.
     Demote { email: String },
+}
+
+fn print_import_report(report: &service::import::ImportReport) {
+    for note in &report.notes {
+        println!("{note}");
+    }
+    let verb = if report.dry_run { "would import" } else { "imported" };
+    println!(
+        "{verb} {} users and {} movies ({} movies read) in {:.1} s; already present: {} users, {} movies; {} notes above",
+        report.users_added,
+        report.movies_added,
+        report.movies_read,
+        report.seconds,
+        report.users_present,
+        report.movies_present,
+        report.notes.len()
+    );
+    if report.dry_run {
+        println!("dry run: nothing was written");
+    }
 }
 
 fn load_env_file() -> Result<(), String> {
@@ -88,6 +120,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let store = store::connect(&cli.settings.database_url).await?;
             service::seed::seed(&store, movies, force, |done, total| eprintln!("seeded {done}/{total} movies")).await?;
             println!("added {movies} synthetic movies owned by {}", service::seed::SEED_EMAIL);
+        }
+        Command::Import { users, movies, dry_run } => {
+            let store = store::connect(&cli.settings.database_url).await?;
+            let files = service::import::ImportFiles { users, movies, dry_run };
+            let report = service::import::import(store, files, |read| eprintln!("read {read} movies...")).await?;
+            print_import_report(&report);
         }
         Command::User { action } => {
             let (email, role) = match action {

@@ -82,7 +82,23 @@ fn hash_with(scratch: &mut Scratch, password: &[u8]) -> anyhow::Result<String> {
     Ok(phc.to_string())
 }
 
+/// A bcrypt hash as flask-bcrypt stored it: `$2a$`, `$2b$` or `$2y$`, a two-digit cost, and 53
+/// characters of salt and hash. Accepted at login for imported accounts (`movie-bag import`)
+/// and replaced by argon2id on the first success.
+pub fn is_bcrypt_hash(hash: &str) -> bool {
+    let bytes = hash.as_bytes();
+    hash.len() == 60
+        && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"))
+        && bytes[4].is_ascii_digit()
+        && bytes[5].is_ascii_digit()
+        && bytes[6] == b'$'
+}
+
 fn verify_with(scratch: &mut Scratch, password: &[u8], stored: &str) -> anyhow::Result<bool> {
+    if is_bcrypt_hash(stored) {
+        // bcrypt reads at most 72 bytes, as it did when the hash was made.
+        return bcrypt::verify(password, stored).map_err(|e| anyhow::anyhow!("stored bcrypt hash unreadable: {e}"));
+    }
     let parsed = PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("stored hash unreadable: {e}"))?;
     anyhow::ensure!(parsed.algorithm == argon2::ARGON2ID_IDENT, "stored hash is not argon2id");
     // Parameters come from the stored hash, so raising the cost later keeps old hashes valid.
@@ -283,6 +299,22 @@ mod tests {
             hasher.hash(&Password::parse(&format!("{prefix}one"), 8).unwrap(), WhenClientLeaves::Finish).await.unwrap();
         assert!(!hasher.verify(&format!("{prefix}two"), Some(&hash), WhenClientLeaves::Finish).await.unwrap());
         assert!(hasher.verify(&format!("{prefix}one"), Some(&hash), WhenClientLeaves::Finish).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_flask_bcrypt_hash_verifies_its_password_at_any_prefix_and_cost() {
+        // Made by Python's bcrypt (what flask-bcrypt uses) with cost 4 and 12.
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        for stored in [
+            bcrypt::hash_with_salt("tutorial", 4, [7; 16]).unwrap().format_for_version(bcrypt::Version::TwoB),
+            bcrypt::hash_with_salt("tutorial", 5, [9; 16]).unwrap().format_for_version(bcrypt::Version::TwoA),
+            bcrypt::hash_with_salt("tutorial", 4, [3; 16]).unwrap().format_for_version(bcrypt::Version::TwoY),
+        ] {
+            assert!(is_bcrypt_hash(&stored), "{stored}");
+            assert!(hasher.verify("tutorial", Some(&stored), WhenClientLeaves::Finish).await.unwrap(), "{stored}");
+            assert!(!hasher.verify("tutorials", Some(&stored), WhenClientLeaves::Finish).await.unwrap(), "{stored}");
+        }
+        assert!(!is_bcrypt_hash("$argon2id$v=19$m=19456,t=2,p=1$abc$def"));
     }
 
     #[tokio::test]

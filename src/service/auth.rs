@@ -12,9 +12,9 @@ use super::users::{UserError, confirm_password};
 use super::{Actor, Validator};
 use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
-use crate::auth::password::HashError;
 use crate::auth::password::PasswordHasher;
 use crate::auth::password::WhenClientLeaves;
+use crate::auth::password::{HashError, is_bcrypt_hash};
 use crate::auth::secret_token;
 use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
@@ -22,7 +22,7 @@ use crate::mail::outbox::Outbox;
 use crate::metrics::AuthEvent;
 use crate::metrics::Metrics;
 use crate::model::{new_id, now};
-use crate::store::{MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore};
+use crate::store::{Credentials, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore};
 
 /// Why a request about an account's credentials or sessions was refused.
 #[derive(Debug, thiserror::Error)]
@@ -162,6 +162,9 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
             deps.throttle.login_succeeded(email.trim(), client);
             deps.metrics.record(AuthEvent::Login);
+            if is_bcrypt_hash(&credentials.password_hash) {
+                upgrade_imported_hash(deps, &credentials, password).await;
+            }
             start_session(deps, &credentials.user.id).await
         }
         _ => {
@@ -170,6 +173,23 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
             deps.metrics.record(AuthEvent::FailedLogin);
             Err(AuthError::InvalidCredentials)
         }
+    }
+}
+
+/// Replaces an imported account's bcrypt hash with argon2id, now that the password is known.
+/// Best effort: when it fails the login still succeeds, and the next one tries again.
+async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) {
+    let upgraded = match deps.hasher.hash(&Password::known(password), WhenClientLeaves::Finish).await {
+        Ok(hash) => deps.users.rehash_password(&credentials.user.id, &credentials.password_hash, &hash).await,
+        Err(error) => {
+            tracing::warn!(user_id = %credentials.user.id, error = %error, "bcrypt hash not upgraded");
+            return;
+        }
+    };
+    match upgraded {
+        Ok(true) => tracing::info!(user_id = %credentials.user.id, "imported bcrypt hash replaced by argon2id"),
+        Ok(false) => {}
+        Err(error) => tracing::warn!(user_id = %credentials.user.id, error = %error, "bcrypt hash not upgraded"),
     }
 }
 

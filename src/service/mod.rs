@@ -5,6 +5,7 @@
 //! its own terms; `http/` maps those to statuses and the contract's messages.
 
 pub mod auth;
+pub mod import;
 pub mod movies;
 pub mod seed;
 pub mod users;

@@ -223,7 +223,7 @@ pub struct MovieQuery {
 /// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
 /// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
-pub trait Store: UserStore + SessionStore + MovieStore + MailStore + SeedStore + 'static {
+pub trait Store: UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + 'static {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
     /// Connections in use and idle, for `/metrics`.
@@ -248,6 +248,9 @@ pub trait UserStore: Send + Sync {
     /// Deletes the user, their sessions and their movies. False when there was no such user;
     /// Conflict([`LAST_ADMIN`]) when it is the last admin.
     async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool>;
+    /// Replaces the hash `old` with `new` (the same password, hashed anew), unless the password
+    /// changed meanwhile. False when it did.
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str) -> StoreResult<bool>;
     /// Replaces the password hash, revokes every session, voids pending reset tokens and queues
     /// `notice` to the user, atomically.
     async fn set_password(
@@ -358,6 +361,56 @@ pub trait SeedStore: Send + Sync {
     async fn refresh_statistics(&self) -> StoreResult<()>;
     /// How many synthetic movies exist (their ids share the [`SEED_ID_PREFIX`]).
     async fn count_seeded_movies(&self) -> StoreResult<u64>;
+}
+
+/// A user from another system (`movie-bag import`), with the id and password hash it had there.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub id: UserId,
+    pub email: Email,
+    /// A bcrypt hash; login replaces it with argon2id on the first success.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the reader of an import's movies file hands the store.
+#[derive(Debug)]
+pub enum ImportBatch {
+    Movies(Vec<Movie>),
+    /// The file turned out malformed: roll everything back.
+    Abort,
+}
+
+/// What an import wrote, and what it did not and why (by id).
+#[derive(Debug, Default)]
+pub struct ImportOutcome {
+    pub users_added: u64,
+    /// Already in the database with the same id (an earlier import): left as they are.
+    pub users_present: u64,
+    /// Another account has the email: not added.
+    pub users_email_taken: Vec<UserId>,
+    pub movies_added: u64,
+    /// Already in the database with the same id: left as they are.
+    pub movies_present: u64,
+    /// Its owner is not in the database (not imported): not added.
+    pub movies_without_owner: Vec<MovieId>,
+    /// Another movie has the name: not added.
+    pub movies_name_taken: Vec<MovieId>,
+}
+
+/// Bulk loading from another system (`movie-bag import`).
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// In one transaction: adds `users`, then the movies of every batch `movies` yields, each
+    /// only when it is new (by id), its owner exists and its name is free; reports the others.
+    /// Rolled back at the end with `dry_run`, or when the reader sends [`ImportBatch::Abort`]
+    /// (then the outcome is meaningless).
+    async fn import(
+        &self,
+        users: Vec<ImportedUser>,
+        movies: tokio::sync::mpsc::Receiver<ImportBatch>,
+        dry_run: bool,
+    ) -> StoreResult<ImportOutcome>;
 }
 
 /// Ids of synthetic movies start with this; the rest is the movie's number in hex.

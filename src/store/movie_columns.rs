@@ -214,7 +214,13 @@ enum PgArray {
 /// `INSERT INTO movies (...) SELECT ... FROM unnest($1::text[], ...)` for [`PgColumnArrays`],
 /// inserting in the arrays' order, skipping a movie whose name (or id) is taken, returning the
 /// ids inserted.
-pub(crate) static PG_INSERT_ARRAYS: LazyLock<String> = LazyLock::new(|| {
+pub(crate) static PG_INSERT_ARRAYS: LazyLock<String> = LazyLock::new(|| pg_insert_arrays(""));
+
+/// The same, also skipping a movie whose owner does not exist (an import's movies).
+pub(crate) static PG_IMPORT_ARRAYS: LazyLock<String> =
+    LazyLock::new(|| pg_insert_arrays("WHERE EXISTS (SELECT 1 FROM users u WHERE u.id = t.added_by)"));
+
+fn pg_insert_arrays(condition: &str) -> String {
     let names = column_list("");
     let selected = COLUMNS
         .iter()
@@ -236,11 +242,12 @@ pub(crate) static PG_INSERT_ARRAYS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "INSERT INTO movies ({names}) SELECT {selected}
          FROM unnest({arrays}) WITH ORDINALITY AS t({names}, position)
+         {condition}
          ORDER BY t.position
          ON CONFLICT DO NOTHING
          RETURNING id"
     )
-});
+}
 
 impl PgColumnArrays {
     pub(crate) fn of<'m>(movies: impl ExactSizeIterator<Item = &'m Movie>) -> Result<Self, StoreError> {

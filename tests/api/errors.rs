@@ -9,7 +9,26 @@ backend_tests! {
     async fn an_unknown_route_is_a_json_404(backend) {
         let app = TestApp::spawn(backend).await;
         app.get("/api/nothing-here", None).await.assert_error(404, "not_found");
-        app.get("/", None).await.assert_error(404, "not_found");
+        // Outside /api/ a program (no `Accept: text/html`) gets the JSON 404 too; `/` itself is
+        // the web app now (tests/api/web.rs).
+        app.get("/nothing-here", None).await.assert_error(404, "not_found");
+    }
+
+    async fn missing_or_unknown_fields_get_the_tutorials_message_and_name_the_field(backend) {
+        // The tutorial's own tests (Part 6) pin this message.
+        let app = TestApp::spawn(backend).await;
+        let missing = app.post("/api/auth/signup", serde_json::json!({"email": "ann@example.com"}), None).await;
+        missing.assert_error(400, "validation_failed");
+        assert_eq!(missing.body["message"], "Request is missing required fields");
+        assert_eq!(missing.body["errors"]["password"][0], "is required");
+        let unknown = app.post("/api/auth/signup",
+            serde_json::json!({"email": "ann@example.com", "password": "long enough pass", "admin": true}), None).await;
+        assert_eq!(unknown.body["message"], "Request is missing required fields");
+        assert_eq!(unknown.body["errors"]["admin"][0], "is not allowed");
+        app.login("ann@example.com", "long enough pass").await.assert_error(401, "unauthorized");
+        let mistyped = app.post("/api/auth/signup", serde_json::json!({"email": 1, "password": "long enough pass"}), None).await;
+        mistyped.assert_error(400, "validation_failed");
+        assert_eq!(mistyped.body["message"], "Request has a field of the wrong type");
     }
 
     async fn a_wrong_method_is_a_json_405(backend) {

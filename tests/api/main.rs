@@ -11,6 +11,7 @@ mod completion;
 mod conditional;
 mod durability;
 mod errors;
+mod import;
 mod listing;
 mod login;
 mod movies;

@@ -4,6 +4,7 @@
 //! `TIMESTAMPTZ`, `TEXT[]` lists). Migrations run under sqlx's
 //! advisory lock, so replicas starting together against a fresh database do not race.
 
+mod import;
 mod movie_inserts;
 
 use std::sync::{Arc, LazyLock};
@@ -231,6 +232,16 @@ impl UserStore for PgStore {
             .await
             .map_err(|e| StoreError::from_sqlx_unique(e, "email"))?;
         Ok(())
+    }
+
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
+            .bind(new)
+            .bind(user_id)
+            .bind(old)
+            .execute(&self.pool)
+            .await?;
+        Ok(changed.rows_affected() == 1)
     }
 
     async fn credentials_by_email(&self, email: &Email) -> StoreResult<Option<Credentials>> {

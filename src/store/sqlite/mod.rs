@@ -7,6 +7,7 @@
 //! a process crash loses nothing committed.
 
 mod engine;
+mod import;
 mod migrate;
 
 use std::sync::{Arc, LazyLock};
@@ -329,6 +330,18 @@ impl UserStore for SqliteStore {
                 .execute(params![id, email, email_key, password_hash, role.as_str(), created_at])
                 .map_err(unique_as("email"))?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let (user_id, old, new) = (user_id.to_owned(), old.to_owned(), new.to_owned());
+        self.engine
+            .write(move |db| {
+                let changed = db
+                    .prepare_cached("UPDATE users SET password_hash = ? WHERE id = ? AND password_hash = ?")?
+                    .execute(params![new, user_id, old])?;
+                Ok(changed == 1)
             })
             .await
     }

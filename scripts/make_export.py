@@ -1,0 +1,41 @@
+#!/usr/bin/env python3
+"""Writes the Flask tutorial's collections the way `mongoexport` does (JSON lines, relaxed
+Extended JSON) for the import benchmark: USERS users sharing one real flask-bcrypt hash (the
+import copies hashes, so their cost does not matter here) and MOVIES movies spread over them.
+
+    scripts/make_export.py DIR USERS MOVIES
+"""
+import json
+import os
+import sys
+
+# bcrypt.hashpw(b"tutorial-password", bcrypt.gensalt(12)), as flask-bcrypt stores it.
+HASH = "$2b$12$OVhkJ90oZgNYBlOcXHTzX.XJP5EHjHOyLA3NlB5NtTd3iwvUPfINK"
+GENRES = ["Action", "Comedy", "Crime", "Drama", "Fantasy", "Horror", "Romance", "Sci-Fi", "Thriller", "Western"]
+START = 1_500_000_000
+
+
+def oid(seconds, counter):
+    return {"$oid": f"{seconds:08x}{counter:016x}"}
+
+
+def main():
+    directory, users, movies = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "user.json"), "w") as out:
+        for u in range(users):
+            out.write(json.dumps({"_id": oid(START + u, u), "email": f"user{u}@example.com", "password": HASH, "movies": []}) + "\n")
+    with open(os.path.join(directory, "movie.json"), "w") as out:
+        for m in range(movies):
+            owner = m % users
+            out.write(json.dumps({
+                "_id": oid(START + 10 * users + m, 1_000_000_000 + m),
+                "name": f"Movie number {m}",
+                "casts": [f"Actor {m % 5000}", f"Actor {(m * 7 + 13) % 5000}"],
+                "genres": [GENRES[m % 10], GENRES[(m // 10 + 3) % 10]],
+                "added_by": oid(START + owner, owner),
+            }) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,312 @@
+//! Moving from the Flask tutorial: its MongoDB collections `user` and `movie`, as `mongoexport`
+//! writes them, into this database, in one transaction.
+//!
+//! The rules, for what the tutorial's data can hold:
+//! - A user keeps their ObjectId (as 24-hex id), email and flask-bcrypt hash; login accepts the
+//!   hash and replaces it with argon2id on the first success. A user whose email is not an
+//!   address, or whose password is not a bcrypt hash, is skipped. A second user with the same
+//!   email in another case is skipped and their movies go to the first (same address, same
+//!   person).
+//! - A movie keeps its ObjectId, so old links work, and its `created_at` is the ObjectId's
+//!   time. One whose owner is not in the users file (or was skipped) is skipped; one without a
+//!   usable name is skipped; missing or non-list `casts`/`genres` become empty lists, entries
+//!   that are numbers become their text, others are dropped. A name or id already in the
+//!   database is skipped (so a second run adds nothing).
+//! - A user's `movies` naming a movie not in the movies file is reported; the list itself is
+//!   not stored (here it is the movies whose `added_by` is the user).
+//!
+//! Every skip and fix is reported by id. A malformed file stops everything: nothing is written.
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+use tokio::sync::mpsc;
+
+use crate::auth::password::is_bcrypt_hash;
+use crate::domain::{Email, MovieId, MovieName, UserId};
+use crate::model::Movie;
+use crate::mongo_export::{Documents, FileError, ObjectId, entry_text, object_id};
+use crate::store::{ImportBatch, ImportStore, ImportedUser, StoreError};
+
+/// Movies per batch handed to the store.
+const BATCH: usize = 2_000;
+/// Batches read ahead of the store at most (the reader waits past it): bounds memory.
+const BATCHES_AHEAD: usize = 4;
+/// Progress goes to the callback every this many movies.
+const PROGRESS_EVERY: u64 = 100_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the movies file reader stopped unexpectedly")]
+    ReaderFailed,
+}
+
+pub struct ImportFiles {
+    pub users: PathBuf,
+    pub movies: PathBuf,
+    pub dry_run: bool,
+}
+
+/// What an import did, and each thing it skipped or fixed.
+#[derive(Debug, Default)]
+pub struct ImportReport {
+    /// One line per skip or fix: `user <id>: skipped: ...`, `movie <id>: fixed: ...`.
+    pub notes: Vec<String>,
+    pub users_added: u64,
+    pub users_present: u64,
+    pub movies_added: u64,
+    pub movies_present: u64,
+    pub movies_read: u64,
+    pub dry_run: bool,
+    pub seconds: f64,
+}
+
+/// Imports the two files; `progress(movies_read)` is called now and then for large files.
+pub async fn import(
+    store: Arc<dyn ImportStore>,
+    files: ImportFiles,
+    progress: impl Fn(u64) + Send + 'static,
+) -> Result<ImportReport, ImportError> {
+    let started = Instant::now();
+    let mut report = ImportReport { dry_run: files.dry_run, ..ImportReport::default() };
+    let users = read_users(&files.users, &mut report.notes)?;
+
+    let (batches, received) = mpsc::channel(BATCHES_AHEAD);
+    let owners = users.owners.clone();
+    let movies_path = files.movies.clone();
+    let reader = std::thread::Builder::new()
+        .name("import-reader".into())
+        .spawn(move || read_movies(&movies_path, &owners, &batches, &progress))
+        .map_err(|_| ImportError::ReaderFailed)?;
+
+    let outcome = store.import(users.accepted.clone(), received, files.dry_run).await;
+    let read = reader.join().map_err(|_| ImportError::ReaderFailed)?;
+    let read = read?; // a malformed movies file: the store rolled back
+    let outcome = outcome?;
+
+    report.notes.extend(read.notes);
+    for id in &outcome.users_email_taken {
+        report.notes.push(format!("user {id}: skipped: another account already has its email; its movies are skipped"));
+    }
+    for id in &outcome.movies_without_owner {
+        report.notes.push(format!("movie {id}: skipped: its owner was not imported"));
+    }
+    for id in &outcome.movies_name_taken {
+        report.notes.push(format!("movie {id}: skipped: a movie with its name already exists"));
+    }
+    for (user, movie) in users.references {
+        if !read.seen.contains(&movie) {
+            report.notes.push(format!(
+                "user {}: fixed: its `movies` names {}, which is not in the movies file; the reference is dropped",
+                user.to_hex(),
+                movie.to_hex()
+            ));
+        }
+    }
+    report.users_added = outcome.users_added;
+    report.users_present = outcome.users_present;
+    report.movies_added = outcome.movies_added;
+    report.movies_present = outcome.movies_present;
+    report.movies_read = read.movies_read;
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+struct Users {
+    accepted: Vec<ImportedUser>,
+    /// Every ObjectId of the users file whose movies are imported -> the user they go to.
+    owners: Arc<HashMap<ObjectId, UserId>>,
+    /// (user, movie) for each entry of a user's `movies`.
+    references: Vec<(ObjectId, ObjectId)>,
+}
+
+fn read_users(path: &std::path::Path, notes: &mut Vec<String>) -> Result<Users, FileError> {
+    let mut documents = Documents::open(path)?;
+    let mut accepted = Vec::new();
+    let mut owners = HashMap::new();
+    let mut references = Vec::new();
+    let mut by_email: HashMap<String, (ObjectId, UserId)> = HashMap::new();
+    while let Some((line, document)) = documents.next_document()? {
+        let id = required_id(&documents, line, &document)?;
+        let hex = id.to_hex();
+        let email = match document.get("email").and_then(Value::as_str).map(Email::parse) {
+            Some(Ok(email)) => email,
+            Some(Err(reason)) => {
+                notes.push(format!("user {hex}: skipped: its email {reason}; its movies are skipped"));
+                continue;
+            }
+            None => {
+                notes.push(format!("user {hex}: skipped: it has no email; its movies are skipped"));
+                continue;
+            }
+        };
+        let Some(hash) = document.get("password").and_then(Value::as_str).filter(|h| is_bcrypt_hash(h)) else {
+            notes.push(format!("user {hex}: skipped: its password is not a bcrypt hash; its movies are skipped"));
+            continue;
+        };
+        if let Some(Value::Array(movies)) = document.get("movies") {
+            references.extend(movies.iter().filter_map(object_id).map(|movie| (id, movie)));
+        }
+        if let Some((first, kept)) = by_email.get(&email.normalized()) {
+            notes.push(format!(
+                "user {hex}: skipped: its email differs only in case from user {}'s; its movies are imported as that user's",
+                first.to_hex()
+            ));
+            owners.insert(id, kept.clone());
+            continue;
+        }
+        let user_id = UserId::from_stored(hex);
+        by_email.insert(email.normalized(), (id, user_id.clone()));
+        owners.insert(id, user_id.clone());
+        accepted.push(ImportedUser { id: user_id, email, password_hash: hash.to_owned(), created_at: id.created_at() });
+    }
+    Ok(Users { accepted, owners: Arc::new(owners), references })
+}
+
+fn required_id(documents: &Documents, line: u64, document: &Map<String, Value>) -> Result<ObjectId, FileError> {
+    document.get("_id").and_then(object_id).ok_or_else(|| FileError {
+        file: documents.file_name().to_owned(),
+        line,
+        problem: "the document has no `_id` ObjectId".into(),
+    })
+}
+
+struct MoviesRead {
+    notes: Vec<String>,
+    seen: HashSet<ObjectId>,
+    movies_read: u64,
+}
+
+/// Reads the movies file on its own thread, handing batches to the store as they fill; on a
+/// malformed document tells the store to abort (so nothing is written) and returns the error.
+fn read_movies(
+    path: &std::path::Path,
+    owners: &HashMap<ObjectId, UserId>,
+    batches: &mpsc::Sender<ImportBatch>,
+    progress: &(impl Fn(u64) + Send),
+) -> Result<MoviesRead, FileError> {
+    let abort = |error: FileError| {
+        let _ = batches.blocking_send(ImportBatch::Abort);
+        error
+    };
+    let mut documents = Documents::open(path).map_err(abort)?;
+    let mut read = MoviesRead { notes: Vec::new(), seen: HashSet::new(), movies_read: 0 };
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let (line, document) = match documents.next_document() {
+            Ok(Some(next)) => next,
+            Ok(None) => break,
+            Err(error) => return Err(abort(error)),
+        };
+        let id = required_id(&documents, line, &document).map_err(abort)?;
+        read.movies_read += 1;
+        if read.movies_read.is_multiple_of(PROGRESS_EVERY) {
+            progress(read.movies_read);
+        }
+        read.seen.insert(id);
+        if let Some(movie) = movie_from(id, &document, owners, &mut read.notes) {
+            batch.push(movie);
+        }
+        if batch.len() == BATCH && batches.blocking_send(ImportBatch::Movies(std::mem::take(&mut batch))).is_err() {
+            break; // the store stopped (its error is reported)
+        }
+    }
+    if !batch.is_empty() {
+        let _ = batches.blocking_send(ImportBatch::Movies(batch));
+    }
+    Ok(read)
+}
+
+/// The movie a document describes, fixed where it can be; `None` (with a note) when skipped.
+fn movie_from(
+    id: ObjectId,
+    document: &Map<String, Value>,
+    owners: &HashMap<ObjectId, UserId>,
+    notes: &mut Vec<String>,
+) -> Option<Movie> {
+    let hex = id.to_hex();
+    let name = match document.get("name").and_then(Value::as_str).map(MovieName::parse) {
+        Some(Ok(name)) => name.into_inner(),
+        Some(Err(reason)) => {
+            notes.push(format!("movie {hex}: skipped: its name {reason}"));
+            return None;
+        }
+        None => {
+            notes.push(format!("movie {hex}: skipped: it has no name"));
+            return None;
+        }
+    };
+    let owner = document.get("added_by").and_then(object_id);
+    let Some(added_by) = owner.and_then(|owner| owners.get(&owner)) else {
+        let owner = owner.map_or_else(|| "none".to_owned(), ObjectId::to_hex);
+        notes.push(format!("movie {hex}: skipped: its owner ({owner}) is not among the imported users"));
+        return None;
+    };
+    let casts = tag_list(&hex, "casts", document.get("casts"), notes);
+    let genres = tag_list(&hex, "genres", document.get("genres"), notes);
+    let created_at = id.created_at();
+    Some(Movie {
+        id: MovieId::from_stored(hex),
+        name,
+        casts,
+        genres,
+        added_by: added_by.clone(),
+        created_at,
+        updated_at: created_at,
+    })
+}
+
+fn tag_list(hex: &str, field: &str, value: Option<&Value>, notes: &mut Vec<String>) -> Vec<String> {
+    let Some(Value::Array(entries)) = value else {
+        let what = if value.is_none() { "missing" } else { "not a list" };
+        notes.push(format!("movie {hex}: fixed: `{field}` was {what}; imported as an empty list"));
+        return Vec::new();
+    };
+    let mut kept = Vec::with_capacity(entries.len());
+    let mut dropped = 0;
+    let mut converted = 0;
+    for entry in entries {
+        match (entry.is_string(), entry_text(entry).map(|text| text.trim().to_owned())) {
+            (_, Some(text)) if text.is_empty() => dropped += 1,
+            (true, Some(text)) => kept.push(text),
+            (false, Some(text)) => {
+                converted += 1;
+                kept.push(text);
+            }
+            (_, None) => dropped += 1,
+        }
+    }
+    if converted > 0 {
+        notes.push(format!(
+            "movie {hex}: fixed: {converted} entries of `{field}` were not text; imported as their text"
+        ));
+    }
+    if dropped > 0 {
+        notes.push(format!("movie {hex}: fixed: {dropped} entries of `{field}` were empty or not text; dropped"));
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_entries_that_are_not_text_are_converted_or_dropped_and_noted() {
+        let mut notes = Vec::new();
+        let value = serde_json::json!(["Al Pacino", 42, null, {"$numberLong": "7"}, "  ", {"x": 1}]);
+        let kept = tag_list("m1", "casts", Some(&value), &mut notes);
+        assert_eq!(kept, vec!["Al Pacino", "42", "7"]);
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        let mut notes = Vec::new();
+        assert!(tag_list("m2", "genres", None, &mut notes).is_empty());
+        assert!(notes[0].contains("missing"), "{notes:?}");
+    }
+}

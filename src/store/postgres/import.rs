@@ -1,0 +1,107 @@
+//! `movie-bag import` on PostgreSQL: one transaction; users in one statement, movies one
+//! statement per batch (the same `unnest` insert as batched creates), as the reader hands them
+//! over.
+
+use std::collections::HashSet;
+
+use async_trait::async_trait;
+use sqlx::{AssertSqlSafe, PgConnection, Row};
+use tokio::sync::mpsc;
+
+use super::PgStore;
+use crate::domain::{MovieId, UserId};
+use crate::model::Movie;
+use crate::store::movie_columns::{PG_IMPORT_ARRAYS, PgColumnArrays};
+use crate::store::{ImportBatch, ImportOutcome, ImportStore, ImportedUser, StoreResult};
+
+#[async_trait]
+impl ImportStore for PgStore {
+    async fn import(
+        &self,
+        users: Vec<ImportedUser>,
+        mut movies: mpsc::Receiver<ImportBatch>,
+        dry_run: bool,
+    ) -> StoreResult<ImportOutcome> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcome = ImportOutcome::default();
+        add_users(&mut tx, &users, &mut outcome).await?;
+        while let Some(batch) = movies.recv().await {
+            let ImportBatch::Movies(batch) = batch else {
+                tx.rollback().await?;
+                return Ok(ImportOutcome::default());
+            };
+            add_movies(&mut tx, &batch, &mut outcome).await?;
+        }
+        if dry_run {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
+        }
+        Ok(outcome)
+    }
+}
+
+async fn add_users(db: &mut PgConnection, users: &[ImportedUser], outcome: &mut ImportOutcome) -> StoreResult<()> {
+    let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
+    let added: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
+         SELECT t.id, t.email, t.email_lower, t.password_hash, 'user', t.created_at
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+              AS t(id, email, email_lower, password_hash, created_at)
+         ON CONFLICT DO NOTHING
+         RETURNING id",
+    )
+    .bind(&ids)
+    .bind(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>())
+    .bind(users.iter().map(|u| u.email.normalized()).collect::<Vec<_>>())
+    .bind(users.iter().map(|u| u.password_hash.as_str()).collect::<Vec<_>>())
+    .bind(users.iter().map(|u| u.created_at).collect::<Vec<_>>())
+    .fetch_all(&mut *db)
+    .await?;
+    outcome.users_added = added.len() as u64;
+    let added: HashSet<String> = added.into_iter().collect();
+    let missed: Vec<&str> = ids.iter().copied().filter(|id| !added.contains(*id)).collect();
+    let present = existing(db, "SELECT id FROM users WHERE id = ANY($1)", &missed).await?;
+    for id in missed {
+        if present.contains(id) {
+            outcome.users_present += 1;
+        } else {
+            outcome.users_email_taken.push(UserId::from_stored(id.to_owned()));
+        }
+    }
+    Ok(())
+}
+
+async fn add_movies(db: &mut PgConnection, movies: &[Movie], outcome: &mut ImportOutcome) -> StoreResult<()> {
+    let arrays = PgColumnArrays::of(movies.iter())?;
+    let rows = arrays.bind_to(sqlx::query(AssertSqlSafe(PG_IMPORT_ARRAYS.as_str()))).fetch_all(&mut *db).await?;
+    let added: HashSet<String> = rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
+    outcome.movies_added += added.len() as u64;
+    let missed: Vec<&Movie> = movies.iter().filter(|m| !added.contains(m.id.as_str())).collect();
+    if missed.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = missed.iter().map(|m| m.id.as_str()).collect();
+    let present = existing(db, "SELECT id FROM movies WHERE id = ANY($1)", &ids).await?;
+    let owners: Vec<&str> = missed.iter().map(|m| m.added_by.as_str()).collect();
+    let owners_present = existing(db, "SELECT id FROM users WHERE id = ANY($1)", &owners).await?;
+    for movie in missed {
+        if present.contains(movie.id.as_str()) {
+            outcome.movies_present += 1;
+        } else if !owners_present.contains(movie.added_by.as_str()) {
+            outcome.movies_without_owner.push(MovieId::from_stored(movie.id.to_string()));
+        } else {
+            outcome.movies_name_taken.push(movie.id.clone());
+        }
+    }
+    Ok(())
+}
+
+/// Which of `ids` the query (`... WHERE id = ANY($1)`) finds.
+async fn existing(db: &mut PgConnection, sql: &'static str, ids: &[&str]) -> StoreResult<HashSet<String>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let found: Vec<String> = sqlx::query_scalar(sql).bind(ids).fetch_all(db).await?;
+    Ok(found.into_iter().collect())
+}

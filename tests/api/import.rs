@@ -1,0 +1,273 @@
+//! `movie-bag import`: the Flask tutorial's MongoDB data, written the way `mongoexport` writes
+//! it (JSON lines or `--jsonArray`; Extended JSON v2, relaxed or canonical; real flask-bcrypt
+//! hashes), moved into a running movie-bag.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::{TEST_JWT_KEY, TestApp};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_movie-bag");
+
+/// A 24-hex ObjectId created at `seconds` (since the epoch), unique by `counter`.
+fn oid(seconds: u32, counter: u64) -> String {
+    format!("{seconds:08x}{counter:016x}")
+}
+
+fn relaxed_oid(hex: &str) -> Value {
+    json!({ "$oid": hex })
+}
+
+/// What flask-bcrypt stores: `$2b$`, at the given cost.
+fn flask_bcrypt(password: &str, cost: u32) -> String {
+    bcrypt::hash(password, cost).unwrap()
+}
+
+struct ExportFiles {
+    dir: PathBuf,
+}
+
+impl ExportFiles {
+    fn new() -> Self {
+        let dir = std::env::temp_dir().join(format!("movie-bag-import-{}", uuid::Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self { dir }
+    }
+
+    /// One document per line, as `mongoexport` writes by default.
+    fn json_lines(&self, name: &str, documents: &[Value]) -> PathBuf {
+        let text: String = documents.iter().map(|d| format!("{d}\n")).collect();
+        self.write(name, &text)
+    }
+
+    /// One array, as `mongoexport --jsonArray` writes it.
+    fn json_array(&self, name: &str, documents: &[Value]) -> PathBuf {
+        let text = format!("[{}]", documents.iter().map(Value::to_string).collect::<Vec<_>>().join(",\n"));
+        self.write(name, &text)
+    }
+
+    fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+}
+
+impl Drop for ExportFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn import(app: &TestApp, users: &Path, movies: &Path, extra: &[&str]) -> Output {
+    let mut command = Command::new(BINARY);
+    command
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", &app.database.url)
+        .env("JWT_SECRET_KEY", TEST_JWT_KEY)
+        .current_dir(std::env::temp_dir())
+        .arg("import")
+        .arg("--users")
+        .arg(users)
+        .arg("--movies")
+        .arg(movies)
+        .args(extra);
+    command.output().expect("the binary runs")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The stored password hash of a user, read from the database itself.
+async fn stored_hash(app: &TestApp, email: &str) -> String {
+    let url = &app.database.url;
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let connection = rusqlite::Connection::open(path).unwrap();
+        connection
+            .query_row("SELECT password_hash FROM users WHERE email_lower = ?", [email.to_lowercase()], |row| {
+                row.get(0)
+            })
+            .unwrap()
+    } else {
+        let pool = sqlx::PgPool::connect(url).await.unwrap();
+        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email_lower = $1")
+            .bind(email.to_lowercase())
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+        hash
+    }
+}
+
+const JUNE_2020: u32 = 1_591_000_000;
+
+backend_tests! {
+    async fn imported_users_keep_their_passwords_and_their_movies_keep_ids_owners_and_order(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let (ann, bob) = (oid(JUNE_2020, 1), oid(JUNE_2020 + 5, 2));
+        let (heat, ronin) = (oid(JUNE_2020 + 100, 3), oid(JUNE_2020 + 200, 4));
+        // The tutorial allowed 6-character passwords; its hashes are flask-bcrypt's, cost 12.
+        let ann_hash = flask_bcrypt("secret", 12);
+        assert!(ann_hash.starts_with("$2b$12$"), "{ann_hash}");
+        let bob_hash = flask_bcrypt("bobs-password", 4).replacen("$2b$", "$2a$", 1);
+        let users = files.json_lines("user.json", &[
+            json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": ann_hash, "movies": [relaxed_oid(&heat)]}),
+            json!({"_id": relaxed_oid(&bob), "email": "bob@example.com", "password": bob_hash, "movies": [relaxed_oid(&ronin)], "extra": true}),
+        ]);
+        let movies = files.json_lines("movie.json", &[
+            json!({"_id": relaxed_oid(&heat), "name": "Heat", "casts": ["Al Pacino", "Robert De Niro"], "genres": ["Crime"], "added_by": relaxed_oid(&ann)}),
+            json!({"_id": relaxed_oid(&ronin), "name": "Ronin", "casts": ["Robert De Niro"], "genres": ["Action"], "added_by": relaxed_oid(&bob), "__v": 0}),
+        ]);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stdout(&output).contains("imported 2 users and 2 movies"), "{}", stdout(&output));
+
+        // Old links keep working, with the ObjectId's time as created_at.
+        let movie = app.movie(&heat).await;
+        movie.assert_status(200);
+        assert_eq!(movie.body["name"], "Heat");
+        assert_eq!(movie.body["casts"], json!(["Al Pacino", "Robert De Niro"]));
+        assert_eq!(movie.body["added_by"], ann.as_str());
+        assert_eq!(movie.body["created_at"], "2020-06-01T08:28:20Z");
+        let listed: Vec<String> = app.all_movies().await.iter().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(listed, vec![ronin.clone(), heat.clone()], "newest first, by the ObjectId's time");
+
+        // The bcrypt hash logs in (6 characters), and is replaced by argon2id at once.
+        app.login("ann@example.com", "wrong password").await.assert_error(401, "unauthorized");
+        assert!(stored_hash(&app, "ann@example.com").await.starts_with("$2b$12$"));
+        let login = app.login("ann@example.com", "secret").await;
+        login.assert_status(200);
+        let token = login.body["token"].as_str().unwrap().to_owned();
+        assert!(stored_hash(&app, "ann@example.com").await.starts_with("$argon2id$"));
+        app.login("ann@example.com", "secret").await.assert_status(200);
+        app.login("bob@example.com", "bobs-password").await.assert_status(200);
+        assert!(stored_hash(&app, "bob@example.com").await.starts_with("$argon2id$"));
+
+        // The profile lists the imported movie; the owner edits and deletes it at its old id.
+        let me = app.get("/api/users/me", Some(&token)).await;
+        assert_eq!(me.body["id"], ann.as_str());
+        assert_eq!(me.body["movies"], json!([heat]));
+        let patched = app.send(reqwest::Method::PATCH, &format!("/api/movies/{heat}"), Some(json!({"genres": ["Crime", "Drama"]})), Some(&token)).await;
+        patched.assert_status(200);
+        let replaced = app.send(reqwest::Method::PUT, &format!("/api/movies/{heat}"),
+            Some(json!({"name": "Heat (1995)", "casts": ["Al Pacino"], "genres": ["Crime"]})), Some(&token)).await;
+        replaced.assert_status(200);
+        app.send(reqwest::Method::DELETE, &format!("/api/movies/{ronin}"), None, Some(&token)).await.assert_error(403, "forbidden");
+        app.send(reqwest::Method::DELETE, &format!("/api/movies/{heat}"), None, Some(&token)).await.assert_status(204);
+        app.movie(&heat).await.assert_error(404, "not_found");
+
+        // New passwords follow today's rules.
+        let short = app.send(reqwest::Method::PUT, "/api/auth/password",
+            Some(json!({"current_password": "secret", "new_password": "short"})), Some(&token)).await;
+        short.assert_error(400, "validation_failed");
+    }
+
+    async fn what_the_tutorials_data_can_hold_is_reported_by_id_and_the_rest_is_imported(backend) {
+        let app = TestApp::spawn(backend).await;
+        let owner = app.new_user().await;
+        app.create_movie(&owner.token, "Taken Name").await;
+        let files = ExportFiles::new();
+        let canonical = |hex: &str| json!({"$oid": hex});
+        let (ann, ann_again, ghost) = (oid(JUNE_2020, 1), oid(JUNE_2020 + 1, 2), oid(JUNE_2020 + 2, 3));
+        let (kept, orphan, taken, no_casts, odd_casts, missing) =
+            (oid(JUNE_2020 + 10, 10), oid(JUNE_2020 + 11, 11), oid(JUNE_2020 + 12, 12), oid(JUNE_2020 + 13, 13),
+             oid(JUNE_2020 + 14, 14), oid(JUNE_2020 + 15, 15));
+        let hash = flask_bcrypt("password", 4);
+        // Canonical Extended JSON, as `mongoexport --jsonFormat=canonical --jsonArray` writes it.
+        let users = files.json_array("user.json", &[
+            json!({"_id": canonical(&ann), "email": "Ann@Example.com", "password": hash, "movies": [canonical(&kept), canonical(&missing)],
+                   "created": {"$date": {"$numberLong": "1591000000000"}}}),
+            json!({"_id": canonical(&ann_again), "email": "ann@example.COM", "password": hash, "movies": [canonical(&odd_casts)]}),
+        ]);
+        let movies = files.json_array("movie.json", &[
+            json!({"_id": canonical(&kept), "name": "Kept", "casts": ["A"], "genres": ["G"], "added_by": canonical(&ann)}),
+            json!({"_id": canonical(&orphan), "name": "Orphan", "casts": ["A"], "genres": ["G"], "added_by": canonical(&ghost)}),
+            json!({"_id": canonical(&taken), "name": "Taken Name", "casts": ["A"], "genres": ["G"], "added_by": canonical(&ann)}),
+            json!({"_id": canonical(&no_casts), "name": "No Casts", "genres": ["G"], "added_by": canonical(&ann)}),
+            json!({"_id": canonical(&odd_casts), "name": "Odd Casts", "casts": [{"$numberInt": "42"}, null, "B"], "genres": "G",
+                   "added_by": canonical(&ann_again)}),
+        ]);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report = stdout(&output);
+        let line = |id: &str, what: &str| report.lines().any(|l| l.contains(id) && l.contains(what));
+        assert!(line(&ann_again, "skipped: its email differs only in case"), "{report}");
+        assert!(line(&orphan, "skipped: its owner"), "{report}");
+        assert!(line(&taken, "skipped: a movie with its name already exists"), "{report}");
+        assert!(line(&no_casts, "fixed: `casts` was missing"), "{report}");
+        assert!(line(&odd_casts, "fixed: 1 entries of `casts` were not text"), "{report}");
+        assert!(line(&odd_casts, "fixed: 1 entries of `casts` were empty or not text; dropped"), "{report}");
+        assert!(line(&odd_casts, "fixed: `genres` was not a list"), "{report}");
+        assert!(line(&ann, &format!("names {missing}, which is not in the movies file")), "{report}");
+        assert!(report.contains("imported 1 users and 3 movies"), "{report}");
+
+        app.movie(&kept).await.assert_status(200);
+        app.movie(&orphan).await.assert_error(404, "not_found");
+        app.movie(&taken).await.assert_error(404, "not_found");
+        assert_eq!(app.movie(&no_casts).await.body["casts"], json!([]));
+        let odd = app.movie(&odd_casts).await.body;
+        assert_eq!(odd["casts"], json!(["42", "B"]));
+        assert_eq!(odd["added_by"], ann.as_str(), "the duplicate's movie went to the first account with that email");
+        app.login("ann@example.com", "password").await.assert_status(200);
+    }
+
+    async fn a_malformed_file_stops_the_import_naming_file_and_line_and_changes_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let ann = oid(JUNE_2020, 1);
+        let users = files.json_lines("user.json", &[
+            json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": flask_bcrypt("password", 4)}),
+        ]);
+        let good = json!({"_id": relaxed_oid(&oid(JUNE_2020 + 1, 2)), "name": "Fine", "casts": ["A"], "genres": ["G"], "added_by": relaxed_oid(&ann)});
+        let movies = files.write("movie.json", &format!("{good}\n{good}\n{{\"_id\": {{\"$oid\": \"{}\"}}, \"name\": \n", oid(JUNE_2020 + 2, 3)));
+        let output = import(&app, &users, &movies, &[]);
+        assert!(!output.status.success());
+        let message = stderr(&output);
+        assert!(message.contains("movie.json") && message.contains("line 3"), "{message}");
+        app.login("ann@example.com", "password").await.assert_error(401, "unauthorized");
+        assert!(app.all_movies().await.is_empty());
+
+        let broken_users = files.write("user.json", "{\"_id\": {\"$oid\": \"zz\"}, \"email\": \"a@b.c\"}\n");
+        let output = import(&app, &broken_users, &movies, &[]);
+        assert!(!output.status.success());
+        assert!(stderr(&output).contains("user.json, line 1: the document has no `_id` ObjectId"), "{}", stderr(&output));
+    }
+
+    async fn a_dry_run_writes_nothing_and_a_second_import_adds_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let ann = oid(JUNE_2020, 1);
+        let heat = oid(JUNE_2020 + 1, 2);
+        let users = files.json_lines("user.json", &[
+            json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": flask_bcrypt("password", 4)}),
+        ]);
+        let movies = files.json_lines("movie.json", &[
+            json!({"_id": relaxed_oid(&heat), "name": "Heat", "casts": ["A"], "genres": ["G"], "added_by": relaxed_oid(&ann)}),
+        ]);
+        let dry = import(&app, &users, &movies, &["--dry-run"]);
+        assert!(dry.status.success(), "{}", stderr(&dry));
+        assert!(stdout(&dry).contains("would import 1 users and 1 movies"), "{}", stdout(&dry));
+        assert!(stdout(&dry).contains("dry run: nothing was written"));
+        app.movie(&heat).await.assert_error(404, "not_found");
+        app.login("ann@example.com", "password").await.assert_error(401, "unauthorized");
+
+        let first = import(&app, &users, &movies, &[]);
+        assert!(stdout(&first).contains("imported 1 users and 1 movies"), "{}", stdout(&first));
+        let second = import(&app, &users, &movies, &[]);
+        assert!(second.status.success(), "{}", stderr(&second));
+        assert!(stdout(&second).contains("imported 0 users and 0 movies"), "{}", stdout(&second));
+        assert!(stdout(&second).contains("already present: 1 users, 1 movies"), "{}", stdout(&second));
+        assert_eq!(app.all_movies().await.len(), 1);
+    }
+}
