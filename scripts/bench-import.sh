@@ -20,9 +20,10 @@ echo "files: 100k movies $(du -h "$work/100k/movie.json" | cut -f1), 1M movies $
 # Runs one import; prints wall seconds, movies/s and peak RSS.
 run_import() {
   local label=$1 url=$2 dir=$3 movies=$4
+  /usr/bin/time -f '%e %M' -o "$work/time.txt" env DATABASE_URL="$url" JWT_SECRET_KEY=benchmark-signing-key-0123456789abcdefghijkl \
+      "$BIN" import --users "$dir/user.json" --movies "$dir/movie.json" > "$work/report.txt" 2> "$work/stderr.txt"
   local timing
-  timing=$( { /usr/bin/time -f '%e %M' env DATABASE_URL="$url" JWT_SECRET_KEY=benchmark-signing-key-0123456789abcdefghijkl \
-      "$BIN" import --users "$dir/user.json" --movies "$dir/movie.json" > "$work/report.txt" 2> "$work/stderr.txt"; } 2>&1 | tail -n 1)
+  timing=$(tail -n 1 "$work/time.txt")
   local seconds=${timing% *} rss_kib=${timing#* }
   tail -n 1 "$work/report.txt" | sed 's/^/    /'
   python3 - "$label" "$seconds" "$rss_kib" "$movies" <<'PY'

@@ -129,6 +129,9 @@ pub struct Settings {
 
     #[command(flatten)]
     pub mail: MailSettings,
+
+    #[command(flatten)]
+    pub backup: BackupSettings,
 }
 
 /// Where and how the server listens, and what it accepts.
@@ -242,6 +245,28 @@ pub struct LimitSettings {
     #[arg(long, env = "HASH_QUEUE_LIMIT", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub hash_queue_limit: u32,
+
+    /// How long a request waits for the database (a pooled PostgreSQL connection, SQLite's lock
+    /// held by another process) before it is answered 503 with `Retry-After`.
+    #[arg(long, env = "DATABASE_TIMEOUT", default_value = "2s", value_parser = parse_ttl, global = true)]
+    pub database_timeout: Duration,
+}
+
+/// Scheduled backups of the SQLite database while the server runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BackupSettings {
+    /// Where scheduled backups go; unset: none are taken.
+    #[arg(long, env = "BACKUP_DIR", global = true)]
+    pub backup_dir: Option<std::path::PathBuf>,
+
+    /// Time between scheduled backups (`6h`, `30m`, seconds).
+    #[arg(long, env = "BACKUP_INTERVAL", default_value = "6h", value_parser = parse_ttl, global = true)]
+    pub backup_interval: Duration,
+
+    /// Scheduled backups kept; older ones are deleted.
+    #[arg(long, env = "BACKUP_KEEP", default_value_t = 7,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub backup_keep: u32,
 }
 
 /// Outgoing email.

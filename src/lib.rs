@@ -6,6 +6,7 @@
 
 pub mod account_throttle;
 pub mod auth;
+pub mod backup;
 pub mod client_presence;
 pub mod config;
 pub mod domain;

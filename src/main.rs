@@ -1,4 +1,5 @@
-//! The `movie-bag` command: serve, migrate, seed, import, and promote or demote users.
+//! The `movie-bag` command: serve, migrate, seed, import, back up, restore, and promote or
+//! demote users.
 
 use std::process::ExitCode;
 
@@ -6,7 +7,7 @@ use clap::{Parser, Subcommand};
 use movie_bag::config::Settings;
 use movie_bag::domain::Role;
 use movie_bag::startup::{Application, shutdown_signal};
-use movie_bag::{service, store, telemetry};
+use movie_bag::{backup, service, store, telemetry};
 
 #[derive(Parser)]
 #[command(name = "movie-bag", version, about = "The movie-bag catalogue API server")]
@@ -44,6 +45,21 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Copy the SQLite database, consistently, while a server may be using it; the copy is
+    /// checked with `PRAGMA integrity_check` before this reports success.
+    Backup {
+        /// Where to write the copy (created 0600).
+        file: std::path::PathBuf,
+        /// Replace the file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the SQLite database with a backup (no server may be using it); the replaced
+    /// database is kept beside it, and the restored one is migrated.
+    Restore {
+        /// A backup made by `movie-bag backup` (or a scheduled one).
+        file: std::path::PathBuf,
+    },
     /// Manage users.
     User {
         #[command(subcommand)]
@@ -57,6 +73,16 @@ enum UserAction {
     Promote { email: String },
     /// Make an admin an ordinary user.
     Demote { email: String },
+}
+
+/// The SQLite database's path, or an error saying what to use with PostgreSQL.
+fn sqlite_only(settings: &Settings, action: &str) -> anyhow::Result<std::path::PathBuf> {
+    settings.database_url.sqlite_path().ok_or_else(|| {
+        anyhow::anyhow!(
+            "movie-bag {action} works on the embedded SQLite database; with PostgreSQL use pg_dump and pg_restore \
+             (README, \"Backing up and restoring\")"
+        )
+    })
 }
 
 fn print_import_report(report: &service::import::ImportReport) {
@@ -126,6 +152,43 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let files = service::import::ImportFiles { users, movies, dry_run };
             let report = service::import::import(store, files, |read| eprintln!("read {read} movies...")).await?;
             print_import_report(&report);
+        }
+        Command::Backup { file, force } => {
+            let database = sqlite_only(&cli.settings, "back up")?;
+            let done = tokio::task::spawn_blocking(move || backup::backup(&database, &file, force)).await??;
+            println!(
+                "backup written to {} ({} bytes, {:.1} s); integrity check passed",
+                done.path.display(),
+                done.bytes,
+                done.took.as_secs_f64()
+            );
+        }
+        Command::Restore { file } => {
+            let database = sqlite_only(&cli.settings, "restore")?;
+            // Every process using the database holds this lock shared; taking it alone proves
+            // none is running, and keeps one from starting until the restore is done.
+            let in_use = store::lock_beside(&database, store::IN_USE_LOCK, store::LockKind::ExclusiveNow)
+                .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "the database {} is in use: a movie-bag process holds its lock file {}.{}; stop it first",
+                        database.display(),
+                        database.display(),
+                        store::IN_USE_LOCK
+                    )
+                })?;
+            let restored = database.clone();
+            let kept =
+                tokio::task::spawn_blocking(move || backup::restore(&restored, &file, store::SQLITE_SCHEMA_VERSION))
+                    .await??;
+            drop(in_use);
+            store::connect(&cli.settings.database_url).await?.close().await;
+            match kept {
+                Some(kept) => {
+                    println!("restored {}; the replaced database is kept as {}", database.display(), kept.display())
+                }
+                None => println!("restored {}", database.display()),
+            }
         }
         Command::User { action } => {
             let (email, role) = match action {

@@ -63,6 +63,17 @@ pub struct Metrics {
     logins: AtomicU64,
     failed_logins: AtomicU64,
     revocations: AtomicU64,
+    backups: BackupReadings,
+}
+
+/// The scheduled backups' record (see [`crate::backup`]).
+#[derive(Default)]
+struct BackupReadings {
+    /// Unix time of the last backup that passed its check; 0 before the first.
+    last_success_at: AtomicU64,
+    last_success_bytes: AtomicU64,
+    last_success_millis: AtomicU64,
+    failures: AtomicU64,
 }
 
 impl Metrics {
@@ -87,7 +98,18 @@ impl Metrics {
         counter.fetch_add(1, Ordering::Relaxed);
     }
 
-    /// The Prometheus text format.
+    /// A scheduled backup that passed its check: when, how large, how long it took.
+    pub fn backup_succeeded(&self, at_unix_seconds: u64, bytes: u64, took: Duration) {
+        let backups = &self.backups;
+        backups.last_success_bytes.store(bytes, Ordering::Relaxed);
+        backups.last_success_millis.store(u64::try_from(took.as_millis()).unwrap_or(u64::MAX), Ordering::Relaxed);
+        backups.last_success_at.store(at_unix_seconds, Ordering::Relaxed);
+    }
+
+    pub fn backup_failed(&self) {
+        self.backups.failures.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// The text exposition of the counters kept here and of `others`, read just now.
     pub fn render(&self, others: &Readings) -> String {
         let Readings { pool, emails, hashes_computed, hashes_skipped } = *others;
@@ -119,6 +141,31 @@ impl Metrics {
             );
             let _ = writeln!(out, "moviebag_http_request_duration_seconds_sum{{{labels}}} {}", histogram.sum_seconds);
             let _ = writeln!(out, "moviebag_http_request_duration_seconds_count{{{labels}}} {}", histogram.count);
+        }
+        let backups = &self.backups;
+        for (name, kind, help, value) in [
+            (
+                "moviebag_backup_last_success_timestamp_seconds",
+                "gauge",
+                "When the last scheduled backup that passed its integrity check finished (0: none yet).",
+                &backups.last_success_at,
+            ),
+            (
+                "moviebag_backup_last_success_bytes",
+                "gauge",
+                "Size of the last good scheduled backup.",
+                &backups.last_success_bytes,
+            ),
+            (
+                "moviebag_backup_last_success_duration_milliseconds",
+                "gauge",
+                "How long the last good scheduled backup took.",
+                &backups.last_success_millis,
+            ),
+            ("moviebag_backup_failures_total", "counter", "Scheduled backups that failed.", &backups.failures),
+        ] {
+            let _ =
+                writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {}", value.load(Ordering::Relaxed));
         }
         for (name, help, value) in [
             ("moviebag_logins_total", "Successful logins.", &self.logins),

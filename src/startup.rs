@@ -29,7 +29,10 @@ impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl)?;
-        let limits = store::StoreLimits { write_queue: settings.limits.write_queue_limit as usize };
+        let limits = store::StoreLimits {
+            write_queue: settings.limits.write_queue_limit as usize,
+            database_timeout: settings.limits.database_timeout,
+        };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
         let hasher = PasswordHasher::new(cores, settings.limits.hash_queue_limit as usize)?;
@@ -78,6 +81,7 @@ impl Application {
             self.state.settings.mail.give_up_after,
         );
         let _sender = AbortOnDrop(tokio::spawn(sender));
+        let _backups = self.scheduled_backups().map(|schedule| AbortOnDrop(tokio::spawn(schedule)));
         let header_read_timeout = self.state.settings.server.header_read_timeout;
         let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);
         let grace = self.state.settings.server.shutdown_timeout;
@@ -94,6 +98,25 @@ impl Application {
             tracing::warn!("database connections did not close within 5 s");
         }
         Ok(())
+    }
+}
+
+impl Application {
+    /// The schedule of `BACKUP_DIR` backups, on SQLite; PostgreSQL is backed up with its own
+    /// tools (README, "Backing up and restoring").
+    fn scheduled_backups(&self) -> Option<impl Future<Output = ()> + Send + 'static> {
+        let settings = self.state.settings.backup.clone();
+        settings.backup_dir.as_ref()?;
+        match &self.state.settings.database_url {
+            DatabaseUrl::Sqlite(_) => {
+                let path = self.state.settings.database_url.sqlite_path()?;
+                Some(crate::backup::run_schedule(path, settings, self.state.clone()))
+            }
+            DatabaseUrl::Postgres(_) => {
+                tracing::warn!("BACKUP_DIR is ignored with PostgreSQL: back it up with pg_dump (see the README)");
+                None
+            }
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
 pub use postgres::PgStore;
-pub use sqlite::SqliteStore;
+pub use sqlite::{IN_USE_LOCK, LockKind, SQLITE_SCHEMA_VERSION, SqliteStore, lock_beside};
 
 /// What a store reports. Cheap to clone, so that requests sharing one coalesced read (see
 /// [`coalesce`]) each get the same error, kind and cause intact.
@@ -527,11 +527,14 @@ pub type DynStore = Arc<dyn Store>;
 pub struct StoreLimits {
     /// Writes waiting for the SQLite writer thread, or creates waiting for the PostgreSQL batcher.
     pub write_queue: usize,
+    /// How long a request waits for the database (a pooled connection, a lock) before it is
+    /// refused with [`StoreError::Unavailable`].
+    pub database_timeout: std::time::Duration,
 }
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self { write_queue: 1024 }
+        Self { write_queue: 1024, database_timeout: std::time::Duration::from_secs(2) }
     }
 }
 

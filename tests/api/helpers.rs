@@ -173,6 +173,8 @@ impl Drop for TestApp {
 pub struct TestAppBuilder {
     backend: Backend,
     flags: Vec<String>,
+    /// Reach the database through this local port (a relay the test controls).
+    via_port: Option<u16>,
 }
 
 impl TestAppBuilder {
@@ -182,13 +184,28 @@ impl TestAppBuilder {
         self
     }
 
+    /// Connects the server to its (PostgreSQL) database through `127.0.0.1:port`.
+    pub fn via_port(mut self, port: u16) -> Self {
+        self.via_port = Some(port);
+        self
+    }
+
     pub async fn spawn(self) -> TestApp {
         let database = std::sync::Arc::new(TestDatabase::create(&self.backend).await);
+        let url = match self.via_port {
+            Some(port) => {
+                let mut url = reqwest::Url::parse(&database.url).expect("a database URL");
+                url.set_host(Some("127.0.0.1")).expect("a host");
+                url.set_port(Some(port)).expect("a port");
+                url.to_string()
+            }
+            None => database.url.clone(),
+        };
         let mut flags = vec![
             "--port".to_owned(),
             "0".to_owned(),
             "--database-url".to_owned(),
-            database.url.clone(),
+            url,
             "--jwt-secret-key".to_owned(),
             TEST_JWT_KEY.to_owned(),
             "--auth-rate-limit-per-minute".to_owned(),
@@ -244,7 +261,7 @@ impl TestApp {
     }
 
     pub fn builder(backend: Backend) -> TestAppBuilder {
-        TestAppBuilder { backend, flags: Vec::new() }
+        TestAppBuilder { backend, flags: Vec::new(), via_port: None }
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -6,6 +6,7 @@ mod process;
 mod smtp;
 
 mod admin;
+mod backup;
 mod cli;
 mod completion;
 mod conditional;

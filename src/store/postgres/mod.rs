@@ -8,7 +8,6 @@ mod import;
 mod movie_inserts;
 
 use std::sync::{Arc, LazyLock};
-use std::time::Duration;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -80,7 +79,7 @@ impl PgStore {
         let connections = std::thread::available_parallelism().map_or(4, |n| n.get() as u32 * 2).max(4);
         let pool = PgPoolOptions::new()
             .max_connections(connections)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(limits.database_timeout)
             .connect_with(options.statement_cache_capacity(256))
             .await
             .with_context(|| format!("cannot connect to PostgreSQL at {shown}"))?;

@@ -23,11 +23,6 @@ use tokio::sync::{Semaphore, mpsc, oneshot};
 use crate::metrics::PoolUse;
 use crate::store::{StoreError, StoreResult};
 
-/// How long a write waits for another process's write lock before giving up.
-const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long a read waits when SQLite reports the database busy (rare in WAL mode: recovery
-/// after a crash, a checkpoint resetting the log).
-const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most writes committed together; bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 256;
 /// Most read-only connections open at once. Inline reads hold one only within a poll (so at most
@@ -48,13 +43,16 @@ pub(super) struct Engine {
     writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
     writer_busy: Arc<AtomicBool>,
+    /// How long a read or a write waits for a lock another process holds (`DATABASE_TIMEOUT`):
+    /// past it the request is answered 503, rather than queueing behind a stuck process.
+    busy_timeout: Duration,
 }
 
 impl Engine {
     /// Opens the writer and prepares the readers of the (already migrated) file at `path`.
     /// At most `write_queue` writes wait for the writer at once.
-    pub(super) fn open(path: &Path, write_queue: usize) -> anyhow::Result<Self> {
-        let writer_connection = open_writer(path)?;
+    pub(super) fn open(path: &Path, write_queue: usize, busy_timeout: Duration) -> anyhow::Result<Self> {
+        let writer_connection = open_writer(path, busy_timeout)?;
         let readers = Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
@@ -79,6 +77,7 @@ impl Engine {
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
             writer_busy,
+            busy_timeout,
         })
     }
 
@@ -123,11 +122,11 @@ impl Engine {
                 permit.map_err(|_| closed())?
             }
         };
-        let readers = Arc::clone(&self.readers);
+        let (readers, busy_timeout) = (Arc::clone(&self.readers), self.busy_timeout);
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
             let connection = readers.take()?;
-            connection.busy_timeout(READ_BUSY_TIMEOUT)?;
+            connection.busy_timeout(busy_timeout)?;
             let result = read(&connection);
             readers.give_back(connection);
             Ok(result?)
@@ -144,6 +143,26 @@ impl Engine {
     {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(PendingWrite { work: Some(write), outcome: None, reply });
+        {
+            let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
+                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
+                mpsc::error::TrySendError::Closed(_) => closed(),
+            })?;
+        }
+        answer.await.map_err(|_| closed())?
+    }
+
+    /// Queues a write that runs in a transaction of its own, with no savepoint around it (a
+    /// savepoint journals every page the write touches: a bulk load would pay for it twice),
+    /// committed or rolled back as it answers.
+    pub(super) async fn write_alone<T, F>(&self, write: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> StoreResult<Finish<T>> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply });
         {
             let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
@@ -257,11 +276,11 @@ impl Readers {
     }
 }
 
-fn open_writer(path: &Path) -> anyhow::Result<Connection> {
+fn open_writer(path: &Path, busy_timeout: Duration) -> anyhow::Result<Connection> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let connection = Connection::open_with_flags(path, flags)?;
     connection.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-    connection.busy_timeout(WRITE_BUSY_TIMEOUT)?;
+    connection.busy_timeout(busy_timeout)?;
     // WAL was set when the file was created (it persists); synchronous=NORMAL in WAL mode loses
     // nothing on a process crash, only possibly the last commits on a power cut.
     connection.execute_batch(
@@ -277,6 +296,17 @@ trait WriteJob: Send {
     fn apply(&mut self, connection: &Connection) -> bool;
     /// Answers the request once the transaction's fate is known.
     fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>);
+    /// Runs in a transaction of its own, without a savepoint (see [`Engine::write_alone`]).
+    fn alone(&self) -> bool {
+        false
+    }
+}
+
+/// What a write run alone asks for its transaction.
+pub(super) enum Finish<T> {
+    Commit(T),
+    /// Undo everything it did (a dry run), and answer with this.
+    RollBack(T),
 }
 
 struct PendingWrite<T, F> {
@@ -318,13 +348,77 @@ fn commit_failure(error: &rusqlite::Error) -> StoreError {
     if is_busy(error) { StoreError::unavailable(message) } else { StoreError::other(anyhow::anyhow!(message)) }
 }
 
+/// A write run alone: its closure says whether to commit.
+struct AloneWrite<T, F> {
+    work: Option<F>,
+    outcome: Option<StoreResult<T>>,
+    commit: bool,
+    reply: oneshot::Sender<StoreResult<T>>,
+}
+
+impl<T, F> WriteJob for AloneWrite<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> StoreResult<Finish<T>> + Send,
+{
+    fn apply(&mut self, connection: &Connection) -> bool {
+        let Some(work) = self.work.take() else { return false };
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
+            .unwrap_or_else(|_| Err(StoreError::other(anyhow::anyhow!("the write panicked"))));
+        self.outcome = Some(outcome.map(|finish| match finish {
+            Finish::Commit(value) => {
+                self.commit = true;
+                value
+            }
+            Finish::RollBack(value) => value,
+        }));
+        self.commit
+    }
+
+    fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
+        let AloneWrite { outcome, reply, .. } = *self;
+        let answer = match (outcome, commit) {
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
+            (None, Ok(())) => Err(StoreError::other(anyhow::anyhow!("write was never applied"))),
+        };
+        let _ = reply.send(answer);
+    }
+
+    fn alone(&self) -> bool {
+        true
+    }
+}
+
 /// The writer thread: takes whatever is queued, applies it in one transaction, commits, answers.
+/// A write that must run alone gets a transaction of its own, between two batches.
 fn run_writer(connection: Connection, mut queue: mpsc::Receiver<Box<dyn WriteJob>>, busy: &AtomicBool) {
     let mut batch: Vec<Box<dyn WriteJob>> = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.blocking_recv() {
+    let mut held: Option<Box<dyn WriteJob>> = None;
+    loop {
+        let first = match held.take() {
+            Some(job) => job,
+            None => match queue.blocking_recv() {
+                Some(job) => job,
+                None => return,
+            },
+        };
+        if first.alone() {
+            busy.store(true, Ordering::Relaxed);
+            let mut job = first;
+            let commit = apply_alone(&connection, job.as_mut());
+            busy.store(false, Ordering::Relaxed);
+            job.answer(commit.as_ref().map(|_| ()));
+            continue;
+        }
         batch.push(first);
         while batch.len() < MAX_BATCH {
             match queue.try_recv() {
+                Ok(job) if job.alone() => {
+                    held = Some(job);
+                    break;
+                }
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
@@ -348,6 +442,20 @@ fn apply_batch(connection: &Connection, batch: &mut [Box<dyn WriteJob>]) -> rusq
             let _ = connection.execute_batch("ROLLBACK");
             return Err(error);
         }
+    }
+    let committed = connection.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
+    if committed.is_err() && !connection.is_autocommit() {
+        let _ = connection.execute_batch("ROLLBACK");
+    }
+    committed.map(|_| ())
+}
+
+/// One job in its own `BEGIN IMMEDIATE` transaction, committed when it asks to be.
+fn apply_alone(connection: &Connection, job: &mut dyn WriteJob) -> rusqlite::Result<()> {
+    connection.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
+    if !job.apply(connection) {
+        connection.execute_batch("ROLLBACK")?;
+        return Ok(());
     }
     let committed = connection.prepare_cached("COMMIT").and_then(|mut commit| commit.execute([]));
     if committed.is_err() && !connection.is_autocommit() {

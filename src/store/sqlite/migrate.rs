@@ -25,6 +25,9 @@ struct Migration {
 /// a new file there).
 const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
 
+/// The version of the last migration.
+pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
+
 /// Applies the migrations `connection`'s database lacks.
 pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
     connection.execute_batch(

@@ -63,6 +63,25 @@ pub struct SqliteStore {
     engine: Engine,
     /// Listing pages, cached while the catalogue version is unchanged.
     listings: Listings,
+    /// A shared lock on [`IN_USE_LOCK`] beside the database, for as long as this store lives.
+    _in_use: std::fs::File,
+}
+
+/// The newest schema version this binary migrates an SQLite database to.
+pub const SQLITE_SCHEMA_VERSION: i64 = migrate::LATEST_VERSION;
+
+/// The lock file every process using the database holds shared (`<db>.in-use`);
+/// `movie-bag restore` takes it exclusively, so it cannot replace a database in use.
+pub const IN_USE_LOCK: &str = "in-use";
+
+#[derive(Clone, Copy)]
+pub enum LockKind {
+    /// Wait for it; many may hold it.
+    Shared,
+    /// Wait for it; one holder.
+    Exclusive,
+    /// Take it alone now, or fail.
+    ExclusiveNow,
 }
 
 impl SqliteStore {
@@ -74,7 +93,7 @@ impl SqliteStore {
         // wait on busy_timeout: processes starting together on one fresh file would fail with
         // "database is locked" or race the migrations. A file lock beside the database
         // serialises opening and migrating.
-        let startup_lock = lock_beside(&path, "migrate-lock")
+        let startup_lock = lock_beside(&path, "migrate-lock", LockKind::Exclusive)
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         create_private(&path).with_context(|| format!("cannot create the SQLite database {shown}"))?;
@@ -89,10 +108,14 @@ impl SqliteStore {
         })
         .await?
         .with_context(|| format!("cannot apply migrations to {shown}"))?;
-        let engine = Engine::open(&path, limits.write_queue)
+        let engine = Engine::open(&path, limits.write_queue, limits.database_timeout)
+            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        // Held while this process uses the database: `movie-bag restore` refuses while any is.
+        let in_use = lock_beside(&path, IN_USE_LOCK, LockKind::Shared)
+            .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         drop(startup_lock);
-        Ok(Self { engine, listings: Listings::default() })
+        Ok(Self { engine, listings: Listings::default(), _in_use: in_use })
     }
 
     async fn credentials_where(&self, condition: &'static str, value: String) -> StoreResult<Option<Credentials>> {
@@ -124,7 +147,8 @@ fn create_private(path: &std::path::Path) -> std::io::Result<()> {
 }
 
 /// An exclusive lock on `<database>.<suffix>`, held until the returned file is dropped.
-async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result<std::fs::File> {
+/// Opens `<database>.<suffix>` (0600) and locks it as `kind` says.
+pub async fn lock_beside(database: &std::path::Path, suffix: &str, kind: LockKind) -> anyhow::Result<std::fs::File> {
     let mut name = database.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".{suffix}"));
     let path = database.with_file_name(name);
@@ -134,7 +158,16 @@ async fn lock_beside(database: &std::path::Path, suffix: &str) -> anyhow::Result
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let file = options.open(&path).with_context(|| format!("cannot open the lock file {}", path.display()))?;
-        file.lock().with_context(|| format!("cannot lock {}", path.display()))?;
+        match kind {
+            LockKind::Shared => file.lock_shared().with_context(|| format!("cannot lock {}", path.display()))?,
+            LockKind::Exclusive => file.lock().with_context(|| format!("cannot lock {}", path.display()))?,
+            LockKind::ExclusiveNow => file.try_lock().map_err(|error| match error {
+                std::fs::TryLockError::WouldBlock => anyhow::anyhow!("{} is locked by another process", path.display()),
+                std::fs::TryLockError::Error(error) => {
+                    anyhow::Error::new(error).context(format!("cannot lock {}", path.display()))
+                }
+            })?,
+        }
         Ok(file)
     })
     .await?
