@@ -1,5 +1,6 @@
 //! Embeds `migrations/sqlite/*.sql` in order, so that a new SQLite migration is a new file and
 //! nothing else (as `sqlx::migrate!` does for PostgreSQL). Names are `NNNN_description.sql`.
+//! Also makes a new PostgreSQL migration file rebuild the crate.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,6 +11,9 @@ fn main() {
     let root = std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
     let dir = Path::new(&root).join("migrations/sqlite");
     println!("cargo:rerun-if-changed={}", dir.display());
+    // `sqlx::migrate!` embeds migrations/postgres, but cannot tell cargo that a new file there
+    // must rebuild the crate; this does.
+    println!("cargo:rerun-if-changed={}", Path::new(&root).join("migrations/postgres").display());
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .expect("migrations/sqlite is readable")
         .map(|entry| entry.expect("a readable directory entry").path())

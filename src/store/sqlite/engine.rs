@@ -142,14 +142,7 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(PendingWrite { work: Some(write), outcome: None, reply });
-        {
-            let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
-                mpsc::error::TrySendError::Closed(_) => closed(),
-            })?;
-        }
+        self.enqueue(Box::new(PendingWrite { work: Some(write), outcome: None, reply }))?;
         answer.await.map_err(|_| closed())?
     }
 
@@ -162,15 +155,17 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<Finish<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply });
-        {
-            let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
-                mpsc::error::TrySendError::Closed(_) => closed(),
-            })?;
-        }
+        self.enqueue(Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply }))?;
         answer.await.map_err(|_| closed())?
+    }
+
+    /// Hands a write to the writer thread, or refuses it at once when the queue is full.
+    fn enqueue(&self, job: Box<dyn WriteJob>) -> StoreResult<()> {
+        let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
+            mpsc::error::TrySendError::Closed(_) => closed(),
+        })
     }
 
     pub(super) fn pool_use(&self) -> PoolUse {
@@ -332,14 +327,18 @@ where
 
     fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
         let PendingWrite { outcome, reply, .. } = *self;
-        let answer = match (outcome, commit) {
-            // A failed write was rolled back on its own; its error stands whatever the commit did.
-            (Some(Err(error)), _) => Err(error),
-            (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
-            (None, Ok(())) => Err(StoreError::other(anyhow::anyhow!("write was never applied"))),
-        };
-        let _ = reply.send(answer);
+        let _ = reply.send(answer_of(outcome, commit));
+    }
+}
+
+/// What a write's request is told, from the write's own outcome and its transaction's.
+fn answer_of<T>(outcome: Option<StoreResult<T>>, commit: Result<(), &rusqlite::Error>) -> StoreResult<T> {
+    match (outcome, commit) {
+        // A failed write was rolled back on its own; its error stands whatever the commit did.
+        (Some(Err(error)), _) => Err(error),
+        (Some(Ok(value)), Ok(())) => Ok(value),
+        (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
+        (None, Ok(())) => Err(StoreError::other(anyhow::anyhow!("write was never applied"))),
     }
 }
 
@@ -377,13 +376,7 @@ where
 
     fn answer(self: Box<Self>, commit: Result<(), &rusqlite::Error>) {
         let AloneWrite { outcome, reply, .. } = *self;
-        let answer = match (outcome, commit) {
-            (Some(Err(error)), _) => Err(error),
-            (Some(Ok(value)), Ok(())) => Ok(value),
-            (Some(Ok(_)) | None, Err(error)) => Err(commit_failure(error)),
-            (None, Ok(())) => Err(StoreError::other(anyhow::anyhow!("write was never applied"))),
-        };
-        let _ = reply.send(answer);
+        let _ = reply.send(answer_of(outcome, commit));
     }
 
     fn alone(&self) -> bool {
