@@ -12,15 +12,12 @@ use super::users::{UserError, confirm_password};
 use super::{Actor, Validator};
 use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
-use crate::auth::password::PasswordHasher;
-use crate::auth::password::WhenClientLeaves;
-use crate::auth::password::{HashError, is_bcrypt_hash};
+use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves, is_bcrypt_hash};
 use crate::auth::secret_token;
 use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
 use crate::mail::outbox::Outbox;
-use crate::metrics::AuthEvent;
-use crate::metrics::Metrics;
+use crate::metrics::{AuthEvent, Metrics};
 use crate::model::{new_id, now};
 use crate::store::{Credentials, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore};
 
