@@ -167,16 +167,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let database = sqlite_only(&cli.settings, "restore")?;
             // Every process using the database holds this lock shared; taking it alone proves
             // none is running, and keeps one from starting until the restore is done.
-            let in_use = store::lock_beside(&database, store::IN_USE_LOCK, store::LockKind::ExclusiveNow)
-                .await
-                .map_err(|_| {
-                    anyhow::anyhow!(
-                        "the database {} is in use: a movie-bag process holds its lock file {}.{}; stop it first",
-                        database.display(),
-                        database.display(),
-                        store::IN_USE_LOCK
-                    )
-                })?;
+            let in_use =
+                store::lock_beside(&database, store::IN_USE_LOCK, store::LockKind::ExclusiveNow).await.map_err(
+                    |error| anyhow::anyhow!("the database {} is in use: {error:#}; stop it first", database.display()),
+                )?;
             let restored = database.clone();
             let kept =
                 tokio::task::spawn_blocking(move || backup::restore(&restored, &file, store::SQLITE_SCHEMA_VERSION))

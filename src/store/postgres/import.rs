@@ -9,7 +9,7 @@ use sqlx::{AssertSqlSafe, PgConnection, Row};
 use tokio::sync::mpsc;
 
 use super::PgStore;
-use crate::domain::{MovieId, UserId};
+use crate::domain::UserId;
 use crate::model::Movie;
 use crate::store::movie_columns::{PG_IMPORT_ARRAYS, PgColumnArrays};
 use crate::store::{ImportBatch, ImportOutcome, ImportStore, ImportedUser, StoreResult};
@@ -89,7 +89,7 @@ async fn add_movies(db: &mut PgConnection, movies: &[Movie], outcome: &mut Impor
         if present.contains(movie.id.as_str()) {
             outcome.movies_present += 1;
         } else if !owners_present.contains(movie.added_by.as_str()) {
-            outcome.movies_without_owner.push(MovieId::from_stored(movie.id.to_string()));
+            outcome.movies_without_owner.push(movie.id.clone());
         } else {
             outcome.movies_name_taken.push(movie.id.clone());
         }

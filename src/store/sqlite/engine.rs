@@ -317,9 +317,7 @@ where
 {
     fn apply(&mut self, connection: &Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
-        // A panicking write must not take the writer thread (and every later write) with it.
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
-            .unwrap_or_else(|_| Err(StoreError::other(anyhow::anyhow!("the write panicked"))));
+        let outcome = run_caught(work, connection);
         let succeeded = outcome.is_ok();
         self.outcome = Some(outcome);
         succeeded
@@ -329,6 +327,13 @@ where
         let PendingWrite { outcome, reply, .. } = *self;
         let _ = reply.send(answer_of(outcome, commit));
     }
+}
+
+/// Runs a write; a panicking one must not take the writer thread (and every later write) with
+/// it, so a panic becomes that write's error.
+fn run_caught<T>(work: impl FnOnce(&Connection) -> StoreResult<T>, connection: &Connection) -> StoreResult<T> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
+        .unwrap_or_else(|_| Err(StoreError::other(anyhow::anyhow!("the write panicked"))))
 }
 
 /// What a write's request is told, from the write's own outcome and its transaction's.
@@ -362,8 +367,7 @@ where
 {
     fn apply(&mut self, connection: &Connection) -> bool {
         let Some(work) = self.work.take() else { return false };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(connection)))
-            .unwrap_or_else(|_| Err(StoreError::other(anyhow::anyhow!("the write panicked"))));
+        let outcome = run_caught(work, connection);
         self.outcome = Some(outcome.map(|finish| match finish {
             Finish::Commit(value) => {
                 self.commit = true;

@@ -8,9 +8,10 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use tokio::sync::mpsc;
 
-use super::SqliteStore;
 use super::engine::Finish;
 use super::micros;
+use super::{SqliteStore, user_exists};
+use crate::domain::MovieId;
 use crate::store::movie_columns::{self, SELECT_LIST};
 use crate::store::{ImportBatch, ImportOutcome, ImportStore, ImportedUser, StoreResult};
 
@@ -88,7 +89,7 @@ fn import_all(
         ])?;
         if added == 1 {
             outcome.users_added += 1;
-        } else if exists(db, "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)", user.id.as_str())? {
+        } else if user_exists(db, &user.id)? {
             outcome.users_present += 1;
         } else {
             outcome.users_email_taken.push(user.id.clone());
@@ -110,9 +111,9 @@ fn import_all(
                 statement.query_map(params_from_iter(values.iter()), |row| row.get(0))?.collect::<Result<_, _>>()?;
             outcome.movies_added += added.len() as u64;
             for movie in chunk.iter().filter(|movie| !added.contains(movie.id.as_str())) {
-                if exists(db, "SELECT EXISTS (SELECT 1 FROM movies WHERE id = ?)", movie.id.as_str())? {
+                if movie_exists(db, &movie.id)? {
                     outcome.movies_present += 1;
-                } else if !exists(db, "SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)", movie.added_by.as_str())? {
+                } else if !user_exists(db, &movie.added_by)? {
                     outcome.movies_without_owner.push(movie.id.clone());
                 } else {
                     outcome.movies_name_taken.push(movie.id.clone());
@@ -123,6 +124,6 @@ fn import_all(
     Ok(Some(outcome))
 }
 
-fn exists(db: &Connection, sql: &str, id: &str) -> rusqlite::Result<bool> {
-    db.prepare_cached(sql)?.query_row([id], |row| row.get(0))
+fn movie_exists(db: &Connection, movie_id: &MovieId) -> rusqlite::Result<bool> {
+    db.prepare_cached("SELECT EXISTS (SELECT 1 FROM movies WHERE id = ?)")?.query_row([movie_id], |row| row.get(0))
 }

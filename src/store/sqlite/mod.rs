@@ -162,7 +162,9 @@ pub async fn lock_beside(database: &std::path::Path, suffix: &str, kind: LockKin
             LockKind::Shared => file.lock_shared().with_context(|| format!("cannot lock {}", path.display()))?,
             LockKind::Exclusive => file.lock().with_context(|| format!("cannot lock {}", path.display()))?,
             LockKind::ExclusiveNow => file.try_lock().map_err(|error| match error {
-                std::fs::TryLockError::WouldBlock => anyhow::anyhow!("{} is locked by another process", path.display()),
+                std::fs::TryLockError::WouldBlock => {
+                    anyhow::anyhow!("its lock file {} is held by a movie-bag process", path.display())
+                }
                 std::fs::TryLockError::Error(error) => {
                     anyhow::Error::new(error).context(format!("cannot lock {}", path.display()))
                 }
@@ -304,7 +306,7 @@ fn queue_mail(db: &Connection, user_id: &UserId, mail: &MailDraft, now: i64) -> 
 /// or another admin remains. The single writer makes the count and the change one step.
 const KEEPS_AN_ADMIN: &str = "(role <> 'admin' OR (SELECT count(*) FROM users WHERE role = 'admin') > 1)";
 
-fn user_exists(db: &Connection, user_id: &UserId) -> rusqlite::Result<bool> {
+pub(super) fn user_exists(db: &Connection, user_id: &UserId) -> rusqlite::Result<bool> {
     db.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE id = ?)")?.query_row([user_id], |row| row.get(0))
 }
 
