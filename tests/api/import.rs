@@ -244,6 +244,19 @@ backend_tests! {
         assert!(stderr(&output).contains("user.json, line 1: the document has no `_id` ObjectId"), "{}", stderr(&output));
     }
 
+    async fn an_upgrade_of_an_imported_hash_never_overwrites_a_password_changed_meanwhile(backend) {
+        // The login that upgrades a bcrypt hash replaces it only if it is still the one it
+        // verified: a password change or reset committed in between wins.
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let user_id = movie_bag::domain::UserId::from_stored(user.id.clone());
+        let current = stored_hash(&app, &user.email).await;
+        let stale = flask_bcrypt("old password", 4);
+        assert!(!app.state.store.rehash_password(&user_id, &stale, "$argon2id$replacement").await.unwrap());
+        assert_eq!(stored_hash(&app, &user.email).await, current);
+        app.login(&user.email, &user.password).await.assert_status(200);
+    }
+
     async fn a_dry_run_writes_nothing_and_a_second_import_adds_nothing(backend) {
         let app = TestApp::spawn(backend).await;
         let files = ExportFiles::new();
