@@ -103,6 +103,20 @@ impl TestDatabase {
     }
 }
 
+impl TestDatabase {
+    /// The one integer `sql` (standard SQL both backends accept) selects: for checking what
+    /// the API cannot show, such as rows a trigger keeps.
+    pub async fn select_count(&self, sql: &str) -> i64 {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => rusqlite::Connection::open(path).unwrap().query_row(sql, [], |row| row.get(0)).unwrap(),
+            None => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut conn).await.unwrap()
+            }
+        }
+    }
+}
+
 /// Replaces the database name in a PostgreSQL URL.
 fn with_database(url: &str, database: &str) -> String {
     let (base, query) = match url.split_once('?') {

@@ -239,6 +239,30 @@ backend_tests! {
         assert!(list(&app, "q=heat").await.is_empty());
     }
 
+    async fn deleting_a_movie_or_its_owner_leaves_no_tag_rows_behind(backend) {
+        let app = TestApp::spawn(backend).await;
+        let leaving = app.new_user().await;
+        let staying = app.new_user().await;
+        let with_account = create(&app, &leaving.token, "Heat", &["Al Pacino", "Robert De Niro"], &["Crime", "Drama"]).await;
+        let deleted = create(&app, &staying.token, "Ronin", &["Jean Reno"], &["Thriller"]).await;
+        let kept = create(&app, &staying.token, "Collateral", &["Tom Cruise", "Jamie Foxx"], &["Crime", "Thriller"]).await;
+        let tag_rows = |id: &str| {
+            format!(
+                "SELECT (SELECT count(*) FROM movie_genres WHERE movie_id = '{id}')
+                      + (SELECT count(*) FROM movie_casts WHERE movie_id = '{id}')"
+            )
+        };
+        assert_eq!(app.database.select_count(&tag_rows(&with_account)).await, 4);
+        app.send(Method::DELETE, &format!("/api/movies/{deleted}"), None, Some(&staying.token)).await.assert_status(204);
+        let reply = app.send(Method::DELETE, "/api/users/me", Some(json!({"password": leaving.password})), Some(&leaving.token)).await;
+        reply.assert_status(204);
+        assert_eq!(app.database.select_count(&tag_rows(&deleted)).await, 0);
+        assert_eq!(app.database.select_count(&tag_rows(&with_account)).await, 0, "a cascaded delete leaves tag rows");
+        assert_eq!(app.database.select_count(&tag_rows(&kept)).await, 4);
+        assert_eq!(list(&app, "genre=crime").await, vec![kept.clone()]);
+        assert_eq!(list(&app, "cast=jamie%20foxx").await, vec![kept]);
+    }
+
     async fn repeated_entries_in_a_list_do_not_break_indexing(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
