@@ -265,8 +265,10 @@ backend_tests! {
         let users = files.json_lines("user.json", &[
             json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": flask_bcrypt("password", 4)}),
         ]);
+        let orphan = oid(JUNE_2020 + 2, 3);
         let movies = files.json_lines("movie.json", &[
-            json!({"_id": relaxed_oid(&heat), "name": "Heat", "casts": ["A"], "genres": ["G"], "added_by": relaxed_oid(&ann)}),
+            json!({"_id": relaxed_oid(&heat), "name": "Heat", "genres": ["G"], "added_by": relaxed_oid(&ann)}),
+            json!({"_id": relaxed_oid(&orphan), "name": "Orphan", "casts": [], "genres": [], "added_by": relaxed_oid(&oid(JUNE_2020, 9))}),
         ]);
         let dry = import(&app, &users, &movies, &["--dry-run"]);
         assert!(dry.status.success(), "{}", stderr(&dry));
@@ -277,10 +279,48 @@ backend_tests! {
 
         let first = import(&app, &users, &movies, &[]);
         assert!(stdout(&first).contains("imported 1 users and 1 movies"), "{}", stdout(&first));
+        // The dry run reported, line for line, what the import then did.
+        let notes = |output: &Output| -> Vec<String> {
+            stdout(output).lines().filter(|l| l.starts_with("user ") || l.starts_with("movie ")).map(str::to_owned).collect()
+        };
+        assert_eq!(notes(&dry).len(), 2, "{}", stdout(&dry));
+        assert_eq!(notes(&dry), notes(&first));
         let second = import(&app, &users, &movies, &[]);
         assert!(second.status.success(), "{}", stderr(&second));
         assert!(stdout(&second).contains("imported 0 users and 0 movies"), "{}", stdout(&second));
         assert!(stdout(&second).contains("already present: 1 users, 1 movies"), "{}", stdout(&second));
         assert_eq!(app.all_movies().await.len(), 1);
+    }
+
+    async fn a_large_export_is_streamed_in_batches_with_progress_on_stderr(backend) {
+        // 100,000 movies: 50 of the reader's batches, progress once, every movie and its tag
+        // rows stored.
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let owners: Vec<String> = (0..100).map(|u| oid(JUNE_2020, u)).collect();
+        let hash = flask_bcrypt("password", 4);
+        let users: Vec<Value> = owners.iter().enumerate()
+            .map(|(u, id)| json!({"_id": relaxed_oid(id), "email": format!("user{u}@example.com"), "password": hash}))
+            .collect();
+        let users = files.json_lines("user.json", &users);
+        let movies: String = (0..100_000u64)
+            .map(|m| {
+                let movie = json!({"_id": relaxed_oid(&oid(JUNE_2020 + 10, 1_000 + m)), "name": format!("Movie {m}"),
+                    "casts": [format!("Actor {}", m % 700)], "genres": [format!("Genre {}", m % 9)],
+                    "added_by": relaxed_oid(&owners[(m % 100) as usize])});
+                format!("{movie}\n")
+            })
+            .collect();
+        let movies = files.write("movie.json", &movies);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stderr(&output).contains("read 100000 movies"), "{}", stderr(&output));
+        assert!(stdout(&output).contains("imported 100 users and 100000 movies"), "{}", stdout(&output));
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 100_000);
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movie_genres").await, 100_000);
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movie_casts").await, 100_000);
+        let page = app.get("/api/movies?genre=genre%204&limit=5", None).await;
+        page.assert_status(200);
+        assert_eq!(page.body.as_array().unwrap().len(), 5);
     }
 }
