@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Import benchmark: builds the release binary, writes mongoexport-style files (10,000 users and
-# 100,000 movies; 1,000,000 movies for the memory figure), imports them into a fresh SQLite
-# database (and PostgreSQL when MOVIEBAG_BENCH_POSTGRES_URL is set), and prints movies/s and
-# peak RSS.
+# 100,000 movies; 1,000,000 movies for the memory figure, once tidy and once with two report
+# notes per movie), imports them into a fresh SQLite database (and PostgreSQL when
+# MOVIEBAG_BENCH_POSTGRES_URL is set), and prints movies/s and peak RSS.
 #
 #   scripts/bench-import.sh
 #   MOVIEBAG_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/bench-import.sh
@@ -17,6 +17,7 @@ trap 'rm -rf "$work"' EXIT
 scripts/make_export.py "$work/100k" 10000 100000
 LARGE=${BENCH_IMPORT_LARGE:-1}   # 0: skip the 1,000,000-movie runs
 [ "$LARGE" = 1 ] && scripts/make_export.py "$work/1m" 10000 1000000
+[ "$LARGE" = 1 ] && scripts/make_export.py "$work/1m-untidy" 10000 1000000 --untidy
 echo "files: 100k movies $(du -h "$work/100k/movie.json" | cut -f1)"
 
 # Runs one import; prints wall seconds, movies/s and peak RSS.
@@ -38,6 +39,7 @@ PY
 if ! command -v /usr/bin/time > /dev/null; then apt-get install -y -qq time > /dev/null; fi
 run_import "SQLite, 10k users + 100k movies" "sqlite://$work/a.db" "$work/100k" 100000
 [ "$LARGE" = 1 ] && run_import "SQLite, 10k users + 1M movies" "sqlite://$work/b.db" "$work/1m" 1000000
+[ "$LARGE" = 1 ] && run_import "SQLite, 10k users + 1M untidy movies (2M notes)" "sqlite://$work/c.db" "$work/1m-untidy" 1000000
 if [ -n "${MOVIEBAG_BENCH_POSTGRES_URL:-}" ]; then
   for name in moviebag_bench_import_a moviebag_bench_import_b; do
     psql "$MOVIEBAG_BENCH_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $name" -qc "CREATE DATABASE $name"

@@ -3,7 +3,10 @@
 Extended JSON) for the import benchmark: USERS users sharing one real flask-bcrypt hash (the
 import copies hashes, so their cost does not matter here) and MOVIES movies spread over them.
 
-    scripts/make_export.py DIR USERS MOVIES
+    scripts/make_export.py DIR USERS MOVIES [--untidy]
+
+--untidy: every movie lacks `casts` and has `genres` as a string, as careless data can: two
+report notes per movie, for measuring that notes are not held in memory.
 """
 import json
 import os
@@ -21,6 +24,7 @@ def oid(seconds, counter):
 
 def main():
     directory, users, movies = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    untidy = "--untidy" in sys.argv[4:]
     os.makedirs(directory, exist_ok=True)
     with open(os.path.join(directory, "user.json"), "w") as out:
         for u in range(users):
@@ -28,13 +32,17 @@ def main():
     with open(os.path.join(directory, "movie.json"), "w") as out:
         for m in range(movies):
             owner = m % users
-            out.write(json.dumps({
+            movie = {
                 "_id": oid(START + 10 * users + m, 1_000_000_000 + m),
                 "name": f"Movie number {m}",
                 "casts": [f"Actor {m % 5000}", f"Actor {(m * 7 + 13) % 5000}"],
                 "genres": [GENRES[m % 10], GENRES[(m // 10 + 3) % 10]],
                 "added_by": oid(START + owner, owner),
-            }) + "\n")
+            }
+            if untidy:
+                del movie["casts"]
+                movie["genres"] = GENRES[m % 10]
+            out.write(json.dumps(movie) + "\n")
 
 
 if __name__ == "__main__":

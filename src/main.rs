@@ -1,7 +1,9 @@
 //! The `movie-bag` command: serve, migrate, seed, import, back up, restore, and promote or
 //! demote users.
 
+use std::io::{BufWriter, Write as _};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use clap::{Parser, Subcommand};
 use movie_bag::config::Settings;
@@ -85,23 +87,44 @@ fn sqlite_only(settings: &Settings, action: &str) -> anyhow::Result<std::path::P
     })
 }
 
-fn print_import_report(report: &service::import::ImportReport) {
-    for note in &report.notes {
-        println!("{note}");
+/// Prints an import's notes as they are found, buffered (an import may have millions), and
+/// its progress on stderr.
+struct ImportPrinter {
+    out: Mutex<BufWriter<std::io::Stdout>>,
+}
+
+impl service::import::ImportListener for ImportPrinter {
+    fn note(&self, line: &str) {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        // A closed stdout loses the report, not the import: the summary's counts still tell.
+        let _ = writeln!(out, "{line}");
     }
-    let verb = if report.dry_run { "would import" } else { "imported" };
-    println!(
-        "{verb} {} users and {} movies ({} movies read) in {:.1} s; already present: {} users, {} movies; {} notes above",
-        report.users_added,
-        report.movies_added,
-        report.movies_read,
-        report.seconds,
-        report.users_present,
-        report.movies_present,
-        report.notes.len()
-    );
-    if report.dry_run {
-        println!("dry run: nothing was written");
+
+    fn progress(&self, movies_read: u64) {
+        eprintln!("read {movies_read} movies...");
+    }
+}
+
+impl ImportPrinter {
+    /// The summary, after every note.
+    fn finish(&self, report: &service::import::ImportReport) -> std::io::Result<()> {
+        let mut out = self.out.lock().unwrap_or_else(PoisonError::into_inner);
+        let verb = if report.dry_run { "would import" } else { "imported" };
+        writeln!(
+            out,
+            "{verb} {} users and {} movies ({} movies read) in {:.1} s; already present: {} users, {} movies; {} notes above",
+            report.users_added,
+            report.movies_added,
+            report.movies_read,
+            report.seconds,
+            report.users_present,
+            report.movies_present,
+            report.notes
+        )?;
+        if report.dry_run {
+            writeln!(out, "dry run: nothing was written")?;
+        }
+        out.flush()
     }
 }
 
@@ -150,8 +173,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Import { users, movies, dry_run } => {
             let store = store::connect(&cli.settings.database_url).await?;
             let files = service::import::ImportFiles { users, movies, dry_run };
-            let report = service::import::import(store, files, |read| eprintln!("read {read} movies...")).await?;
-            print_import_report(&report);
+            let printer = Arc::new(ImportPrinter { out: Mutex::new(BufWriter::new(std::io::stdout())) });
+            let outcome = service::import::import(store, files, printer.clone()).await;
+            // The notes found before a failure are printed too: they say what to fix.
+            printer.out.lock().unwrap_or_else(PoisonError::into_inner).flush()?;
+            printer.finish(&outcome?)?;
         }
         Command::Backup { file, force } => {
             let database = sqlite_only(&cli.settings, "back up")?;

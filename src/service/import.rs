@@ -20,6 +20,7 @@
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use serde_json::{Map, Value};
@@ -29,18 +30,18 @@ use crate::auth::password::is_bcrypt_hash;
 use crate::domain::{Email, MovieId, MovieName, UserId};
 use crate::model::Movie;
 use crate::mongo_export::{Documents, FileError, ObjectId, entry_text, object_id};
-use crate::store::{ImportBatch, ImportStore, ImportedUser, StoreError};
+use crate::store::{ImportBatch, ImportSkip, ImportStore, ImportedUser, StoreError};
 
 /// Movies per batch handed to the store.
 const BATCH: usize = 2_000;
 /// Batches read ahead of the store at most (the reader waits past it): bounds memory.
 const BATCHES_AHEAD: usize = 4;
-/// Progress goes to the callback every this many movies.
+/// Progress goes to the listener every this many movies.
 const PROGRESS_EVERY: u64 = 100_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    #[error(transparent)]
+    #[error("{0}; nothing was written")]
     File(#[from] FileError),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -54,11 +55,21 @@ pub struct ImportFiles {
     pub dry_run: bool,
 }
 
-/// What an import did, and each thing it skipped or fixed.
+/// Where an import's findings go as they are made. Notes are handed on, not collected: a file
+/// where every movie needs one would otherwise hold them all in memory.
+pub trait ImportListener: Send + Sync {
+    /// One skip or fix, by id: `user <id>: skipped: ...`, `movie <id>: fixed: ...`. Called
+    /// from the file reader's thread and the store's, possibly at the same time.
+    fn note(&self, line: &str);
+    /// How many movies have been read so far; now and then, for large files.
+    fn progress(&self, movies_read: u64);
+}
+
+/// What an import did (its notes went to the [`ImportListener`]).
 #[derive(Debug, Default)]
 pub struct ImportReport {
-    /// One line per skip or fix: `user <id>: skipped: ...`, `movie <id>: fixed: ...`.
-    pub notes: Vec<String>,
+    /// How many notes the listener was given.
+    pub notes: u64,
     pub users_added: u64,
     pub users_present: u64,
     pub movies_added: u64,
@@ -68,55 +79,78 @@ pub struct ImportReport {
     pub seconds: f64,
 }
 
-/// Imports the two files; `progress(movies_read)` is called now and then for large files.
+/// Passes notes on to the listener, counting them for the report.
+struct Notes {
+    listener: Arc<dyn ImportListener>,
+    count: AtomicU64,
+}
+
+impl Notes {
+    fn add(&self, line: String) {
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.listener.note(&line);
+    }
+}
+
+/// The note for what the store skipped.
+fn skip_note(skip: &ImportSkip) -> String {
+    match skip {
+        ImportSkip::EmailTaken(id) => {
+            format!("user {id}: skipped: another account already has its email; its movies are skipped")
+        }
+        ImportSkip::MovieWithoutOwner(id) => format!("movie {id}: skipped: its owner was not imported"),
+        ImportSkip::MovieNameTaken(id) => format!("movie {id}: skipped: a movie with its name already exists"),
+    }
+}
+
+/// Imports the two files, telling `listener` each skip and fix as it is found.
 pub async fn import(
     store: Arc<dyn ImportStore>,
     files: ImportFiles,
-    progress: impl Fn(u64) + Send + 'static,
+    listener: Arc<dyn ImportListener>,
 ) -> Result<ImportReport, ImportError> {
     let started = Instant::now();
-    let mut report = ImportReport { dry_run: files.dry_run, ..ImportReport::default() };
-    let users = read_users(&files.users, &mut report.notes)?;
+    let notes = Arc::new(Notes { listener, count: AtomicU64::new(0) });
+    let users = read_users(&files.users, &notes)?;
 
     let (batches, received) = mpsc::channel(BATCHES_AHEAD);
-    let owners = users.owners.clone();
-    let movies_path = files.movies.clone();
-    let reader = std::thread::Builder::new()
-        .name("import-reader".into())
-        .spawn(move || read_movies(&movies_path, &owners, &batches, &progress))
-        .map_err(|_| ImportError::ReaderFailed)?;
+    let reader = {
+        let (owners, referenced, notes) = (users.owners.clone(), users.referenced_movies(), notes.clone());
+        let movies_path = files.movies.clone();
+        std::thread::Builder::new()
+            .name("import-reader".into())
+            .spawn(move || read_movies(&movies_path, &owners, &referenced, &batches, &notes))
+            .map_err(|_| ImportError::ReaderFailed)?
+    };
 
-    let outcome = store.import(users.accepted.clone(), received, files.dry_run).await;
+    let skipped = {
+        let notes = notes.clone();
+        Arc::new(move |skip: ImportSkip| notes.add(skip_note(&skip)))
+    };
+    let outcome = store.import(users.accepted, received, skipped, files.dry_run).await;
     let read = reader.join().map_err(|_| ImportError::ReaderFailed)?;
     let read = read?; // a malformed movies file: the store rolled back
     let outcome = outcome?;
 
-    report.notes.extend(read.notes);
-    for id in &outcome.users_email_taken {
-        report.notes.push(format!("user {id}: skipped: another account already has its email; its movies are skipped"));
-    }
-    for id in &outcome.movies_without_owner {
-        report.notes.push(format!("movie {id}: skipped: its owner was not imported"));
-    }
-    for id in &outcome.movies_name_taken {
-        report.notes.push(format!("movie {id}: skipped: a movie with its name already exists"));
-    }
     for (user, movie) in users.references {
-        if !read.seen.contains(&movie) {
-            report.notes.push(format!(
+        if !read.found.contains(&movie) {
+            notes.add(format!(
                 "user {}: fixed: its `movies` names {}, which is not in the movies file; the reference is dropped",
                 user.to_hex(),
                 movie.to_hex()
             ));
         }
     }
-    report.users_added = outcome.users_added;
-    report.users_present = outcome.users_present;
-    report.movies_added = outcome.movies_added;
-    report.movies_present = outcome.movies_present;
-    report.movies_read = read.movies_read;
-    report.seconds = started.elapsed().as_secs_f64();
-    Ok(report)
+    Ok(ImportReport {
+        notes: notes.count.load(Ordering::Relaxed),
+        users_added: outcome.users_added,
+        users_present: outcome.users_present,
+        movies_added: outcome.movies_added,
+        movies_present: outcome.movies_present,
+        movies_read: read.movies_read,
+        dry_run: files.dry_run,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 struct Users {
@@ -127,7 +161,14 @@ struct Users {
     references: Vec<(ObjectId, ObjectId)>,
 }
 
-fn read_users(path: &std::path::Path, notes: &mut Vec<String>) -> Result<Users, FileError> {
+impl Users {
+    /// The movies some user's `movies` names: the only ids the movies' reader must remember.
+    fn referenced_movies(&self) -> Arc<HashSet<ObjectId>> {
+        Arc::new(self.references.iter().map(|(_, movie)| *movie).collect())
+    }
+}
+
+fn read_users(path: &std::path::Path, notes: &Notes) -> Result<Users, FileError> {
     let mut documents = Documents::open(path)?;
     let mut accepted = Vec::new();
     let mut owners = HashMap::new();
@@ -139,23 +180,23 @@ fn read_users(path: &std::path::Path, notes: &mut Vec<String>) -> Result<Users, 
         let email = match document.get("email").and_then(Value::as_str).map(Email::parse) {
             Some(Ok(email)) => email,
             Some(Err(reason)) => {
-                notes.push(format!("user {hex}: skipped: its email {reason}; its movies are skipped"));
+                notes.add(format!("user {hex}: skipped: its email {reason}; its movies are skipped"));
                 continue;
             }
             None => {
-                notes.push(format!("user {hex}: skipped: it has no email; its movies are skipped"));
+                notes.add(format!("user {hex}: skipped: it has no email; its movies are skipped"));
                 continue;
             }
         };
         let Some(hash) = document.get("password").and_then(Value::as_str).filter(|h| is_bcrypt_hash(h)) else {
-            notes.push(format!("user {hex}: skipped: its password is not a bcrypt hash; its movies are skipped"));
+            notes.add(format!("user {hex}: skipped: its password is not a bcrypt hash; its movies are skipped"));
             continue;
         };
         if let Some(Value::Array(movies)) = document.get("movies") {
             references.extend(movies.iter().filter_map(object_id).map(|movie| (id, movie)));
         }
         if let Some((first, kept)) = by_email.get(&email.normalized()) {
-            notes.push(format!(
+            notes.add(format!(
                 "user {hex}: skipped: its email differs only in case from user {}'s; its movies are imported as that user's",
                 first.to_hex()
             ));
@@ -179,8 +220,8 @@ fn required_id(documents: &Documents, line: u64, document: &Map<String, Value>) 
 }
 
 struct MoviesRead {
-    notes: Vec<String>,
-    seen: HashSet<ObjectId>,
+    /// The referenced movies the file holds.
+    found: HashSet<ObjectId>,
     movies_read: u64,
 }
 
@@ -189,15 +230,16 @@ struct MoviesRead {
 fn read_movies(
     path: &std::path::Path,
     owners: &HashMap<ObjectId, UserId>,
+    referenced: &HashSet<ObjectId>,
     batches: &mpsc::Sender<ImportBatch>,
-    progress: &(impl Fn(u64) + Send),
+    notes: &Notes,
 ) -> Result<MoviesRead, FileError> {
     let abort = |error: FileError| {
         let _ = batches.blocking_send(ImportBatch::Abort);
         error
     };
     let mut documents = Documents::open(path).map_err(abort)?;
-    let mut read = MoviesRead { notes: Vec::new(), seen: HashSet::new(), movies_read: 0 };
+    let mut read = MoviesRead { found: HashSet::new(), movies_read: 0 };
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let (line, document) = match documents.next_document() {
@@ -208,10 +250,12 @@ fn read_movies(
         let id = required_id(&documents, line, &document).map_err(abort)?;
         read.movies_read += 1;
         if read.movies_read.is_multiple_of(PROGRESS_EVERY) {
-            progress(read.movies_read);
+            notes.listener.progress(read.movies_read);
         }
-        read.seen.insert(id);
-        if let Some(movie) = movie_from(id, &document, owners, &mut read.notes) {
+        if referenced.contains(&id) {
+            read.found.insert(id);
+        }
+        if let Some(movie) = movie_from(id, &document, owners, notes) {
             batch.push(movie);
         }
         if batch.len() == BATCH && batches.blocking_send(ImportBatch::Movies(std::mem::take(&mut batch))).is_err() {
@@ -229,24 +273,24 @@ fn movie_from(
     id: ObjectId,
     document: &Map<String, Value>,
     owners: &HashMap<ObjectId, UserId>,
-    notes: &mut Vec<String>,
+    notes: &Notes,
 ) -> Option<Movie> {
     let hex = id.to_hex();
     let name = match document.get("name").and_then(Value::as_str).map(MovieName::parse) {
         Some(Ok(name)) => name.into_inner(),
         Some(Err(reason)) => {
-            notes.push(format!("movie {hex}: skipped: its name {reason}"));
+            notes.add(format!("movie {hex}: skipped: its name {reason}"));
             return None;
         }
         None => {
-            notes.push(format!("movie {hex}: skipped: it has no name"));
+            notes.add(format!("movie {hex}: skipped: it has no name"));
             return None;
         }
     };
     let owner = document.get("added_by").and_then(object_id);
     let Some(added_by) = owner.and_then(|owner| owners.get(&owner)) else {
         let owner = owner.map_or_else(|| "none".to_owned(), ObjectId::to_hex);
-        notes.push(format!("movie {hex}: skipped: its owner ({owner}) is not among the imported users"));
+        notes.add(format!("movie {hex}: skipped: its owner ({owner}) is not among the imported users"));
         return None;
     };
     let casts = tag_list(&hex, "casts", document.get("casts"), notes);
@@ -263,10 +307,10 @@ fn movie_from(
     })
 }
 
-fn tag_list(hex: &str, field: &str, value: Option<&Value>, notes: &mut Vec<String>) -> Vec<String> {
+fn tag_list(hex: &str, field: &str, value: Option<&Value>, notes: &Notes) -> Vec<String> {
     let Some(Value::Array(entries)) = value else {
         let what = if value.is_none() { "missing" } else { "not a list" };
-        notes.push(format!("movie {hex}: fixed: `{field}` was {what}; imported as an empty list"));
+        notes.add(format!("movie {hex}: fixed: `{field}` was {what}; imported as an empty list"));
         return Vec::new();
     };
     let mut kept = Vec::with_capacity(entries.len());
@@ -284,29 +328,48 @@ fn tag_list(hex: &str, field: &str, value: Option<&Value>, notes: &mut Vec<Strin
         }
     }
     if converted > 0 {
-        notes.push(format!(
-            "movie {hex}: fixed: {converted} entries of `{field}` were not text; imported as their text"
-        ));
+        notes
+            .add(format!("movie {hex}: fixed: {converted} entries of `{field}` were not text; imported as their text"));
     }
     if dropped > 0 {
-        notes.push(format!("movie {hex}: fixed: {dropped} entries of `{field}` were empty or not text; dropped"));
+        notes.add(format!("movie {hex}: fixed: {dropped} entries of `{field}` were empty or not text; dropped"));
     }
     kept
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
+
+    /// Keeps what it is told.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<String>>);
+
+    impl ImportListener for Kept {
+        fn note(&self, line: &str) {
+            self.0.lock().unwrap().push(line.to_owned());
+        }
+        fn progress(&self, _: u64) {}
+    }
+
+    fn kept_notes() -> (Arc<Kept>, Notes) {
+        let kept = Arc::new(Kept::default());
+        (kept.clone(), Notes { listener: kept, count: AtomicU64::new(0) })
+    }
 
     #[test]
     fn list_entries_that_are_not_text_are_converted_or_dropped_and_noted() {
-        let mut notes = Vec::new();
+        let (kept, notes) = kept_notes();
         let value = serde_json::json!(["Al Pacino", 42, null, {"$numberLong": "7"}, "  ", {"x": 1}]);
-        let kept = tag_list("m1", "casts", Some(&value), &mut notes);
-        assert_eq!(kept, vec!["Al Pacino", "42", "7"]);
-        assert_eq!(notes.len(), 2, "{notes:?}");
-        let mut notes = Vec::new();
-        assert!(tag_list("m2", "genres", None, &mut notes).is_empty());
-        assert!(notes[0].contains("missing"), "{notes:?}");
+        let entries = tag_list("m1", "casts", Some(&value), &notes);
+        assert_eq!(entries, vec!["Al Pacino", "42", "7"]);
+        assert_eq!(kept.0.lock().unwrap().len(), 2, "{:?}", kept.0.lock().unwrap());
+        assert_eq!(notes.count.load(Ordering::Relaxed), 2);
+
+        let (kept, notes) = kept_notes();
+        assert!(tag_list("m2", "genres", None, &notes).is_empty());
+        assert!(kept.0.lock().unwrap()[0].contains("missing"), "{:?}", kept.0.lock().unwrap());
     }
 }

@@ -381,34 +381,44 @@ pub enum ImportBatch {
     Abort,
 }
 
-/// What an import wrote, and what it did not and why (by id).
+/// What an import wrote (counts; what it skipped went to [`ImportSkips`] as it was found).
 #[derive(Debug, Default)]
 pub struct ImportOutcome {
     pub users_added: u64,
     /// Already in the database with the same id (an earlier import): left as they are.
     pub users_present: u64,
-    /// Another account has the email: not added.
-    pub users_email_taken: Vec<UserId>,
     pub movies_added: u64,
     /// Already in the database with the same id: left as they are.
     pub movies_present: u64,
-    /// Its owner is not in the database (not imported): not added.
-    pub movies_without_owner: Vec<MovieId>,
-    /// Another movie has the name: not added.
-    pub movies_name_taken: Vec<MovieId>,
 }
+
+/// A user or movie an import did not add, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSkip {
+    /// Another account has the user's email.
+    EmailTaken(UserId),
+    /// The movie's owner is not in the database (was not imported).
+    MovieWithoutOwner(MovieId),
+    /// Another movie has the movie's name.
+    MovieNameTaken(MovieId),
+}
+
+/// Where a store hands each [`ImportSkip`] as it finds it: handed on, not collected, so that
+/// skipping a million movies costs no memory per movie.
+pub type ImportSkips = Arc<dyn Fn(ImportSkip) + Send + Sync>;
 
 /// Bulk loading from another system (`movie-bag import`).
 #[async_trait]
 pub trait ImportStore: Send + Sync {
     /// In one transaction: adds `users`, then the movies of every batch `movies` yields, each
-    /// only when it is new (by id), its owner exists and its name is free; reports the others.
-    /// Rolled back at the end with `dry_run`, or when the reader sends [`ImportBatch::Abort`]
-    /// (then the outcome is meaningless).
+    /// only when it is new (by id), its owner exists and its name is free; hands the others
+    /// to `skipped`. Rolled back at the end with `dry_run`, or when the reader sends
+    /// [`ImportBatch::Abort`] (then the outcome is meaningless).
     async fn import(
         &self,
         users: Vec<ImportedUser>,
         movies: tokio::sync::mpsc::Receiver<ImportBatch>,
+        skipped: ImportSkips,
         dry_run: bool,
     ) -> StoreResult<ImportOutcome>;
 }

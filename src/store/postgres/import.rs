@@ -12,7 +12,7 @@ use super::PgStore;
 use crate::domain::UserId;
 use crate::model::Movie;
 use crate::store::movie_columns::{PG_IMPORT_ARRAYS, PgColumnArrays};
-use crate::store::{ImportBatch, ImportOutcome, ImportStore, ImportedUser, StoreResult};
+use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
 
 #[async_trait]
 impl ImportStore for PgStore {
@@ -20,17 +20,18 @@ impl ImportStore for PgStore {
         &self,
         users: Vec<ImportedUser>,
         mut movies: mpsc::Receiver<ImportBatch>,
+        skipped: ImportSkips,
         dry_run: bool,
     ) -> StoreResult<ImportOutcome> {
         let mut tx = self.pool.begin().await?;
         let mut outcome = ImportOutcome::default();
-        add_users(&mut tx, &users, &mut outcome).await?;
+        add_users(&mut tx, &users, &mut outcome, &*skipped).await?;
         while let Some(batch) = movies.recv().await {
             let ImportBatch::Movies(batch) = batch else {
                 tx.rollback().await?;
                 return Ok(ImportOutcome::default());
             };
-            add_movies(&mut tx, &batch, &mut outcome).await?;
+            add_movies(&mut tx, &batch, &mut outcome, &*skipped).await?;
         }
         if dry_run {
             tx.rollback().await?;
@@ -41,7 +42,12 @@ impl ImportStore for PgStore {
     }
 }
 
-async fn add_users(db: &mut PgConnection, users: &[ImportedUser], outcome: &mut ImportOutcome) -> StoreResult<()> {
+async fn add_users(
+    db: &mut PgConnection,
+    users: &[ImportedUser],
+    outcome: &mut ImportOutcome,
+    skipped: &(dyn Fn(ImportSkip) + Send + Sync),
+) -> StoreResult<()> {
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
     let added: Vec<String> = sqlx::query_scalar(
         "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
@@ -66,13 +72,18 @@ async fn add_users(db: &mut PgConnection, users: &[ImportedUser], outcome: &mut 
         if present.contains(id) {
             outcome.users_present += 1;
         } else {
-            outcome.users_email_taken.push(UserId::from_stored(id.to_owned()));
+            skipped(ImportSkip::EmailTaken(UserId::from_stored(id.to_owned())));
         }
     }
     Ok(())
 }
 
-async fn add_movies(db: &mut PgConnection, movies: &[Movie], outcome: &mut ImportOutcome) -> StoreResult<()> {
+async fn add_movies(
+    db: &mut PgConnection,
+    movies: &[Movie],
+    outcome: &mut ImportOutcome,
+    skipped: &(dyn Fn(ImportSkip) + Send + Sync),
+) -> StoreResult<()> {
     let arrays = PgColumnArrays::of(movies.iter())?;
     let rows = arrays.bind_to(sqlx::query(AssertSqlSafe(PG_IMPORT_ARRAYS.as_str()))).fetch_all(&mut *db).await?;
     let added: HashSet<String> = rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
@@ -89,9 +100,9 @@ async fn add_movies(db: &mut PgConnection, movies: &[Movie], outcome: &mut Impor
         if present.contains(movie.id.as_str()) {
             outcome.movies_present += 1;
         } else if !owners_present.contains(movie.added_by.as_str()) {
-            outcome.movies_without_owner.push(movie.id.clone());
+            skipped(ImportSkip::MovieWithoutOwner(movie.id.clone()));
         } else {
-            outcome.movies_name_taken.push(movie.id.clone());
+            skipped(ImportSkip::MovieNameTaken(movie.id.clone()));
         }
     }
     Ok(())

@@ -13,7 +13,7 @@ use super::micros;
 use super::{SqliteStore, user_exists};
 use crate::domain::MovieId;
 use crate::store::movie_columns::{self, SELECT_LIST};
-use crate::store::{ImportBatch, ImportOutcome, ImportStore, ImportedUser, StoreResult};
+use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
 
 /// The writer's page cache while importing (SQLite's default is 2,000 KiB).
 const IMPORT_CACHE_KIB: u32 = 64 * 1024;
@@ -49,6 +49,7 @@ impl ImportStore for SqliteStore {
         &self,
         users: Vec<ImportedUser>,
         mut movies: mpsc::Receiver<ImportBatch>,
+        skipped: ImportSkips,
         dry_run: bool,
     ) -> StoreResult<ImportOutcome> {
         self.engine
@@ -56,7 +57,7 @@ impl ImportStore for SqliteStore {
                 // A larger page cache for the load: the name index takes rows in no useful order,
                 // and pages evicted mid-load are written to the WAL and read back.
                 db.execute_batch(&format!("PRAGMA cache_size = -{IMPORT_CACHE_KIB}"))?;
-                let outcome = import_all(db, &users, &mut movies);
+                let outcome = import_all(db, &users, &mut movies, &*skipped);
                 db.execute_batch("PRAGMA cache_size = -2000")?;
                 Ok(match outcome? {
                     Some(outcome) if !dry_run => Finish::Commit(outcome),
@@ -73,6 +74,7 @@ fn import_all(
     db: &Connection,
     users: &[ImportedUser],
     movies: &mut mpsc::Receiver<ImportBatch>,
+    skipped: &(dyn Fn(ImportSkip) + Send + Sync),
 ) -> StoreResult<Option<ImportOutcome>> {
     let mut outcome = ImportOutcome::default();
     let mut add_user = db.prepare_cached(
@@ -92,7 +94,7 @@ fn import_all(
         } else if user_exists(db, &user.id)? {
             outcome.users_present += 1;
         } else {
-            outcome.users_email_taken.push(user.id.clone());
+            skipped(ImportSkip::EmailTaken(user.id.clone()));
         }
     }
     while let Some(batch) = movies.blocking_recv() {
@@ -114,9 +116,9 @@ fn import_all(
                 if movie_exists(db, &movie.id)? {
                     outcome.movies_present += 1;
                 } else if !user_exists(db, &movie.added_by)? {
-                    outcome.movies_without_owner.push(movie.id.clone());
+                    skipped(ImportSkip::MovieWithoutOwner(movie.id.clone()));
                 } else {
-                    outcome.movies_name_taken.push(movie.id.clone());
+                    skipped(ImportSkip::MovieNameTaken(movie.id.clone()));
                 }
             }
         }
