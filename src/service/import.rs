@@ -17,7 +17,7 @@
 //!
 //! Every skip and fix is reported by id. A malformed file stops everything: nothing is written.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -115,11 +115,11 @@ pub async fn import(
 
     let (batches, received) = mpsc::channel(BATCHES_AHEAD);
     let reader = {
-        let (owners, referenced, notes) = (users.owners.clone(), users.referenced_movies(), notes.clone());
+        let (owners, references, notes) = (users.owners.clone(), users.references.clone(), notes.clone());
         let movies_path = files.movies.clone();
         std::thread::Builder::new()
             .name("import-reader".into())
-            .spawn(move || read_movies(&movies_path, &owners, &referenced, &batches, &notes))
+            .spawn(move || read_movies(&movies_path, &owners, &references, &batches, &notes))
             .map_err(|_| ImportError::ReaderFailed)?
     };
 
@@ -132,14 +132,12 @@ pub async fn import(
     let read = read?; // a malformed movies file: the store rolled back
     let outcome = outcome?;
 
-    for (user, movie) in users.references {
-        if !read.found.contains(&movie) {
-            notes.add(format!(
-                "user {}: fixed: its `movies` names {}, which is not in the movies file; the reference is dropped",
-                user.to_hex(),
-                movie.to_hex()
-            ));
-        }
+    for (user, movie) in users.references.missing(&read.found) {
+        notes.add(format!(
+            "user {}: fixed: its `movies` names {}, which is not in the movies file; the reference is dropped",
+            user.to_hex(),
+            movie.to_hex()
+        ));
     }
     Ok(ImportReport {
         notes: notes.count.load(Ordering::Relaxed),
@@ -157,14 +155,41 @@ struct Users {
     accepted: Vec<ImportedUser>,
     /// Every ObjectId of the users file whose movies are imported -> the user they go to.
     owners: Arc<HashMap<ObjectId, UserId>>,
-    /// (user, movie) for each entry of a user's `movies`.
-    references: Vec<(ObjectId, ObjectId)>,
+    references: Arc<References>,
 }
 
-impl Users {
-    /// The movies some user's `movies` names: the only ids the movies' reader must remember.
-    fn referenced_movies(&self) -> Arc<HashSet<ObjectId>> {
-        Arc::new(self.references.iter().map(|(_, movie)| *movie).collect())
+/// Every entry of the users' `movies` lists, for reporting those the movies file lacks. The
+/// tutorial lists each movie in its owner's `movies`, so there are as many as movies: kept as
+/// sorted (movie, user) pairs, 24 bytes each, which the movies' reader searches.
+struct References {
+    pairs: Vec<(ObjectId, ObjectId)>,
+}
+
+impl References {
+    fn new(mut pairs: Vec<(ObjectId, ObjectId)>) -> Self {
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.shrink_to_fit();
+        Self { pairs }
+    }
+
+    /// The positions of the pairs naming `movie`.
+    fn naming(&self, movie: &ObjectId) -> std::ops::Range<usize> {
+        let start = self.pairs.partition_point(|(named, _)| named < movie);
+        start..start + self.pairs[start..].partition_point(|(named, _)| named == movie)
+    }
+
+    /// (user, movie) for each pair not marked `found`, in user order.
+    fn missing(&self, found: &[bool]) -> Vec<(ObjectId, ObjectId)> {
+        let mut missing: Vec<_> = self
+            .pairs
+            .iter()
+            .zip(found)
+            .filter(|(_, found)| !**found)
+            .map(|(&(movie, user), _)| (user, movie))
+            .collect();
+        missing.sort_unstable();
+        missing
     }
 }
 
@@ -193,7 +218,7 @@ fn read_users(path: &std::path::Path, notes: &Notes) -> Result<Users, FileError>
             continue;
         };
         if let Some(Value::Array(movies)) = document.get("movies") {
-            references.extend(movies.iter().filter_map(object_id).map(|movie| (id, movie)));
+            references.extend(movies.iter().filter_map(object_id).map(|movie| (movie, id)));
         }
         if let Some((first, kept)) = by_email.get(&email.normalized()) {
             notes.add(format!(
@@ -208,7 +233,7 @@ fn read_users(path: &std::path::Path, notes: &Notes) -> Result<Users, FileError>
         owners.insert(id, user_id.clone());
         accepted.push(ImportedUser { id: user_id, email, password_hash: hash.to_owned(), created_at: id.created_at() });
     }
-    Ok(Users { accepted, owners: Arc::new(owners), references })
+    Ok(Users { accepted, owners: Arc::new(owners), references: Arc::new(References::new(references)) })
 }
 
 fn required_id(documents: &Documents, line: u64, document: &Map<String, Value>) -> Result<ObjectId, FileError> {
@@ -220,8 +245,8 @@ fn required_id(documents: &Documents, line: u64, document: &Map<String, Value>) 
 }
 
 struct MoviesRead {
-    /// The referenced movies the file holds.
-    found: HashSet<ObjectId>,
+    /// Which of the [`References`] pairs name a movie the file holds, by position.
+    found: Vec<bool>,
     movies_read: u64,
 }
 
@@ -230,7 +255,7 @@ struct MoviesRead {
 fn read_movies(
     path: &std::path::Path,
     owners: &HashMap<ObjectId, UserId>,
-    referenced: &HashSet<ObjectId>,
+    references: &References,
     batches: &mpsc::Sender<ImportBatch>,
     notes: &Notes,
 ) -> Result<MoviesRead, FileError> {
@@ -239,7 +264,7 @@ fn read_movies(
         error
     };
     let mut documents = Documents::open(path).map_err(abort)?;
-    let mut read = MoviesRead { found: HashSet::new(), movies_read: 0 };
+    let mut read = MoviesRead { found: vec![false; references.pairs.len()], movies_read: 0 };
     let mut batch = Vec::with_capacity(BATCH);
     loop {
         let (line, document) = match documents.next_document() {
@@ -252,9 +277,7 @@ fn read_movies(
         if read.movies_read.is_multiple_of(PROGRESS_EVERY) {
             notes.listener.progress(read.movies_read);
         }
-        if referenced.contains(&id) {
-            read.found.insert(id);
-        }
+        read.found[references.naming(&id)].fill(true);
         if let Some(movie) = movie_from(id, &document, owners, notes) {
             batch.push(movie);
         }
@@ -357,6 +380,26 @@ mod tests {
     fn kept_notes() -> (Arc<Kept>, Notes) {
         let kept = Arc::new(Kept::default());
         (kept.clone(), Notes { listener: kept, count: AtomicU64::new(0) })
+    }
+
+    fn an_id(n: u8) -> ObjectId {
+        object_id(&serde_json::json!({ "$oid": format!("{n:024x}") })).unwrap()
+    }
+
+    #[test]
+    fn references_missing_from_the_movies_file_are_found_whoever_names_them() {
+        let (ann, bob) = (an_id(1), an_id(2));
+        let (heat, ronin, gone) = (an_id(10), an_id(11), an_id(12));
+        // Heat is named by both users, and twice by Ann; Gone by both.
+        let references =
+            References::new(vec![(heat, ann), (ronin, bob), (heat, bob), (gone, bob), (heat, ann), (gone, ann)]);
+        assert_eq!(references.pairs.len(), 5, "repeats count once");
+        let mut found = vec![false; references.pairs.len()];
+        for movie in [heat, ronin, an_id(99)] {
+            found[references.naming(&movie)].fill(true);
+        }
+        assert_eq!(references.naming(&an_id(99)).len(), 0);
+        assert_eq!(references.missing(&found), vec![(ann, gone), (bob, gone)]);
     }
 
     #[test]
