@@ -2,8 +2,9 @@
 //! it (JSON lines or `--jsonArray`; Extended JSON v2, relaxed or canonical; real flask-bcrypt
 //! hashes), moved into a running movie-bag.
 
+use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::{Value, json};
 
@@ -62,7 +63,8 @@ impl Drop for ExportFiles {
     }
 }
 
-fn import(app: &TestApp, users: &Path, movies: &Path, extra: &[&str]) -> Output {
+/// `movie-bag import` of the two files into the app's database, not started yet.
+fn import_command(app: &TestApp, users: &Path, movies: &Path, extra: &[&str]) -> Command {
     let mut command = Command::new(BINARY);
     command
         .env_clear()
@@ -76,7 +78,31 @@ fn import(app: &TestApp, users: &Path, movies: &Path, extra: &[&str]) -> Output 
         .arg("--movies")
         .arg(movies)
         .args(extra);
-    command.output().expect("the binary runs")
+    command
+}
+
+fn import(app: &TestApp, users: &Path, movies: &Path, extra: &[&str]) -> Output {
+    import_command(app, users, movies, extra).output().expect("the binary runs")
+}
+
+/// `users` users and `movies` tidy movies spread over them, in JSON lines.
+fn large_export(files: &ExportFiles, users: u64, movies: u64) -> (PathBuf, PathBuf) {
+    let owners: Vec<String> = (0..users).map(|u| oid(JUNE_2020, u)).collect();
+    let hash = flask_bcrypt("password", 4);
+    let users: Vec<Value> = owners
+        .iter()
+        .enumerate()
+        .map(|(u, id)| json!({"_id": relaxed_oid(id), "email": format!("user{u}@example.com"), "password": hash}))
+        .collect();
+    let movies: String = (0..movies)
+        .map(|m| {
+            let movie = json!({"_id": relaxed_oid(&oid(JUNE_2020 + 10, 1_000 + m)), "name": format!("Movie {m}"),
+                "casts": [format!("Actor {}", m % 700)], "genres": [format!("Genre {}", m % 9)],
+                "added_by": relaxed_oid(&owners[(m % owners.len() as u64) as usize])});
+            format!("{movie}\n")
+        })
+        .collect();
+    (files.json_lines("user.json", &users), files.write("movie.json", &movies))
 }
 
 fn stdout(output: &Output) -> String {
@@ -302,21 +328,7 @@ backend_tests! {
         // rows stored.
         let app = TestApp::spawn(backend).await;
         let files = ExportFiles::new();
-        let owners: Vec<String> = (0..100).map(|u| oid(JUNE_2020, u)).collect();
-        let hash = flask_bcrypt("password", 4);
-        let users: Vec<Value> = owners.iter().enumerate()
-            .map(|(u, id)| json!({"_id": relaxed_oid(id), "email": format!("user{u}@example.com"), "password": hash}))
-            .collect();
-        let users = files.json_lines("user.json", &users);
-        let movies: String = (0..100_000u64)
-            .map(|m| {
-                let movie = json!({"_id": relaxed_oid(&oid(JUNE_2020 + 10, 1_000 + m)), "name": format!("Movie {m}"),
-                    "casts": [format!("Actor {}", m % 700)], "genres": [format!("Genre {}", m % 9)],
-                    "added_by": relaxed_oid(&owners[(m % 100) as usize])});
-                format!("{movie}\n")
-            })
-            .collect();
-        let movies = files.write("movie.json", &movies);
+        let (users, movies) = large_export(&files, 100, 100_000);
         let output = import(&app, &users, &movies, &[]);
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stderr(&output).contains("read 100000 movies"), "{}", stderr(&output));
@@ -327,5 +339,26 @@ backend_tests! {
         let page = app.get("/api/movies?genre=genre%204&limit=5", None).await;
         page.assert_status(200);
         assert_eq!(page.body.as_array().unwrap().len(), 5);
+    }
+
+    async fn an_import_killed_midway_leaves_nothing_and_running_it_again_completes_it(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let (users, movies) = large_export(&files, 100, 150_000);
+        let mut child = import_command(&app, &users, &movies, &[]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
+        // The reader runs at most 4 batches (8,000 movies) ahead of the store, which commits
+        // after the last: when 100,000 have been read, 50,000 are still to go in the transaction.
+        let progress = BufReader::new(child.stderr.take().unwrap());
+        let midway = progress.lines().map_while(Result::ok).any(|line| line.contains("read 100000 movies"));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(midway, "the import ended before reporting progress");
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 0);
+        assert_eq!(app.database.select_count("SELECT count(*) FROM users").await, 0);
+
+        let output = import(&app, &users, &movies, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        assert!(stdout(&output).contains("imported 100 users and 150000 movies"), "{}", stdout(&output));
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 150_000);
     }
 }
