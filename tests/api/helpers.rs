@@ -104,16 +104,36 @@ impl TestDatabase {
 }
 
 impl TestDatabase {
-    /// The one integer `sql` (standard SQL both backends accept) selects: for checking what
-    /// the API cannot show, such as rows a trigger keeps.
-    pub async fn select_count(&self, sql: &str) -> i64 {
+    /// The one value `sql` selects, read from the database itself: for checking what the API
+    /// cannot show (a stored hash, rows a trigger keeps). `sql` is standard SQL both backends
+    /// accept, with `$1`, `$2`, ... for `params` (SQLite reads them too).
+    pub async fn select_one<T>(&self, sql: &str, params: &[&str]) -> T
+    where
+        T: rusqlite::types::FromSql
+            + for<'r> sqlx::Decode<'r, sqlx::Postgres>
+            + sqlx::Type<sqlx::Postgres>
+            + Send
+            + Unpin,
+    {
         match self.url.strip_prefix("sqlite://") {
-            Some(path) => rusqlite::Connection::open(path).unwrap().query_row(sql, [], |row| row.get(0)).unwrap(),
+            Some(path) => rusqlite::Connection::open(path)
+                .unwrap()
+                .query_row(sql, rusqlite::params_from_iter(params), |row| row.get(0))
+                .unwrap(),
             None => {
                 let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
-                sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned())).fetch_one(&mut conn).await.unwrap()
+                let mut query = sqlx::query_scalar(sqlx::AssertSqlSafe(sql.to_owned()));
+                for param in params {
+                    query = query.bind(*param);
+                }
+                query.fetch_one(&mut conn).await.unwrap()
             }
         }
+    }
+
+    /// The one integer `sql` selects (see [`Self::select_one`]).
+    pub async fn select_count(&self, sql: &str) -> i64 {
+        self.select_one(sql, &[]).await
     }
 }
 

@@ -115,24 +115,7 @@ fn stderr(output: &Output) -> String {
 
 /// The stored password hash of a user, read from the database itself.
 async fn stored_hash(app: &TestApp, email: &str) -> String {
-    let url = &app.database.url;
-    if let Some(path) = url.strip_prefix("sqlite://") {
-        let connection = rusqlite::Connection::open(path).unwrap();
-        connection
-            .query_row("SELECT password_hash FROM users WHERE email_lower = ?", [email.to_lowercase()], |row| {
-                row.get(0)
-            })
-            .unwrap()
-    } else {
-        let pool = sqlx::PgPool::connect(url).await.unwrap();
-        let hash: String = sqlx::query_scalar("SELECT password_hash FROM users WHERE email_lower = $1")
-            .bind(email.to_lowercase())
-            .fetch_one(&pool)
-            .await
-            .unwrap();
-        pool.close().await;
-        hash
-    }
+    app.database.select_one("SELECT password_hash FROM users WHERE email_lower = $1", &[&email.to_lowercase()]).await
 }
 
 const JUNE_2020: u32 = 1_591_000_000;
