@@ -167,6 +167,12 @@ pub struct ServerSettings {
     #[arg(long, env = "HEADER_READ_TIMEOUT", default_value = "10s", value_parser = parse_ttl, global = true)]
     pub header_read_timeout: Duration,
 
+    /// A request's body must arrive whole within this time, or it is answered 408 and its
+    /// connection closed. A body still arriving holds none of the `MAX_CONCURRENT_REQUESTS`
+    /// turns, so clients trickling bodies cannot keep others waiting.
+    #[arg(long, env = "BODY_READ_TIMEOUT", default_value = "10s", value_parser = parse_ttl, global = true)]
+    pub body_read_timeout: Duration,
+
     /// Requests served at once; more wait for a turn (within the request timeout).
     #[arg(long, env = "MAX_CONCURRENT_REQUESTS", default_value_t = 1024,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]

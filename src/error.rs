@@ -27,7 +27,7 @@ pub struct ErrorBody {
     #[schema(example = 400)]
     pub status: u16,
     /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`, `payload_too_large`,
+    /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`, `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, `timeout`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
@@ -63,6 +63,10 @@ pub enum ApiError {
     /// 412: `If-Match` names a version the resource no longer has; nothing was changed.
     #[error("The movie was changed since the version given in If-Match")]
     PreconditionFailed,
+    /// 408 with `Connection: close`: the body did not arrive whole within `BODY_READ_TIMEOUT`;
+    /// nothing was done.
+    #[error("The request body did not arrive in time")]
+    BodyTimeout,
     /// 413.
     #[error("Request body is too large")]
     PayloadTooLarge,
@@ -106,6 +110,7 @@ impl ApiError {
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
+            Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
@@ -124,6 +129,7 @@ impl ApiError {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed => "precondition_failed",
+            Self::BodyTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
@@ -192,6 +198,11 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable | Self::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            // The rest of the body may still be on its way: the connection cannot carry another
+            // request, so it ends after this answer.
+            Self::BodyTimeout => {
+                headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
             }
             _ => {}
         }

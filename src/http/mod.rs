@@ -59,10 +59,12 @@ pub fn router(state: SharedState) -> Router {
     api.layer(SetResponseHeaderLayer::overriding(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
         .layer(CatchPanicLayer::custom(panic_response))
         // Inside the timeout: a timed-out write still finishes, it is only answered 503.
-        .layer(middleware::from_fn_with_state(state.clone(), received::run_to_completion))
+        .layer(middleware::from_fn(received::run_to_completion))
         .layer(compression())
         // Inside the timeout: waiting for a turn counts against REQUEST_TIMEOUT.
         .layer(GlobalConcurrencyLimitLayer::new(state.settings.server.max_concurrent_requests as usize))
+        // Outside the limit: a body still arriving holds no turn (see `received`).
+        .layer(middleware::from_fn_with_state(state.clone(), received::read_whole_body))
         .layer(middleware::from_fn_with_state(state.clone(), observe::observe))
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))

@@ -1,12 +1,19 @@
-//! A request that arrived whole is carried out whole, even if its client leaves.
+//! A request that arrived whole is carried out whole, even if its client leaves; and a body is
+//! read before the request takes a turn of the server's.
 //!
 //! hyper drops a handler's future when the connection closes, and a future that is dropped
 //! between two awaits simply stops: a logout whose client closed the socket before reading the
 //! 204 was never written. Here every request that may write (any method but GET, HEAD, OPTIONS)
-//! first reads its body to the end, then runs on its own task, which the connection's going
-//! cannot cancel; the connection only waits for it. A request whose body never arrives whole is
-//! dropped with nothing done, as it should be. Pure reads keep the cheaper path: they are
-//! abandoned with their client.
+//! first reads its body to the end ([`read_whole_body`]), then runs on its own task
+//! ([`run_to_completion`]), which the connection's going cannot cancel; the connection only
+//! waits for it. A request whose body never arrives whole is dropped with nothing done, as it
+//! should be. Pure reads keep the cheaper path: they are abandoned with their client.
+//!
+//! The two are separate layers because of what lies between them: the body is read *outside*
+//! the `MAX_CONCURRENT_REQUESTS` limit and under its own deadline, `BODY_READ_TIMEOUT`. A client
+//! that trickles a body a byte at a time then holds no turn another client needs, and after the
+//! deadline it is answered 408 and its connection closed. What a body still arriving holds is
+//! its connection and at most `BODY_LIMIT_BYTES` of buffer, both bounded by the connection cap.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -18,20 +25,35 @@ use crate::client_presence::{ClientPresence, PeerClosed};
 use crate::error::ApiError;
 use crate::state::SharedState;
 
-pub async fn run_to_completion(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+/// Reads the body of a request that may write, whole, within `BODY_READ_TIMEOUT`: 408 past the
+/// deadline, 413 past `BODY_LIMIT_BYTES`; the request goes on with its body in memory.
+pub async fn read_whole_body(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
     let (parts, body) = request.into_parts();
-    let peer_closed = parts.extensions.get::<PeerClosed>().cloned().unwrap_or_default();
-    let body = match Limited::new(body, state.settings.server.body_limit_bytes).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
+    let limited = Limited::new(body, state.settings.server.body_limit_bytes).collect();
+    let body = match tokio::time::timeout(state.settings.server.body_read_timeout, limited).await {
+        Ok(Ok(collected)) => collected.to_bytes(),
+        Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return ApiError::PayloadTooLarge.into_response();
         }
-        Err(_) => return ApiError::BadRequest("The request body could not be read".into()).into_response(),
+        Ok(Err(_)) => return ApiError::BadRequest("The request body could not be read".into()).into_response(),
+        Err(_) => {
+            tracing::info!("request body did not arrive within BODY_READ_TIMEOUT");
+            return ApiError::BodyTimeout.into_response();
+        }
     };
-    let request = Request::from_parts(parts, Body::from(body));
+    next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// Runs a request that may write on its own task, which its client's leaving cannot cancel.
+/// Its body was read whole by [`read_whole_body`].
+pub async fn run_to_completion(request: Request, next: Next) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    let peer_closed = request.extensions().get::<PeerClosed>().cloned().unwrap_or_default();
     let presence = ClientPresence::on_connection(peer_closed);
     let departure = presence.departure_guard();
     let work = tokio::spawn(presence.scope(next.run(request)));

@@ -12,6 +12,7 @@ mod completion;
 mod conditional;
 mod durability;
 mod errors;
+mod hostile_clients;
 mod import;
 mod listing;
 mod login;
