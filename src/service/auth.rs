@@ -118,8 +118,9 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthRes
     }
 }
 
-/// Starts a session for the user and signs its first token pair.
-async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId) -> AuthResult<TokenPair> {
+/// Starts a session for the user and signs its first token pair, if the password hash is still
+/// `verified_hash`: a login that verified a password changed meanwhile gets no session.
+async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId, verified_hash: String) -> AuthResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
     let session = NewSession {
@@ -128,8 +129,12 @@ async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId) -> AuthResult<Toke
         refresh_token_hash: secret_token::hash(&refresh_token),
         created_at: now,
         expires_at: chrono_after(now, deps.tokens.refresh_token_ttl),
+        verified_hash,
     };
-    deps.sessions.create_session(&session).await?;
+    if !deps.sessions.create_session(&session).await? {
+        tracing::info!(%user_id, "login refused: the password changed while it was being checked");
+        return Err(AuthError::InvalidCredentials);
+    }
     token_pair(deps, user_id, &session.id, refresh_token, now)
 }
 
@@ -159,10 +164,13 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
             tracing::info!(user_id = %credentials.user.id, "login succeeded");
             deps.throttle.login_succeeded(email.trim(), client);
             deps.metrics.record(AuthEvent::Login);
-            if is_bcrypt_hash(&credentials.password_hash) {
-                upgrade_imported_hash(deps, &credentials, password).await;
+            let mut current_hash = credentials.password_hash.clone();
+            if is_bcrypt_hash(&credentials.password_hash)
+                && let Some(upgraded) = upgrade_imported_hash(deps, &credentials, password).await
+            {
+                current_hash = upgraded;
             }
-            start_session(deps, &credentials.user.id).await
+            start_session(deps, &credentials.user.id, current_hash).await
         }
         _ => {
             tracing::info!("login failed");
@@ -174,19 +182,26 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
 }
 
 /// Replaces an imported account's bcrypt hash with argon2id, now that the password is known.
-/// Best effort: when it fails the login still succeeds, and the next one tries again.
-async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) {
-    let upgraded = match deps.hasher.hash(&Password::known(password), WhenClientLeaves::Finish).await {
-        Ok(hash) => deps.users.rehash_password(&credentials.user.id, &credentials.password_hash, &hash).await,
+/// Best effort: when it fails the login still succeeds, and the next one tries again. Returns
+/// the new hash when it replaced the old one.
+async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) -> Option<String> {
+    let hash = match deps.hasher.hash(&Password::known(password), WhenClientLeaves::Finish).await {
+        Ok(hash) => hash,
         Err(error) => {
             tracing::warn!(user_id = %credentials.user.id, error = %error, "bcrypt hash not upgraded");
-            return;
+            return None;
         }
     };
-    match upgraded {
-        Ok(true) => tracing::info!(user_id = %credentials.user.id, "imported bcrypt hash replaced by argon2id"),
-        Ok(false) => {}
-        Err(error) => tracing::warn!(user_id = %credentials.user.id, error = %error, "bcrypt hash not upgraded"),
+    match deps.users.rehash_password(&credentials.user.id, &credentials.password_hash, &hash).await {
+        Ok(true) => {
+            tracing::info!(user_id = %credentials.user.id, "imported bcrypt hash replaced by argon2id");
+            Some(hash)
+        }
+        Ok(false) => None,
+        Err(error) => {
+            tracing::warn!(user_id = %credentials.user.id, error = %error, "bcrypt hash not upgraded");
+            None
+        }
     }
 }
 

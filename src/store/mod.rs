@@ -135,6 +135,8 @@ pub struct NewSession {
     pub refresh_token_hash: TokenHash,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The password hash the login verified the password against.
+    pub verified_hash: String,
 }
 
 /// An email to a user, queued in the outbox by the write that calls for it; the recipient is
@@ -265,7 +267,12 @@ pub trait UserStore: Send + Sync {
 /// Sessions, their refresh tokens, and password-reset tokens.
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// Creates the session only while the user's password hash is still
+    /// [`NewSession::verified_hash`], checked in the insert itself: false when the password was
+    /// changed or reset since the login verified it (and nothing was created). The check and a
+    /// password change serialize on the user's row, so once a change has answered, no session
+    /// of a login that verified the old password exists.
+    async fn create_session(&self, session: &NewSession) -> StoreResult<bool>;
     /// The session and its user unless the session was revoked. One round trip.
     async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>>;
     async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>>;

@@ -22,6 +22,7 @@ mod ops;
 mod outbox;
 mod overload;
 mod ownership;
+mod password_races;
 mod rate_limits;
 mod recovery;
 mod scale_out;

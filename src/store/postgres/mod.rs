@@ -311,15 +311,25 @@ impl UserStore for PgStore {
 
 #[async_trait]
 impl SessionStore for PgStore {
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(&session.id)
-            .bind(&session.user_id)
-            .bind(session.created_at)
-            .bind(session.expires_at)
-            .execute(&mut *tx)
-            .await?;
+        // FOR SHARE: a password change holding the user's row makes this wait and then re-check
+        // the hash on the changed row (no session); a change arriving after it waits for this
+        // commit, and its revocation then sees this session.
+        let created = sqlx::query(
+            "INSERT INTO sessions (id, user_id, created_at, expires_at)
+             SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND password_hash = $5 FOR SHARE",
+        )
+        .bind(&session.id)
+        .bind(&session.user_id)
+        .bind(session.created_at)
+        .bind(session.expires_at)
+        .bind(&session.verified_hash)
+        .execute(&mut *tx)
+        .await?;
+        if created.rows_affected() == 0 {
+            return Ok(false);
+        }
         sqlx::query("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)")
             .bind(session.refresh_token_hash.as_str())
             .bind(&session.id)
@@ -327,7 +337,7 @@ impl SessionStore for PgStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>> {

@@ -459,16 +459,30 @@ impl UserStore for SqliteStore {
 
 #[async_trait]
 impl SessionStore for SqliteStore {
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()> {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<bool> {
         let session = session.clone();
         self.engine
             .write(move |db| {
                 let created_at = micros(session.created_at);
-                db.prepare_cached("INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")?
-                    .execute(params![session.id, session.user_id, created_at, micros(session.expires_at)])?;
+                // One writer: a password change commits wholly before or after this statement.
+                let created = db
+                    .prepare_cached(
+                        "INSERT INTO sessions (id, user_id, created_at, expires_at)
+                         SELECT ?, id, ?, ? FROM users WHERE id = ? AND password_hash = ?",
+                    )?
+                    .execute(params![
+                        session.id,
+                        created_at,
+                        micros(session.expires_at),
+                        session.user_id,
+                        session.verified_hash
+                    ])?;
+                if created == 0 {
+                    return Ok(false);
+                }
                 db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
                     .execute(params![session.refresh_token_hash.as_str(), session.id, created_at])?;
-                Ok(())
+                Ok(true)
             })
             .await
     }
