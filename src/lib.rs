@@ -4,21 +4,18 @@
 //! [`store`] (one trait, SQLite and PostgreSQL implementations). Beside them: [`auth`]
 //! (passwords, tokens), [`mail`], [`config`], [`telemetry`].
 
-pub mod account_throttle;
 pub mod auth;
 pub mod backup;
 pub mod client_presence;
 pub mod config;
 pub mod domain;
 pub mod error;
-pub mod generations;
 pub mod http;
 pub mod mail;
 pub mod metrics;
 pub mod model;
 pub mod mongo_export;
 pub mod os;
-pub mod rate_limit;
 pub mod service;
 pub mod startup;
 pub mod state;

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::signing_key;
@@ -14,7 +13,7 @@ use crate::config::{DatabaseUrl, Settings};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
+use crate::service::limits::Limits;
 use crate::state::{AppState, SharedState};
 use crate::store;
 
@@ -41,8 +40,7 @@ impl Application {
             hasher,
             mailer: Mailer::from_settings(&settings)?,
             outbox: Outbox::default(),
-            auth_rate_limiter: RateLimiter::new(settings.limits.auth_rate_limit_per_minute),
-            account_throttle: AccountThrottle::new(settings.limits.account_failed_login_limit),
+            limits: Limits::new(settings.limits.auth_rate_limit_per_minute, settings.limits.account_failed_login_limit),
             metrics: Metrics::default(),
             keys,
             store,
@@ -81,6 +79,7 @@ impl Application {
             self.state.settings.mail.give_up_after,
         );
         let _sender = AbortOnDrop(tokio::spawn(sender));
+        let _housekeeping = AbortOnDrop(tokio::spawn(crate::service::housekeeping::run(self.state.store.clone())));
         let _backups = self.scheduled_backups().map(|schedule| AbortOnDrop(tokio::spawn(schedule)));
         let header_read_timeout = self.state.settings.server.header_read_timeout;
         let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);

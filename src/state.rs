@@ -2,15 +2,14 @@
 
 use std::sync::Arc;
 
-use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
-use crate::rate_limit::RateLimiter;
 use crate::service::auth::AuthDeps;
+use crate::service::limits::Limits;
 use crate::store::DynStore;
 
 pub struct AppState {
@@ -21,8 +20,8 @@ pub struct AppState {
     pub mailer: Mailer,
     /// Wakes the email sender when a request has queued an email.
     pub outbox: Outbox,
-    pub auth_rate_limiter: RateLimiter,
-    pub account_throttle: AccountThrottle,
+    /// The abuse limits; their counters live in the database.
+    pub limits: Limits,
     pub metrics: Metrics,
 }
 
@@ -38,7 +37,8 @@ impl AppState {
             keys: &self.keys,
             tokens: &self.settings.tokens,
             server: &self.settings.server,
-            throttle: &self.account_throttle,
+            limits: &self.limits,
+            limit_store: self.store.as_ref(),
             metrics: &self.metrics,
             outbox: &self.outbox,
         }

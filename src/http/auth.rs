@@ -7,7 +7,7 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::extract::{AuthRateLimit, AuthUser};
+use super::extract::{AuthRateLimit, AuthUser, ClientAddr};
 use super::json::AppJson;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::auth::{self, AuthError, TokenPair};
@@ -121,7 +121,8 @@ pub async fn signup(
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn login(
-    AuthRateLimit(client): AuthRateLimit,
+    // The address's limit is counted by the service, with the account's, in one round trip.
+    ClientAddr(client): ClientAddr,
     State(state): State<SharedState>,
     AppJson(body): AppJson<Credentials>,
 ) -> ApiResult<Json<TokenPair>> {
@@ -181,12 +182,12 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn change_password(
-    _rate_limit: AuthRateLimit,
+    AuthRateLimit(client): AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    auth::change_password(&state.auth(), &actor, &body.current_password, &body.new_password).await?;
+    auth::change_password(&state.auth(), &actor, client, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -8,6 +8,7 @@ use axum::http::header;
 use axum::http::request::Parts;
 
 use crate::error::ApiError;
+use crate::service::limits::LimitError;
 use crate::service::{self, Actor};
 use crate::state::SharedState;
 
@@ -101,8 +102,8 @@ fn forwarded_address(entry: &str) -> Option<IpAddr> {
     Some(address.to_canonical())
 }
 
-/// Counts the request against `AUTH_RATE_LIMIT_PER_MINUTE` for the client's address; 429 when
-/// over. Holds the client's address.
+/// Counts the request against `AUTH_RATE_LIMIT_PER_MINUTE` for the client's address (shared by
+/// every process on the database: `service::limits`); 429 when over. Holds the client's address.
 pub struct AuthRateLimit(pub IpAddr);
 
 impl FromRequestParts<SharedState> for AuthRateLimit {
@@ -110,11 +111,11 @@ impl FromRequestParts<SharedState> for AuthRateLimit {
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
         let ClientAddr(client) = ClientAddr::from_request_parts(parts, state).await?;
-        state
-            .auth_rate_limiter
-            .check(client)
-            .map(|()| AuthRateLimit(client))
-            .map_err(|retry_after| ApiError::TooManyRequests { retry_after })
+        match state.limits.address(state.store.as_ref(), client).await {
+            Ok(()) => Ok(AuthRateLimit(client)),
+            Err(LimitError::Store(error)) => Err(error.into()),
+            Err(limited) => Err(ApiError::TooManyRequests { retry_after: limited.retry_after().unwrap_or_default() }),
+        }
     }
 }
 

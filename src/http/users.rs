@@ -26,6 +26,7 @@ impl From<UserError> for ApiError {
             UserError::OwnAccount => Self::Forbidden(
                 "Delete your own account with DELETE /api/users/me, which asks for your password".into(),
             ),
+            UserError::Throttled { retry_after } => Self::TooManyRequests { retry_after },
             UserError::Hashing(error) => error.into(),
             UserError::Store(error) => error.into(),
         }
@@ -75,12 +76,13 @@ pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> 
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn delete_me(
-    _rate_limit: AuthRateLimit,
+    AuthRateLimit(client): AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     AppJson(body): AppJson<DeleteAccountRequest>,
 ) -> ApiResult<StatusCode> {
-    users::delete_own_account(state.store.as_ref(), &state.hasher, &actor, &body.password).await?;
+    let gate = state.auth().password_gate(client);
+    users::delete_own_account(state.store.as_ref(), &state.hasher, &gate, &actor, &body.password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

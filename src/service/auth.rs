@@ -8,9 +8,9 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::Invalid;
-use super::users::{UserError, confirm_password};
+use super::limits::{LimitError, Limits, ReservedCheck, account_key};
+use super::users::{PasswordGate, UserError, confirm_password};
 use super::{Actor, Validator};
-use crate::account_throttle::AccountThrottle;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves, is_bcrypt_hash};
 use crate::auth::secret_token;
@@ -19,7 +19,9 @@ use crate::domain::{Email, Password, Role, SessionId, UserId};
 use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
 use crate::model::{new_id, now};
-use crate::store::{Credentials, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore};
+use crate::store::{
+    Credentials, LimitStore, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore,
+};
 
 /// Why a request about an account's credentials or sessions was refused.
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +57,22 @@ pub enum AuthError {
 
 type AuthResult<T> = Result<T, AuthError>;
 
+impl From<LimitError> for AuthError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Store(error) => Self::Store(error),
+            limited => Self::Throttled { retry_after: limited.retry_after().unwrap_or_default() },
+        }
+    }
+}
+
+impl<'a> AuthDeps<'a> {
+    /// The gate a signed-in account's password check from `client` passes.
+    pub fn password_gate(&self, client: IpAddr) -> PasswordGate<'a> {
+        PasswordGate { limits: self.limits, store: self.limit_store, client }
+    }
+}
+
 /// What the credential rules work with, borrowed from the application for one request.
 pub struct AuthDeps<'a> {
     pub users: &'a dyn UserStore,
@@ -64,7 +82,9 @@ pub struct AuthDeps<'a> {
     pub tokens: &'a TokenSettings,
     /// For the base of the link in a reset email.
     pub server: &'a ServerSettings,
-    pub throttle: &'a AccountThrottle,
+    pub limits: &'a Limits,
+    /// The limits' counters, shared by every process on the database.
+    pub limit_store: &'a dyn LimitStore,
     pub metrics: &'a Metrics,
     /// Woken when an email was queued.
     pub outbox: &'a Outbox,
@@ -120,7 +140,12 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthRes
 
 /// Starts a session for the user and signs its first token pair, if the password hash is still
 /// `verified_hash`: a login that verified a password changed meanwhile gets no session.
-async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId, verified_hash: String) -> AuthResult<TokenPair> {
+async fn start_session(
+    deps: &AuthDeps<'_>,
+    user_id: &UserId,
+    verified_hash: String,
+    check: Option<&ReservedCheck>,
+) -> AuthResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
     let session = NewSession {
@@ -130,6 +155,7 @@ async fn start_session(deps: &AuthDeps<'_>, user_id: &UserId, verified_hash: Str
         created_at: now,
         expires_at: chrono_after(now, deps.tokens.refresh_token_ttl),
         verified_hash,
+        check_succeeded: check.map(ReservedCheck::succeeded),
     };
     if !deps.sessions.create_session(&session).await? {
         tracing::info!(%user_id, "login refused: the password changed while it was being checked");
@@ -152,7 +178,7 @@ fn token_pair(
 /// Unknown email and wrong password get the same answer after the same work (a dummy verify).
 #[tracing::instrument(skip_all)]
 pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
-    deps.throttle.check_login(email.trim(), client).map_err(|retry_after| AuthError::Throttled { retry_after })?;
+    let reserved = deps.limits.login(deps.limit_store, client, &account_key(email)).await?;
     let credentials = match Email::parse(email) {
         Ok(email) => deps.users.credentials_by_email(&email).await?,
         Err(_) => None,
@@ -161,8 +187,7 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
     let matches = deps.hasher.verify(password, stored_hash, WhenClientLeaves::Skip).await?;
     match credentials {
         Some(credentials) if matches => {
-            tracing::info!(user_id = %credentials.user.id, "login succeeded");
-            deps.throttle.login_succeeded(email.trim(), client);
+            tracing::info!(user_id = %credentials.user.id, %client, "login succeeded");
             deps.metrics.record(AuthEvent::Login);
             let mut current_hash = credentials.password_hash.clone();
             if is_bcrypt_hash(&credentials.password_hash)
@@ -170,11 +195,12 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
             {
                 current_hash = upgraded;
             }
-            start_session(deps, &credentials.user.id, current_hash).await
+            start_session(deps, &credentials.user.id, current_hash, reserved.as_ref()).await
         }
         _ => {
-            tracing::info!("login failed");
-            deps.throttle.login_failed(email.trim());
+            // The id of a known account, never the address typed: that may be a password.
+            let user_id = credentials.as_ref().map(|c| c.user.id.to_string());
+            tracing::warn!(user_id = user_id.as_deref().unwrap_or("-"), %client, "login failed");
             deps.metrics.record(AuthEvent::FailedLogin);
             Err(AuthError::InvalidCredentials)
         }
@@ -245,10 +271,16 @@ pub async fn logout_all(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
 }
 
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn change_password(deps: &AuthDeps<'_>, actor: &Actor, current: &str, new: &str) -> AuthResult<()> {
+pub async fn change_password(
+    deps: &AuthDeps<'_>,
+    actor: &Actor,
+    client: IpAddr,
+    current: &str,
+    new: &str,
+) -> AuthResult<()> {
     let new = Password::parse(new, min_password(deps))
         .map_err(|reason| AuthError::Invalid(Invalid::field("new_password", reason)))?;
-    confirm_password(deps.users, deps.hasher, actor, "current_password", current).await?;
+    confirm_password(deps.users, deps.hasher, &deps.password_gate(client), actor, "current_password", current).await?;
     let hash = deps.hasher.hash(&new, WhenClientLeaves::Finish).await?;
     let notice = MailDraft {
         id: new_id(),
@@ -283,7 +315,7 @@ async fn request_reset(deps: &AuthDeps<'_>, email: &Email) -> AuthResult<()> {
     let Some(user) = deps.users.user_by_email(email).await? else {
         return Ok(());
     };
-    if !deps.throttle.allow_reset_email(&user.email) {
+    if !deps.limits.reset_email(deps.limit_store, email).await? {
         tracing::warn!(user_id = %user.id, "reset email not sent: the account's hourly allowance is used up");
         return Ok(());
     }
@@ -331,9 +363,6 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
     };
     deps.outbox.wake();
     deps.metrics.record(AuthEvent::Revocation);
-    if let Some(user) = deps.users.user_by_id(&user_id).await? {
-        deps.throttle.password_reset(&user.email);
-    }
     tracing::info!(%user_id, "password reset; every session revoked");
     Ok(RESET_DONE)
 }

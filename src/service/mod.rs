@@ -5,7 +5,9 @@
 //! its own terms; `http/` maps those to statuses and the contract's messages.
 
 pub mod auth;
+pub mod housekeeping;
 pub mod import;
+pub mod limits;
 pub mod movies;
 pub mod seed;
 pub mod users;

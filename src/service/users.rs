@@ -3,11 +3,15 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use std::net::IpAddr;
+use std::time::Duration;
+
+use super::limits::{LimitError, Limits};
 use super::{Actor, Invalid};
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::domain::{Email, MovieId, Role, UserId};
 use crate::model::User;
-use crate::store::{LAST_ADMIN, MovieStore, StoreError, UserStore};
+use crate::store::{LAST_ADMIN, LimitStore, MovieStore, StoreError, UserStore};
 
 /// Why an account request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -23,10 +27,30 @@ pub enum UserError {
     /// An admin deletes their own account with their password, as anyone does.
     #[error("an admin's own account is deleted through /api/users/me")]
     OwnAccount,
+    /// Too many unsuccessful password checks for the account.
+    #[error("the account is throttled")]
+    Throttled { retry_after: Duration },
     #[error(transparent)]
     Hashing(#[from] HashError),
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl From<LimitError> for UserError {
+    fn from(error: LimitError) -> Self {
+        match error {
+            LimitError::Store(error) => Self::Store(error),
+            limited => Self::Throttled { retry_after: limited.retry_after().unwrap_or_default() },
+        }
+    }
+}
+
+/// What a password check of a signed-in account counts against: the account's limit of
+/// consecutive unsuccessful checks, so that a stolen token gives no unlimited guesses.
+pub struct PasswordGate<'a> {
+    pub limits: &'a Limits,
+    pub store: &'a dyn LimitStore,
+    pub client: IpAddr,
 }
 
 impl From<StoreError> for UserError {
@@ -45,15 +69,20 @@ type UserResult<T> = Result<T, UserError>;
 pub(crate) async fn confirm_password(
     users: &dyn UserStore,
     hasher: &PasswordHasher,
+    gate: &PasswordGate<'_>,
     actor: &Actor,
     field: &str,
     password: &str,
 ) -> UserResult<()> {
+    gate.limits.password_check(gate.store, gate.client, &actor.user.email).await.inspect_err(|_| {
+        tracing::warn!(user_id = %actor.user.id, client = %gate.client, "password check of a signed-in account refused");
+    })?;
     let credentials = users.credentials_by_id(&actor.user.id).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
     if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
         Ok(())
     } else {
+        tracing::warn!(user_id = %actor.user.id, client = %gate.client, "password check failed");
         Err(UserError::Invalid(Invalid::field(field, "is incorrect")))
     }
 }
@@ -78,10 +107,11 @@ pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> UserResult<Profi
 pub async fn delete_own_account(
     users: &dyn UserStore,
     hasher: &PasswordHasher,
+    gate: &PasswordGate<'_>,
     actor: &Actor,
     password: &str,
 ) -> UserResult<()> {
-    confirm_password(users, hasher, actor, "password", password).await?;
+    confirm_password(users, hasher, gate, actor, "password", password).await?;
     users.delete_user(&actor.user.id).await?;
     tracing::info!("account deleted with its movies");
     Ok(())

@@ -5,6 +5,7 @@
 
 pub mod coalesce;
 mod id_columns;
+pub mod limits;
 mod listing;
 mod movie_columns;
 pub mod page_cache;
@@ -22,6 +23,7 @@ use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::metrics::PoolUse;
 use crate::model::{Movie, User};
 
+pub use limits::LimitStore;
 pub use postgres::PgStore;
 pub use sqlite::{IN_USE_LOCK, LockKind, SQLITE_SCHEMA_VERSION, SqliteStore, lock_beside};
 
@@ -137,6 +139,8 @@ pub struct NewSession {
     pub expires_at: DateTime<Utc>,
     /// The password hash the login verified the password against.
     pub verified_hash: String,
+    /// The account's failed-login count to clear with the session, in the same transaction.
+    pub check_succeeded: Option<limits::CheckSucceeded>,
 }
 
 /// An email to a user, queued in the outbox by the write that calls for it; the recipient is
@@ -225,7 +229,9 @@ pub struct MovieQuery {
 /// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
 /// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
-pub trait Store: UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + 'static {
+pub trait Store:
+    UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
+{
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
     /// Connections in use and idle, for `/metrics`.
@@ -282,6 +288,10 @@ pub trait SessionStore: Send + Sync {
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool>;
     async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()>;
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes at most `batch` sessions that ended (expired or revoked) before `before`, with
+    /// their refresh tokens, and at most `batch` reset tokens that expired before it; how many
+    /// sessions and reset tokens went.
+    async fn prune_ended_sessions(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<(u64, u64)>;
 
     /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
     /// (which carries the token) to the user in the same transaction.

@@ -131,6 +131,26 @@ impl TestDatabase {
         }
     }
 
+    /// Runs `sql` (no parameters) on the database itself: for setting up what the API cannot
+    /// (time passing, rows aged). `sql` must suit the backend (see [`Self::is_sqlite`]).
+    pub async fn execute(&self, sql: &str) {
+        match self.url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let db = rusqlite::Connection::open(path).unwrap();
+                db.busy_timeout(Duration::from_secs(5)).unwrap();
+                db.execute_batch(sql).unwrap();
+            }
+            None => {
+                let mut conn = sqlx::PgConnection::connect(&self.url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(&mut conn).await.unwrap();
+            }
+        }
+    }
+
+    pub fn is_sqlite(&self) -> bool {
+        self.url.starts_with("sqlite://")
+    }
+
     /// The one integer `sql` selects (see [`Self::select_one`]).
     pub async fn select_count(&self, sql: &str) -> i64 {
         self.select_one(sql, &[]).await

@@ -28,6 +28,7 @@ mod recovery;
 mod scale_out;
 mod security;
 mod sessions;
+mod shared_limits;
 mod signup;
 mod tokens;
 mod users;

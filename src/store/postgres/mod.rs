@@ -5,6 +5,7 @@
 //! advisory lock, so replicas starting together against a fresh database do not race.
 
 mod import;
+mod limits;
 mod movie_inserts;
 
 use std::sync::{Arc, LazyLock};
@@ -17,6 +18,7 @@ use sqlx::{AssertSqlSafe, PgConnection, PgExecutor, PgPool, Postgres, QueryBuild
 
 use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
+use super::limits::{CHECK_SUCCEEDED, FORGET_FAILURES};
 use super::listing::Listings;
 use super::movie_columns::{self, SELECT_LIST, SELECT_LIST_OF_M, movie_from};
 use super::page_cache::MoviePage;
@@ -195,7 +197,10 @@ async fn replace_password(
         .bind(user_id)
         .execute(&mut *tx)
         .await?;
-    revoke_sessions_of(&mut *tx, user_id, now).await
+    revoke_sessions_of(&mut *tx, user_id, now).await?;
+    // A reset or change proves the owner: the account's failed checks no longer count.
+    sqlx::query(FORGET_FAILURES).bind(user_id).execute(&mut *tx).await?;
+    Ok(())
 }
 
 #[async_trait]
@@ -336,6 +341,9 @@ impl SessionStore for PgStore {
             .bind(session.created_at)
             .execute(&mut *tx)
             .await?;
+        if let Some(succeeded) = &session.check_succeeded {
+            sqlx::query(CHECK_SUCCEEDED).bind(&succeeded.key).bind(&succeeded.known_clients).execute(&mut *tx).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -400,6 +408,28 @@ impl SessionStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(())
+    }
+
+    async fn prune_ended_sessions(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<(u64, u64)> {
+        // Refresh tokens go by the foreign key's cascade.
+        let sessions = sqlx::query(
+            "DELETE FROM sessions WHERE id IN
+                (SELECT id FROM sessions WHERE expires_at < $1
+                 UNION SELECT id FROM sessions WHERE revoked_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await?;
+        let resets = sqlx::query(
+            "DELETE FROM reset_tokens WHERE token_hash IN
+                (SELECT token_hash FROM reset_tokens WHERE expires_at < $1 LIMIT $2)",
+        )
+        .bind(before)
+        .bind(i64::from(batch))
+        .execute(&self.pool)
+        .await?;
+        Ok((sessions.rows_affected(), resets.rows_affected()))
     }
 
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {

@@ -8,6 +8,7 @@
 
 mod engine;
 mod import;
+mod limits;
 mod migrate;
 
 use std::sync::{Arc, LazyLock};
@@ -19,6 +20,7 @@ use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use self::engine::{Engine, unique_as};
+use super::limits::{CHECK_SUCCEEDED, FORGET_FAILURES, for_sqlite};
 use super::listing::Listings;
 use super::movie_columns::{self, ColumnSource, SELECT_LIST, SELECT_LIST_OF_M, movie_from};
 use super::page_cache::MoviePage;
@@ -326,13 +328,18 @@ fn revoke_sessions_of(db: &Connection, user_id: &UserId, now: i64) -> rusqlite::
         .execute(params![now, user_id])
 }
 
-/// Replaces a user's password hash, signs out every session of theirs and voids every pending
-/// reset token, as a password change and a reset both must.
+static CHECK_SUCCEEDED_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(CHECK_SUCCEEDED));
+static FORGET_FAILURES_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(FORGET_FAILURES));
+
+/// Replaces a user's password hash, signs out every session of theirs, voids every pending
+/// reset token and clears the account's failed checks, as a password change and a reset both
+/// must.
 fn replace_password(db: &Connection, user_id: &UserId, password_hash: &str, now: i64) -> rusqlite::Result<()> {
     db.prepare_cached("UPDATE users SET password_hash = ? WHERE id = ?")?.execute(params![password_hash, user_id])?;
     revoke_sessions_of(db, user_id, now)?;
     db.prepare_cached("UPDATE reset_tokens SET used_at = ? WHERE user_id = ? AND used_at IS NULL")?
         .execute(params![now, user_id])?;
+    db.prepare_cached(&FORGET_FAILURES_SQL)?.execute([user_id])?;
     Ok(())
 }
 
@@ -482,6 +489,10 @@ impl SessionStore for SqliteStore {
                 }
                 db.prepare_cached("INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?, ?, ?)")?
                     .execute(params![session.refresh_token_hash.as_str(), session.id, created_at])?;
+                if let Some(succeeded) = &session.check_succeeded {
+                    db.prepare_cached(&CHECK_SUCCEEDED_SQL)?
+                        .execute(params![succeeded.key, succeeded.known_clients])?;
+                }
                 Ok(true)
             })
             .await
@@ -561,6 +572,29 @@ impl SessionStore for SqliteStore {
                 db.prepare_cached("UPDATE sessions SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL")?
                     .execute(params![micros(now), session_id])?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn prune_ended_sessions(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<(u64, u64)> {
+        let before = micros(before);
+        self.engine
+            .write(move |db| {
+                // Refresh tokens go by the foreign key's cascade.
+                let sessions = db
+                    .prepare_cached(
+                        "DELETE FROM sessions WHERE id IN
+                            (SELECT id FROM sessions WHERE expires_at < ?1
+                             UNION SELECT id FROM sessions WHERE revoked_at < ?1 LIMIT ?2)",
+                    )?
+                    .execute(params![before, batch])?;
+                let resets = db
+                    .prepare_cached(
+                        "DELETE FROM reset_tokens WHERE token_hash IN
+                            (SELECT token_hash FROM reset_tokens WHERE expires_at < ?1 LIMIT ?2)",
+                    )?
+                    .execute(params![before, batch])?;
+                Ok((sessions as u64, resets as u64))
             })
             .await
     }
