@@ -12,6 +12,9 @@
 //!   usable name is skipped; missing or non-list `casts`/`genres` become empty lists, entries
 //!   that are numbers become their text, others are dropped. A name or id already in the
 //!   database is skipped (so a second run adds nothing).
+//! - A bcrypt hash whose cost is outside 4 to 14 is imported, but login never checks it (one
+//!   check of `$2b$31$` takes a day and a half): the account and its movies come along, its
+//!   owner sets a new password by a reset, and the report says so.
 //! - A user's `movies` naming a movie not in the movies file is reported; the list itself is
 //!   not stored (here it is the movies whose `added_by` is the user).
 //!
@@ -26,7 +29,7 @@ use std::time::Instant;
 use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
-use crate::auth::password::is_bcrypt_hash;
+use crate::auth::bcrypt_hash::{VERIFIED_COSTS, bcrypt_cost};
 use crate::domain::{Email, MovieId, MovieName, UserId};
 use crate::model::Movie;
 use crate::mongo_export::{Documents, FileError, ObjectId, entry_text, object_id};
@@ -213,10 +216,19 @@ fn read_users(path: &std::path::Path, notes: &Notes) -> Result<Users, FileError>
                 continue;
             }
         };
-        let Some(hash) = document.get("password").and_then(Value::as_str).filter(|h| is_bcrypt_hash(h)) else {
+        let password = document.get("password").and_then(Value::as_str);
+        let Some((hash, cost)) = password.and_then(|hash| Some((hash, bcrypt_cost(hash)?))) else {
             notes.add(format!("user {hex}: skipped: its password is not a bcrypt hash; its movies are skipped"));
             continue;
         };
+        if !VERIFIED_COSTS.contains(&cost) {
+            notes.add(format!(
+                "user {hex}: imported without a usable password: its bcrypt cost is {cost}, outside {} to {}, \
+                 too slow to check at login; it logs in after a password reset",
+                VERIFIED_COSTS.start(),
+                VERIFIED_COSTS.end()
+            ));
+        }
         if let Some(Value::Array(movies)) = document.get("movies") {
             references.extend(movies.iter().filter_map(object_id).map(|movie| (movie, id)));
         }

@@ -5,6 +5,7 @@
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
@@ -343,5 +344,47 @@ backend_tests! {
         assert!(output.status.success(), "{}", stderr(&output));
         assert!(stdout(&output).contains("imported 100 users and 150000 movies"), "{}", stdout(&output));
         assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 150_000);
+    }
+
+    async fn an_account_with_a_bcrypt_cost_over_14_is_imported_unusable_and_its_logins_answer_401_without_delaying_others(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let (ann, stall, stall_movie) = (oid(JUNE_2020, 1), oid(JUNE_2020, 2), oid(JUNE_2020 + 1, 3));
+        // Crafted, not computed: cost 31 is 2^31 rounds, a day and a half of one core to check.
+        let stalling = "$2b$31$OVhkJ90oZgNYBlOcXHTzX.XJP5EHjHOyLA3NlB5NtTd3iwvUPfINK";
+        let users = files.json_lines("user.json", &[
+            json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": flask_bcrypt("password", 4)}),
+            json!({"_id": relaxed_oid(&stall), "email": "stall@example.com", "password": stalling}),
+        ]);
+        let movies = files.json_lines("movie.json", &[
+            json!({"_id": relaxed_oid(&stall_movie), "name": "Kept", "casts": ["A"], "genres": ["G"], "added_by": relaxed_oid(&stall)}),
+        ]);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let report = stdout(&output);
+        assert!(
+            report.lines().any(|l| l.starts_with(&format!("user {stall}: imported without a usable password: its bcrypt cost is 31"))
+                && l.contains("password reset")),
+            "{report}"
+        );
+        assert!(report.contains("imported 2 users and 1 movies"), "{report}");
+        assert_eq!(app.movie(&stall_movie).await.body["added_by"], stall.as_str(), "the account and its movies came along");
+
+        // Login attempts abandoned by their clients: each used to hold a hashing thread for days.
+        let impatient = reqwest::Client::builder().timeout(Duration::from_millis(300)).build().unwrap();
+        let abandoned = (0..4).map(|_| {
+            impatient.post(app.url("/api/auth/login")).json(&json!({"email": "stall@example.com", "password": "password"})).send()
+        });
+        let _ = futures_util::future::join_all(abandoned).await;
+        let within = Duration::from_secs(10);
+        let started = Instant::now();
+        let refused = tokio::time::timeout(within, app.login("stall@example.com", "password")).await.expect("answered in time");
+        refused.assert_error(401, "unauthorized");
+        assert_eq!(refused.body["message"], "Invalid username or password", "the same answer as a wrong password");
+        let ordinary = tokio::time::timeout(within, app.login("ann@example.com", "password")).await.expect("not delayed");
+        ordinary.assert_status(200);
+        assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+        // Still the imported hash: nothing verified it, nothing replaced it.
+        assert_eq!(stored_hash(&app, "stall@example.com").await, stalling);
     }
 }
