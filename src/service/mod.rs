@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod import;
+mod import_fields;
 pub mod movies;
 pub mod seed;
 pub mod users;
