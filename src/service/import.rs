@@ -20,7 +20,8 @@
 //! - A user's `movies` naming a movie not in the movies file is reported; the list itself is
 //!   not stored (here it is the movies whose `added_by` is the user).
 //!
-//! Every skip and fix is reported by id. A malformed file stops everything: nothing is written.
+//! Every skip and fix is reported by id. A malformed file, or a document over 16 MiB, stops
+//! everything: nothing is written.
 
 use std::collections::HashMap;
 use std::path::PathBuf;

@@ -430,6 +430,41 @@ backend_tests! {
         app.login("ann@example.com", "password").await.assert_status(200);
     }
 
+    async fn a_document_over_16_mib_stops_the_import_naming_file_and_line_and_writes_nothing(backend) {
+        let app = TestApp::spawn(backend).await;
+        let files = ExportFiles::new();
+        let ann = oid(JUNE_2020, 1);
+        let ann_user = json!({"_id": relaxed_oid(&ann), "email": "ann@example.com", "password": flask_bcrypt("password", 4)});
+        let users = files.json_lines("user.json", std::slice::from_ref(&ann_user));
+        let movie = |n: u64, name: &str| {
+            json!({"_id": relaxed_oid(&oid(JUNE_2020 + 1, n)), "name": name, "casts": ["A"], "genres": ["G"], "added_by": relaxed_oid(&ann)})
+        };
+        // 17 MB in one line, between good movies: MongoDB itself holds no document over 16 MiB.
+        let huge = movie(3, &"x".repeat(17 * 1024 * 1024));
+        let text = format!("{}\n{}\n{huge}\n{}\n", movie(1, "Fine"), movie(2, "Also fine"), movie(4, "After"));
+        let movies = files.write("movie.json", &text);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(!output.status.success(), "{}", stdout(&output));
+        let message = stderr(&output);
+        assert!(message.contains("movie.json, line 3: the document starting here is larger than 16 MiB"), "{message}");
+        assert!(message.contains("nothing was written"), "{message}");
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 0);
+        assert_eq!(app.database.select_count("SELECT count(*) FROM users").await, 0);
+
+        // The same in a `--jsonArray` users file: its second element, on line 2.
+        let huge_user = json!({"_id": relaxed_oid(&oid(JUNE_2020, 2)), "email": "bob@example.com",
+                               "password": flask_bcrypt("password", 4), "bio": "y".repeat(17 * 1024 * 1024)});
+        let users = files.json_array("users-array.json", &[ann_user, huge_user]);
+        let movies = files.json_lines("movie.json", &[movie(1, "Fine")]);
+        let output = import(&app, &users, &movies, &[]);
+        assert!(!output.status.success(), "{}", stdout(&output));
+        let message = stderr(&output);
+        assert!(message.contains("users-array.json, line 2: the document starting here is larger than 16 MiB"), "{message}");
+        assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 0);
+        assert_eq!(app.database.select_count("SELECT count(*) FROM users").await, 0);
+        app.login("ann@example.com", "password").await.assert_error(401, "unauthorized");
+    }
+
     async fn an_account_with_a_bcrypt_cost_over_14_is_imported_unusable_and_its_logins_answer_401_without_delaying_others(backend) {
         let app = TestApp::spawn(backend).await;
         let files = ExportFiles::new();
