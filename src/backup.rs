@@ -97,7 +97,9 @@ fn check_whole(path: &Path) -> anyhow::Result<()> {
 }
 
 /// Checks that `path` is a whole movie-bag database this binary can migrate: intact, with
-/// movie-bag's tables, at a schema version no newer than this binary's `latest_version`.
+/// movie-bag's tables, at a schema version no newer than this binary's `latest_version`, and
+/// with exactly the schema the migrations make for its version (no planted trigger, view,
+/// table or index; none missing or changed).
 pub fn check_restorable(path: &Path, latest_version: i64) -> anyhow::Result<()> {
     ensure!(path.is_file(), "{} is not a file", path.display());
     check_whole(path).with_context(|| format!("{} cannot be restored", path.display()))?;
@@ -123,7 +125,7 @@ pub fn check_restorable(path: &Path, latest_version: i64) -> anyhow::Result<()> 
         "{} was made by a newer movie-bag (schema version {version}; this one knows up to {latest_version})",
         path.display()
     );
-    Ok(())
+    crate::store::check_migrated_schema(&connection).with_context(|| format!("{} cannot be restored", path.display()))
 }
 
 /// Puts the backup at `backup` in place of the database at `database`, keeping the replaced

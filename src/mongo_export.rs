@@ -10,6 +10,11 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
+/// The largest document read: MongoDB's own limit on a document (16 MiB), which no export of a
+/// real collection exceeds. A document is held whole while it is read; past this an export is
+/// refused rather than buffered without bound.
+pub const MAX_DOCUMENT_BYTES: usize = 16 * 1024 * 1024;
+
 /// What is wrong with an export file, and where.
 #[derive(Debug, thiserror::Error)]
 #[error("{file}, line {line}: {problem}")]
@@ -149,7 +154,8 @@ impl Documents {
         }
     }
 
-    /// Copies one `{ ... }` into the buffer, following strings and nesting.
+    /// Copies one `{ ... }` into the buffer, following strings and nesting; at most
+    /// [`MAX_DOCUMENT_BYTES`].
     fn read_object(&mut self, line: u64) -> Result<(), FileError> {
         self.buffer.clear();
         self.buffer.push(b'{');
@@ -158,6 +164,15 @@ impl Documents {
             let Some(byte) = self.next_byte()? else {
                 return Err(self.error(line, "the document never ends: the file stops inside it"));
             };
+            if self.buffer.len() == MAX_DOCUMENT_BYTES {
+                return Err(self.error(
+                    line,
+                    format!(
+                        "the document starting here is larger than {} MiB, MongoDB's own limit for one document",
+                        MAX_DOCUMENT_BYTES / (1024 * 1024)
+                    ),
+                ));
+            }
             self.buffer.push(byte);
             if in_string {
                 match (escaped, byte) {
@@ -291,6 +306,19 @@ mod tests {
         assert!(error.problem.contains("ends after"), "{error}");
         let error = documents_of("42\n").unwrap_err();
         assert!(error.problem.contains("expected a document"), "{error}");
+    }
+
+    #[test]
+    fn a_document_of_16_mib_is_read_and_one_byte_more_is_refused_naming_its_line() {
+        // `{"a":"xxx...x"}`: 8 bytes around the string.
+        let document = |bytes: usize| format!("{{\"a\":\"{}\"}}", "x".repeat(bytes - 8));
+        let read = documents_of(&format!("{{}}\n{}\n", document(MAX_DOCUMENT_BYTES))).unwrap();
+        assert_eq!(read.len(), 2);
+        let error = documents_of(&format!("{{}}\n{}\n{{}}\n", document(MAX_DOCUMENT_BYTES + 1))).unwrap_err();
+        assert_eq!(error.line, 2, "{error}");
+        assert!(error.problem.contains("larger than 16 MiB"), "{error}");
+        let error = documents_of(&format!("[{{}},\n\n{}]", document(MAX_DOCUMENT_BYTES + 1))).unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
     }
 
     #[test]

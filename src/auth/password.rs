@@ -10,6 +10,7 @@
 
 use std::sync::{Arc, Mutex, mpsc};
 
+use crate::auth::bcrypt_hash::{is_bcrypt_hash, is_unverifiable_bcrypt_hash};
 use crate::client_presence::ClientPresence;
 
 use anyhow::Context;
@@ -80,18 +81,6 @@ fn hash_with(scratch: &mut Scratch, password: &[u8]) -> anyhow::Result<String> {
         hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("output: {e}"))?),
     };
     Ok(phc.to_string())
-}
-
-/// A bcrypt hash as flask-bcrypt stored it: `$2a$`, `$2b$` or `$2y$`, a two-digit cost, and 53
-/// characters of salt and hash. Accepted at login for imported accounts (`movie-bag import`)
-/// and replaced by argon2id on the first success.
-pub fn is_bcrypt_hash(hash: &str) -> bool {
-    let bytes = hash.as_bytes();
-    hash.len() == 60
-        && (hash.starts_with("$2a$") || hash.starts_with("$2b$") || hash.starts_with("$2y$"))
-        && bytes[4].is_ascii_digit()
-        && bytes[5].is_ascii_digit()
-        && bytes[6] == b'$'
 }
 
 fn verify_with(scratch: &mut Scratch, password: &[u8], stored: &str) -> anyhow::Result<bool> {
@@ -230,7 +219,9 @@ impl PasswordHasher {
     }
 
     /// True when `password` matches `stored`. With `stored = None` (unknown user) a dummy hash
-    /// is verified so that the answer takes the same time, and false is returned.
+    /// is verified so that the answer takes the same time, and false is returned. So is a
+    /// bcrypt hash whose cost is outside the verified range: its check could hold a hashing
+    /// thread for days, whoever asks for it.
     #[tracing::instrument(skip_all)]
     pub async fn verify(
         &self,
@@ -238,6 +229,13 @@ impl PasswordHasher {
         stored: Option<&str>,
         when_client_leaves: WhenClientLeaves,
     ) -> Result<bool, HashError> {
+        let stored = stored.filter(|hash| {
+            let unverifiable = is_unverifiable_bcrypt_hash(hash);
+            if unverifiable {
+                tracing::warn!("a stored bcrypt hash's cost is outside 4 to 14: not verified; a reset gives the account a new password");
+            }
+            !unverifiable
+        });
         let known = stored.is_some();
         let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
         let password = password.to_owned();
@@ -315,6 +313,28 @@ mod tests {
             assert!(!hasher.verify("tutorials", Some(&stored), WhenClientLeaves::Finish).await.unwrap(), "{stored}");
         }
         assert!(!is_bcrypt_hash("$argon2id$v=19$m=19456,t=2,p=1$abc$def"));
+    }
+
+    #[tokio::test]
+    async fn a_bcrypt_hash_of_too_high_a_cost_is_not_verified_and_does_not_hold_the_only_thread() {
+        // Crafted, not computed: cost 31 would take a day and a half to check.
+        let stalling = "$2b$31$OVhkJ90oZgNYBlOcXHTzX.XJP5EHjHOyLA3NlB5NtTd3iwvUPfINK";
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        let within = |seconds| std::time::Duration::from_secs(seconds);
+        for _ in 0..3 {
+            let verdict =
+                tokio::time::timeout(within(10), hasher.verify("tutorial", Some(stalling), WhenClientLeaves::Finish))
+                    .await
+                    .expect("answered without running 2^31 rounds");
+            assert!(!verdict.unwrap(), "never a match");
+        }
+        let ordinary =
+            bcrypt::hash_with_salt("tutorial", 4, [7; 16]).unwrap().format_for_version(bcrypt::Version::TwoB);
+        let verdict =
+            tokio::time::timeout(within(10), hasher.verify("tutorial", Some(&ordinary), WhenClientLeaves::Finish))
+                .await
+                .expect("the thread was free for the next check");
+        assert!(verdict.unwrap());
     }
 
     #[tokio::test]

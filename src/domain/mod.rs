@@ -8,5 +8,5 @@ mod movie;
 mod user;
 
 pub use ids::{MovieId, SessionId, UserId};
-pub use movie::{MovieName, TagList};
+pub use movie::{MovieName, TAGS_MAX, TagList};
 pub use user::{Email, Password, Role};

@@ -2,7 +2,8 @@
 
 const NAME_MAX_CHARS: usize = 200;
 const TAG_MAX_CHARS: usize = 200;
-const TAGS_MAX: usize = 100;
+/// The most entries a list (casts, genres) may have.
+pub const TAGS_MAX: usize = 100;
 
 /// A movie name: trimmed, non-blank, at most 200 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,19 +43,26 @@ impl TagList {
         }
         let mut tags = Vec::with_capacity(raw.len());
         for (i, entry) in raw.iter().enumerate() {
-            let entry = entry.trim();
-            if entry.is_empty() {
-                return Err(format!("entry {i} must not be blank"));
-            }
-            if entry.chars().count() > TAG_MAX_CHARS {
-                return Err(format!("entry {i} must be at most {TAG_MAX_CHARS} characters"));
-            }
-            if entry.chars().any(char::is_control) {
-                return Err(format!("entry {i} must not contain control characters"));
-            }
-            tags.push(entry.to_owned());
+            tags.push(Self::entry(entry).map_err(|reason| format!("entry {i} {reason}"))?);
         }
         Ok(Self(tags))
+    }
+
+    /// One entry of a list on its own: trimmed, non-blank, at most 200 characters, no control
+    /// characters. For callers that look at entries one by one (an import that reports where
+    /// in its file an entry was).
+    pub fn entry(raw: &str) -> Result<String, String> {
+        let entry = raw.trim();
+        if entry.is_empty() {
+            return Err("must not be blank".into());
+        }
+        if entry.chars().count() > TAG_MAX_CHARS {
+            return Err(format!("must be at most {TAG_MAX_CHARS} characters"));
+        }
+        if entry.chars().any(char::is_control) {
+            return Err("must not contain control characters".into());
+        }
+        Ok(entry.to_owned())
     }
 
     pub fn into_inner(self) -> Vec<String> {

@@ -7,6 +7,7 @@
 pub mod auth;
 pub mod housekeeping;
 pub mod import;
+mod import_fields;
 pub mod limits;
 pub mod movies;
 pub mod seed;

@@ -25,7 +25,7 @@ use crate::model::{Movie, User};
 
 pub use limits::LimitStore;
 pub use postgres::PgStore;
-pub use sqlite::{IN_USE_LOCK, LockKind, SQLITE_SCHEMA_VERSION, SqliteStore, lock_beside};
+pub use sqlite::{IN_USE_LOCK, LockKind, SQLITE_SCHEMA_VERSION, SqliteStore, check_migrated_schema, lock_beside};
 
 /// What a store reports. Cheap to clone, so that requests sharing one coalesced read (see
 /// [`coalesce`]) each get the same error, kind and cause intact.

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::backend_tests;
-use crate::helpers::{Backend, TEST_JWT_KEY, TestApp, movie_body};
+use crate::helpers::{Backend, TEST_JWT_KEY, TestApp, movie_body, user_on};
+use crate::process::ServerProcess;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_movie-bag");
 
@@ -163,6 +164,118 @@ async fn restore_refuses_a_truncated_or_foreign_file_and_changes_nothing() {
         .filter(|e| e.file_name().to_string_lossy().contains(".replaced-"))
         .collect();
     assert!(replaced.is_empty(), "a refused restore moved nothing aside");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// The live database's files (main file and WAL), to show a refused restore left them alone.
+fn live_files(database: &Path) -> (Vec<u8>, Vec<u8>) {
+    (contents(database), contents(&PathBuf::from(format!("{}-wal", database.display()))))
+}
+
+/// Copies `backup` to `name` in `dir` and changes its schema with `sql`, as an attacker who
+/// can write a backup file would.
+fn tampered(dir: &Path, backup: &Path, name: &str, sql: &str) -> PathBuf {
+    let copy = dir.join(name);
+    std::fs::copy(backup, &copy).unwrap();
+    rusqlite::Connection::open(&copy).unwrap().execute_batch(sql).unwrap();
+    copy
+}
+
+fn replaced_files(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains(".replaced-"))
+        .collect()
+}
+
+/// SQLite only (`restore` is): a backup whose schema has a trigger the migrations do not make
+/// would act on every later write once restored; it is refused, and the live database stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_a_backup_with_a_planted_trigger_and_later_signups_stay_plain_users() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let user = app.new_user().await;
+    let kept = app.create_movie(&user.token, "Kept").await;
+    let dir = scratch_dir();
+    let backup_file = dir.join("good.db");
+    assert!(run(&app.database.url, &["backup", backup_file.to_str().unwrap()]).status.success());
+    let planted = tampered(
+        &dir,
+        &backup_file,
+        "planted.db",
+        "CREATE TRIGGER make_admins AFTER INSERT ON users BEGIN UPDATE users SET role = 'admin' WHERE id = NEW.id; END;",
+    );
+    let database = sqlite_path(&app);
+    let database_guard = app.database.clone();
+    drop(app);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let before = live_files(&database);
+
+    let output = run(&database_guard.url, &["restore", planted.to_str().unwrap()]);
+    assert!(!output.status.success(), "{}", text(&output.stdout));
+    let message = text(&output.stderr);
+    assert!(message.contains("planted.db cannot be restored"), "{message}");
+    assert!(message.contains("unexpected trigger `make_admins` (on `users`)"), "{message}");
+    assert!(live_files(&database) == before, "a refused restore changed the live database");
+    assert!(replaced_files(database.parent().unwrap()).is_empty(), "a refused restore moved nothing aside");
+
+    // The live database serves as before, and a signup is a plain user.
+    let server = ServerProcess::start(&database_guard).await;
+    let client = reqwest::Client::new();
+    let (_, token) = user_on(&client, &server.address, "after-restore@example.com").await;
+    let me = client.get(format!("{}/api/users/me", server.address)).bearer_auth(&token).send().await.unwrap();
+    let me: serde_json::Value = me.json().await.unwrap();
+    assert_eq!(me["role"], "user", "{me}");
+    let movie = client.get(format!("{}/api/movies/{kept}", server.address)).send().await.unwrap();
+    assert_eq!(movie.status(), 200);
+    drop(server);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// SQLite only: an extra table or index, a dropped index, a view or a changed trigger in a
+/// backup is refused by name, changing nothing; the honest backup, statistics from `ANALYZE`
+/// and all, still restores.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restore_refuses_a_backup_whose_schema_differs_from_the_migrations_and_restores_an_honest_one() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let user = app.new_user().await;
+    app.create_movie(&user.token, "Kept").await;
+    // The query planner's statistics are part of an honest database, not a difference.
+    rusqlite::Connection::open(sqlite_path(&app)).unwrap().execute_batch("ANALYZE").unwrap();
+    let dir = scratch_dir();
+    let backup_file = dir.join("good.db");
+    assert!(run(&app.database.url, &["backup", backup_file.to_str().unwrap()]).status.success());
+    drop(app);
+
+    let target = dir.join("live.db");
+    let target_url = format!("sqlite://{}", target.display());
+    assert!(run(&target_url, &["restore", backup_file.to_str().unwrap()]).status.success());
+    let before = live_files(&target);
+    for (name, sql, expected) in [
+        ("extra-table.db", "CREATE TABLE notes (body TEXT);", "unexpected table `notes`"),
+        ("extra-index.db", "CREATE INDEX users_by_role ON users (role);", "unexpected index `users_by_role` (on `users`)"),
+        ("dropped-index.db", "DROP INDEX movies_by_owner;", "missing index `movies_by_owner`"),
+        ("view.db", "CREATE VIEW everyone AS SELECT email, password_hash FROM users;", "unexpected view `everyone`"),
+        (
+            "changed-trigger.db",
+            "DROP TRIGGER catalogue_version_on_insert;
+             CREATE TRIGGER catalogue_version_on_insert AFTER INSERT ON movies BEGIN UPDATE users SET role = 'admin'; END;",
+            "trigger `catalogue_version_on_insert` differs from what the migrations make",
+        ),
+    ] {
+        let file = tampered(&dir, &backup_file, name, sql);
+        let output = run(&target_url, &["restore", file.to_str().unwrap()]);
+        assert!(!output.status.success(), "{name} was restored");
+        assert!(text(&output.stderr).contains(expected), "{name}: {}", text(&output.stderr));
+        assert!(live_files(&target) == before, "{name} changed the database");
+    }
+    assert!(replaced_files(&dir).is_empty(), "a refused restore moved nothing aside");
+
+    let output = run(&target_url, &["restore", backup_file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(replaced_files(&dir).len(), 1);
+    assert_eq!(integrity(&target), "ok");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -30,6 +30,11 @@ pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
 /// Applies the migrations `connection`'s database lacks.
 pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
+    run_to(connection, LATEST_VERSION)
+}
+
+/// Applies the migrations `connection`'s database lacks, up to version `through`.
+pub(super) fn run_to(connection: &mut Connection, through: i64) -> anyhow::Result<()> {
     connection.execute_batch(
         "CREATE TABLE IF NOT EXISTS _sqlx_migrations (
              version BIGINT PRIMARY KEY,
@@ -47,7 +52,7 @@ pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
     if let Some(unknown) = applied.keys().filter(|v| MIGRATIONS.iter().all(|m| m.version != **v)).max() {
         anyhow::bail!("the database was migrated by a newer movie-bag (migration {unknown} is unknown here)");
     }
-    for migration in MIGRATIONS {
+    for migration in MIGRATIONS.iter().take_while(|m| m.version <= through) {
         let checksum = Sha384::digest(migration.sql.as_bytes()).to_vec();
         match applied.get(&migration.version) {
             Some((true, stored)) if *stored == checksum => continue,
@@ -60,6 +65,29 @@ pub(super) fn run(connection: &mut Connection) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The schema version of a database movie-bag migrated, checked as [`run`] would check it before
+/// going on: migrations 1 to that version applied, each successfully and unchanged, none
+/// unknown to this binary. 0 for a database without migrations.
+pub(super) fn applied_version(connection: &Connection) -> anyhow::Result<i64> {
+    let mut applied: Vec<(i64, bool, Vec<u8>)> = connection
+        .prepare("SELECT version, success, checksum FROM _sqlx_migrations ORDER BY version")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if let Some((unknown, _, _)) = applied.iter().rev().find(|(v, _, _)| MIGRATIONS.iter().all(|m| m.version != *v)) {
+        anyhow::bail!("the database was migrated by a newer movie-bag (migration {unknown} is unknown here)");
+    }
+    for (index, (version, success, checksum)) in applied.drain(..).enumerate() {
+        let migration = &MIGRATIONS[index];
+        anyhow::ensure!(migration.version == version, "migration {} was never applied", migration.version);
+        anyhow::ensure!(success, "migration {version} failed half-way");
+        anyhow::ensure!(
+            checksum == Sha384::digest(migration.sql.as_bytes()).to_vec(),
+            "migration {version} is not the one movie-bag applies"
+        );
+    }
+    Ok(connection.query_row("SELECT coalesce(max(version), 0) FROM _sqlx_migrations", [], |row| row.get(0))?)
 }
 
 fn apply(connection: &mut Connection, migration: &Migration, checksum: &[u8]) -> anyhow::Result<()> {

@@ -10,6 +10,7 @@ mod engine;
 mod import;
 mod limits;
 mod migrate;
+mod schema;
 
 use std::sync::{Arc, LazyLock};
 
@@ -71,6 +72,8 @@ pub struct SqliteStore {
 
 /// The newest schema version this binary migrates an SQLite database to.
 pub const SQLITE_SCHEMA_VERSION: i64 = migrate::LATEST_VERSION;
+
+pub use schema::check_migrated_schema;
 
 /// The lock file every process using the database holds shared (`<db>.in-use`);
 /// `movie-bag restore` takes it exclusively, so it cannot replace a database in use.
