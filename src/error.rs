@@ -69,6 +69,10 @@ pub enum ApiError {
     /// 415.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// 415 with `Accept-Encoding: identity`: the body has a content coding the server does not
+    /// decode (RFC 9110 15.5.16); it was not read.
+    #[error("Content-Encoding is not supported: send the request body unencoded")]
+    UnsupportedContentEncoding,
     /// 429 with `Retry-After`.
     #[error("Too many requests, try again later")]
     TooManyRequests { retry_after: Duration },
@@ -107,7 +111,7 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::Overloaded | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -125,7 +129,7 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed => "precondition_failed",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable | Self::Overloaded => "unavailable",
             Self::Timeout => "timeout",
@@ -192,6 +196,9 @@ impl IntoResponse for ApiError {
             }
             Self::Unavailable | Self::Overloaded => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            Self::UnsupportedContentEncoding => {
+                headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
             }
             _ => {}
         }

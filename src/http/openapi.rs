@@ -12,7 +12,9 @@ use super::{auth, movies, ops, users};
     info(
         title = "movie-bag",
         description = "The movie catalogue REST API of the Flask movie-bag tutorial, rebuilt in Rust. \
-            Errors are JSON: {message, status, code, errors?}.",
+            Errors are JSON: {message, status, code, errors?}. A request body is one JSON object, \
+            sent unencoded: a field named twice (at any depth) is a 400 naming it, and a \
+            Content-Encoding other than identity a 415.",
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,

@@ -7,6 +7,7 @@ mod smtp;
 
 mod admin;
 mod backup;
+mod bodies;
 mod cli;
 mod completion;
 mod conditional;
