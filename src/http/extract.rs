@@ -66,8 +66,7 @@ impl FromRequestParts<SharedState> for ClientAddr {
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_canonical())
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
-        let trusted =
-            |ip: &IpAddr| state.settings.limits.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip);
+        let trusted = |ip: &IpAddr| is_trusted_proxy(state, ip);
         if !trusted(&peer) {
             return Ok(ClientAddr(peer));
         }
@@ -89,6 +88,12 @@ impl FromRequestParts<SharedState> for ClientAddr {
         }
         Ok(ClientAddr(client))
     }
+}
+
+/// Whether `ip` (in canonical form) is one of `TRUSTED_PROXIES`, whose forwarding headers are
+/// believed.
+pub(super) fn is_trusted_proxy(state: &SharedState, ip: &IpAddr) -> bool {
+    state.settings.limits.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip)
 }
 
 /// An `X-Forwarded-For` entry's address: `ip`, `ip:port` or `[ipv6]:port`.

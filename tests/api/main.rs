@@ -13,6 +13,7 @@ mod completion;
 mod conditional;
 mod durability;
 mod errors;
+mod headers;
 mod import;
 mod listing;
 mod login;
