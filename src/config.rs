@@ -194,8 +194,9 @@ impl ServerSettings {
 /// Signing, token lifetimes and password rules.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenSettings {
-    /// HS256 signing key, at least 32 bytes. Unset with SQLite: generated once and kept beside
-    /// the database file.
+    /// HS256 signing key: at least 32 bytes, not a published one, not predictable (make one with
+    /// `openssl rand -base64 48`). Unset with SQLite: generated once and kept beside the
+    /// database file.
     #[arg(long, env = "JWT_SECRET_KEY", hide_env_values = true, global = true)]
     pub jwt_secret_key: Option<Secret>,
 
