@@ -99,7 +99,11 @@ fn min_password(deps: &AuthDeps<'_>) -> usize {
 pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
-    let password = v.check("password", Password::parse(password, min_password(deps)));
+    let password = Password::parse(password, min_password(deps)).and_then(|password| match &email {
+        Some(email) => password.for_account(email.as_str()),
+        None => Ok(password),
+    });
+    let password = v.check("password", password);
     let (email, password) = v.finish(email.zip(password)).map_err(AuthError::Invalid)?;
     if email.normalized() == super::seed::SEED_EMAIL {
         // It owns the seeded movies: whoever signed up as it would own them.
@@ -232,6 +236,7 @@ pub async fn logout_all(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
 pub async fn change_password(deps: &AuthDeps<'_>, actor: &Actor, current: &str, new: &str) -> AuthResult<()> {
     let new = Password::parse(new, min_password(deps))
+        .and_then(|new| new.for_account(&actor.user.email))
         .map_err(|reason| AuthError::Invalid(Invalid::field("new_password", reason)))?;
     confirm_password(deps.users, deps.hasher, actor, "current_password", current).await?;
     let hash = deps.hasher.hash(&new, WhenClientLeaves::Finish).await?;
@@ -301,6 +306,13 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
     if reset_token.is_empty() || reset_token.len() > 256 {
         return Err(AuthError::InvalidResetToken);
     }
+    // The account's own rule needs the account: looked up, not used, so that a refused
+    // password leaves the token working.
+    let Some(owner) = deps.sessions.reset_token_owner(&secret_token::hash(reset_token), now()).await? else {
+        return Err(AuthError::InvalidResetToken);
+    };
+    let password =
+        password.for_account(&owner.email).map_err(|reason| AuthError::Invalid(Invalid::field("password", reason)))?;
     let hash = deps.hasher.hash(&password, WhenClientLeaves::Finish).await?;
     let confirmation = MailDraft {
         id: new_id(),

@@ -286,6 +286,9 @@ pub trait SessionStore: Send + Sync {
         expires_at: DateTime<Utc>,
         mail: &MailDraft,
     ) -> StoreResult<()>;
+    /// The user a live (unused, unexpired) reset token belongs to, without using it: the new
+    /// password is checked against their account before it is hashed.
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>>;
     /// Uses a live reset token: marks it used, sets the password hash, revokes every session,
     /// queues `confirmation` to the user. Returns the user id, or `None` for an unknown, used or
     /// expired token.

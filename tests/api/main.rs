@@ -23,6 +23,7 @@ mod ops;
 mod outbox;
 mod overload;
 mod ownership;
+mod passwords;
 mod rate_limits;
 mod recovery;
 mod scale_out;

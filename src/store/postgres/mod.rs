@@ -419,6 +419,19 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.role, u.created_at
+             FROM reset_tokens rt JOIN users u ON u.id = rt.user_id
+             WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > $2",
+        )
+        .bind(token_hash.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     async fn consume_reset_token(
         &self,
         token_hash: &TokenHash,

@@ -583,6 +583,21 @@ impl SessionStore for SqliteStore {
             .await
     }
 
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let (token_hash, now) = (token_hash.as_str().to_owned(), micros(now));
+        self.engine
+            .read(move |db| {
+                db.prepare_cached(
+                    "SELECT u.id, u.email, u.role, u.created_at
+                     FROM reset_tokens rt JOIN users u ON u.id = rt.user_id
+                     WHERE rt.token_hash = ?1 AND rt.used_at IS NULL AND rt.expires_at > ?2",
+                )?
+                .query_row(params![token_hash, now], user_from_row)
+                .optional()
+            })
+            .await
+    }
+
     async fn consume_reset_token(
         &self,
         token_hash: &TokenHash,
