@@ -15,6 +15,7 @@ mod durability;
 mod errors;
 mod headers;
 mod import;
+mod invisible;
 mod listing;
 mod login;
 mod movies;
