@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 ST_VERSION=4.32.5
 VENV=${ST_VENV:-target/schemathesis-venv}
 EXAMPLES=${FUZZ_EXAMPLES:-30}
-KEY=fuzz-signing-key-0123456789abcdefghijklmnop
+KEY=wy52E0cBUw4c+gG9qc4HD48i4nwU42mpzHSQXJTt3TmvR4kguYgIl8T5UfUEXEjF
 CHECKS=not_a_server_error,status_code_conformance,response_schema_conformance
 
 if [ ! -x "$VENV/bin/st" ]; then

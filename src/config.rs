@@ -178,6 +178,13 @@ pub struct ServerSettings {
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_concurrent_requests: u32,
 
+    /// Connections held open at once; past it a new connection is answered 503 and closed at
+    /// once while the open ones are served. Kept below the open-file limit (raised to its hard
+    /// limit at start), so the server never runs out of descriptors.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_connections: u32,
+
     /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
     pub shutdown_timeout: Duration,
@@ -200,8 +207,9 @@ impl ServerSettings {
 /// Signing, token lifetimes and password rules.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenSettings {
-    /// HS256 signing key, at least 32 bytes. Unset with SQLite: generated once and kept beside
-    /// the database file.
+    /// HS256 signing key: at least 32 bytes, not a published one, not predictable (make one with
+    /// `openssl rand -base64 48`). Unset with SQLite: generated once and kept beside the
+    /// database file.
     #[arg(long, env = "JWT_SECRET_KEY", hide_env_values = true, global = true)]
     pub jwt_secret_key: Option<Secret>,
 
@@ -314,6 +322,11 @@ pub struct MailSettings {
     /// as an error).
     #[arg(id = "mail_give_up_after", long = "mail-give-up-after", env = "MAIL_GIVE_UP_AFTER", default_value = "24h", value_parser = parse_ttl, global = true)]
     pub give_up_after: Duration,
+
+    /// How long a sender holds the one email it is delivering before another sender may take it
+    /// over; keep it longer than the SMTP timeout (20 s).
+    #[arg(id = "mail_lease", long = "mail-lease", env = "MAIL_LEASE", default_value = "60s", value_parser = parse_ttl, global = true)]
+    pub lease: Duration,
 }
 
 impl Settings {

@@ -73,6 +73,10 @@ pub enum ApiError {
     /// 415.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// 415 with `Accept-Encoding: identity`: the body has a content coding the server does not
+    /// decode (RFC 9110 15.5.16); it was not read.
+    #[error("Content-Encoding is not supported: send the request body unencoded")]
+    UnsupportedContentEncoding,
     /// 429 with `Retry-After`.
     #[error("Too many requests, try again later")]
     TooManyRequests { retry_after: Duration },
@@ -112,7 +116,7 @@ impl ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable | Self::Overloaded | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -131,7 +135,7 @@ impl ApiError {
             Self::PreconditionFailed => "precondition_failed",
             Self::BodyTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable | Self::Overloaded => "unavailable",
             Self::Timeout => "timeout",
@@ -203,6 +207,9 @@ impl IntoResponse for ApiError {
             // request, so it ends after this answer.
             Self::BodyTimeout => {
                 headers.insert(header::CONNECTION, HeaderValue::from_static("close"));
+            }
+            Self::UnsupportedContentEncoding => {
+                headers.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("identity"));
             }
             _ => {}
         }

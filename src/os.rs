@@ -27,3 +27,29 @@ pub fn lower_thread_priority() {
 
 #[cfg(not(target_os = "linux"))]
 pub fn lower_thread_priority() {}
+
+/// Raises the soft limit of open file descriptors to the hard limit and returns the limit now
+/// in force (`None` where it cannot be read). The soft limit is often 1,024 while the hard one
+/// is far higher: each connection takes a descriptor, and a server left at 1,024 runs out of
+/// them long before it runs out of anything else.
+#[cfg(unix)]
+pub fn raise_open_file_limit() -> Option<u64> {
+    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    // SAFETY: `limit` is a valid, writable rlimit for the duration of the call.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
+        return None;
+    }
+    if limit.rlim_cur < limit.rlim_max {
+        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        // SAFETY: `raised` is a valid rlimit for the duration of the call.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
+            limit = raised;
+        }
+    }
+    Some(limit.rlim_cur)
+}
+
+#[cfg(not(unix))]
+pub fn raise_open_file_limit() -> Option<u64> {
+    None
+}

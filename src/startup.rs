@@ -10,6 +10,7 @@ use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::signing_key;
 use crate::config::{DatabaseUrl, Settings};
+use crate::http::serve::ConnectionLimits;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
@@ -22,6 +23,8 @@ pub struct Application {
     listener: TcpListener,
     router: axum::Router,
     state: SharedState,
+    /// `MAX_CONNECTIONS`, kept below the open-file limit.
+    max_connections: usize,
 }
 
 impl Application {
@@ -51,7 +54,8 @@ impl Application {
         let listener =
             TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
         let router = crate::http::router(state.clone());
-        Ok(Self { listener, router, state })
+        let max_connections = connection_cap(state.settings.server.max_connections);
+        Ok(Self { listener, router, state, max_connections })
     }
 
     pub fn port(&self) -> u16 {
@@ -77,12 +81,16 @@ impl Application {
             self.state.store.clone(),
             self.state.mailer.clone(),
             self.state.settings.mail.give_up_after,
+            self.state.settings.mail.lease,
         );
         let _sender = AbortOnDrop(tokio::spawn(sender));
         let _housekeeping = AbortOnDrop(tokio::spawn(crate::service::housekeeping::run(self.state.store.clone())));
         let _backups = self.scheduled_backups().map(|schedule| AbortOnDrop(tokio::spawn(schedule)));
-        let header_read_timeout = self.state.settings.server.header_read_timeout;
-        let server = crate::http::serve::serve(self.listener, self.router, header_read_timeout, signal);
+        let limits = ConnectionLimits {
+            header_read_timeout: self.state.settings.server.header_read_timeout,
+            max_connections: self.max_connections,
+        };
+        let server = crate::http::serve::serve(self.listener, self.router, limits, signal);
         let grace = self.state.settings.server.shutdown_timeout;
         let deadline = async move {
             let _ = stopping.wait_for(|stopping| *stopping).await;
@@ -126,6 +134,27 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Descriptors kept for what is not a client connection: the database, files, backups, SMTP.
+const DESCRIPTORS_HELD_BACK: u64 = 256;
+
+/// `MAX_CONNECTIONS`, lowered to fit the open-file limit (raised to its hard limit first).
+fn connection_cap(configured: u32) -> usize {
+    let configured = u64::from(configured);
+    let cap = match crate::os::raise_open_file_limit() {
+        Some(files) if files.saturating_sub(DESCRIPTORS_HELD_BACK) < configured => {
+            let fitted = files.saturating_sub(DESCRIPTORS_HELD_BACK).max(1);
+            tracing::warn!(
+                open_files = files,
+                max_connections = fitted,
+                "MAX_CONNECTIONS lowered to fit the open-file limit"
+            );
+            fitted
+        }
+        _ => configured,
+    };
+    usize::try_from(cap).unwrap_or(usize::MAX)
 }
 
 fn backend_name(url: &DatabaseUrl) -> &'static str {

@@ -222,6 +222,11 @@ impl PasswordHasher {
     /// is verified so that the answer takes the same time, and false is returned. So is a
     /// bcrypt hash whose cost is outside the verified range: its check could hold a hashing
     /// thread for days, whoever asks for it.
+    ///
+    /// Passwords are hashed in normal form C ([`Password`]), so that form is tried first; when
+    /// the password as typed differs from it, the bytes as typed are tried too, because hashes
+    /// made before passwords were normalised hold whatever form their owner typed then. Both
+    /// tries happen whether or not the account exists, so the time still tells nothing.
     #[tracing::instrument(skip_all)]
     pub async fn verify(
         &self,
@@ -238,9 +243,17 @@ impl PasswordHasher {
         });
         let known = stored.is_some();
         let stored = stored.map_or_else(|| self.dummy_hash.to_string(), str::to_owned);
-        let password = password.to_owned();
-        let matches =
-            self.run(when_client_leaves, move |scratch| verify_with(scratch, password.as_bytes(), &stored)).await?;
+        let normalized = crate::domain::normalized_password(password);
+        let as_typed = (normalized != password).then(|| password.to_owned());
+        let matches = self
+            .run(when_client_leaves, move |scratch| {
+                Ok(verify_with(scratch, normalized.as_bytes(), &stored)?
+                    || match as_typed {
+                        Some(as_typed) => verify_with(scratch, as_typed.as_bytes(), &stored)?,
+                        None => false,
+                    })
+            })
+            .await?;
         Ok(known && matches)
     }
 }
@@ -335,6 +348,21 @@ mod tests {
                 .await
                 .expect("the thread was free for the next check");
         assert!(verdict.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_password_verifies_in_either_normal_form_and_a_hash_of_the_raw_form_still_verifies() {
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        let (composed, decomposed) =
+            ("caf\u{e9} cr\u{e8}me br\u{fb}l\u{e9}e", "cafe\u{301} cre\u{300}me bru\u{302}le\u{301}e");
+        let hash = hasher.hash(&Password::parse(decomposed, 8).unwrap(), WhenClientLeaves::Finish).await.unwrap();
+        for typed in [composed, decomposed] {
+            assert!(hasher.verify(typed, Some(&hash), WhenClientLeaves::Finish).await.unwrap(), "{typed:?}");
+        }
+        // Hashed from the bytes as typed, as before passwords were normalised.
+        let legacy = hash_with(&mut Scratch { blocks: Vec::new() }, decomposed.as_bytes()).unwrap();
+        assert!(hasher.verify(decomposed, Some(&legacy), WhenClientLeaves::Finish).await.unwrap());
+        assert!(!hasher.verify("cafe creme brulee", Some(&legacy), WhenClientLeaves::Finish).await.unwrap());
     }
 
     #[tokio::test]

@@ -9,4 +9,4 @@ mod user;
 
 pub use ids::{MovieId, SessionId, UserId};
 pub use movie::{MovieName, TAGS_MAX, TagList};
-pub use user::{Email, Password, Role};
+pub use user::{Email, Password, Role, normalized as normalized_password};

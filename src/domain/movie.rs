@@ -1,4 +1,12 @@
 //! Movie inputs: a name, and the lists of casts and genres.
+//!
+//! Every path that makes a movie (the API's create, replace and patch, the importer) parses
+//! through these types, so the rules below hold for all of them. Text is kept in Unicode normal
+//! form C, and characters that draw nothing or reorder what follows are refused: with them,
+//! "Heat" and "Heat" followed by a zero-width space, or "Ame\u{301}lie" and "Amélie", would be
+//! two movies that look like one, getting past the unique name; and a right-to-left override
+//! (U+202E) makes a name show other than it reads. Refused rather than stripped, so that a
+//! client learns why, and what is stored is what was sent (save the normal form).
 
 const NAME_MAX_CHARS: usize = 200;
 const TAG_MAX_CHARS: usize = 200;
@@ -11,7 +19,9 @@ pub struct MovieName(String);
 
 impl MovieName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        let name = raw.trim();
+        // Normalised first, so that the length is the one stored.
+        let name = normalized(raw.trim());
+        let name = name.as_str();
         if name.is_empty() {
             return Err("must not be blank".into());
         }
@@ -20,6 +30,9 @@ impl MovieName {
         }
         if name.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
+        }
+        if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
+            return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
         }
         Ok(Self(name.to_owned()))
     }
@@ -52,7 +65,7 @@ impl TagList {
     /// characters. For callers that look at entries one by one (an import that reports where
     /// in its file an entry was).
     pub fn entry(raw: &str) -> Result<String, String> {
-        let entry = raw.trim();
+        let entry = normalized(raw.trim());
         if entry.is_empty() {
             return Err("must not be blank".into());
         }
@@ -62,12 +75,52 @@ impl TagList {
         if entry.chars().any(char::is_control) {
             return Err("must not contain control characters".into());
         }
-        Ok(entry.to_owned())
+        if let Some(c) = entry.chars().find(|c| is_invisible(*c)) {
+            return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
+        }
+        Ok(entry)
     }
 
     pub fn into_inner(self) -> Vec<String> {
         self.0
     }
+}
+
+fn normalized(text: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    text.nfc().collect()
+}
+
+/// Unicode's default-ignorable code points (DerivedCoreProperties.txt,
+/// `Default_Ignorable_Code_Point`): what a renderer draws as nothing, the bidirectional
+/// controls among them (U+061C, U+200E, U+200F, U+202A to U+202E, U+2066 to U+2069); and the
+/// line and paragraph separators, which break a name across lines. The price: emoji sequences
+/// joined by U+200D or styled by U+FE0F, and the zero-width non-joiner some Persian spellings
+/// use, are refused in names, casts and genres too; a lone emoji is fine.
+const INVISIBLE: [(u32, u32); 18] = [
+    (0x00AD, 0x00AD),   // soft hyphen
+    (0x034F, 0x034F),   // combining grapheme joiner
+    (0x061C, 0x061C),   // Arabic letter mark
+    (0x115F, 0x1160),   // Hangul fillers
+    (0x17B4, 0x17B5),   // Khmer inherent vowels
+    (0x180B, 0x180F),   // Mongolian variation selectors and vowel separator
+    (0x200B, 0x200F),   // zero-width space, non-joiner, joiner; left-to-right and right-to-left marks
+    (0x2028, 0x2029),   // line and paragraph separators
+    (0x202A, 0x202E),   // bidirectional embeddings and overrides
+    (0x2060, 0x206F),   // word joiner, invisible operators, bidirectional isolates, deprecated formats
+    (0x3164, 0x3164),   // Hangul filler
+    (0xFE00, 0xFE0F),   // variation selectors
+    (0xFEFF, 0xFEFF),   // zero-width no-break space (byte order mark)
+    (0xFFA0, 0xFFA0),   // halfwidth Hangul filler
+    (0xFFF0, 0xFFF8),   // unassigned, default-ignorable
+    (0x1BCA0, 0x1BCA3), // shorthand format controls
+    (0x1D173, 0x1D17A), // musical symbol formatting
+    (0xE0000, 0xE0FFF), // tags and variation selectors supplement
+];
+
+fn is_invisible(c: char) -> bool {
+    let c = u32::from(c);
+    INVISIBLE.iter().any(|(first, last)| (*first..=*last).contains(&c))
 }
 
 #[cfg(test)]
@@ -86,6 +139,47 @@ mod tests {
         assert!(MovieName::parse("He\0at").is_err());
         assert!(MovieName::parse("He\u{7}at").is_err());
         assert!(TagList::parse(&["Al\0".to_owned()]).is_err());
+    }
+
+    #[test]
+    fn invisible_and_text_direction_characters_are_refused_in_names_and_tags() {
+        for c in [
+            '\u{202E}',
+            '\u{202A}',
+            '\u{2066}',
+            '\u{2069}',
+            '\u{200E}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{200B}',
+            '\u{200C}',
+            '\u{200D}',
+            '\u{2060}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{FE0F}',
+            '\u{E0041}',
+            '\u{2028}',
+        ] {
+            let name = format!("He{c}at");
+            let refused = MovieName::parse(&name).unwrap_err();
+            assert!(refused.contains(&format!("U+{:04X}", u32::from(c))), "{refused}");
+            assert!(TagList::parse(&["Al Pacino".to_owned(), format!("Dra{c}ma")]).unwrap_err().starts_with("entry 1"));
+        }
+        // At either end too, where trimming does not reach: these are not white space.
+        assert!(MovieName::parse("Heat\u{200B}").is_err());
+        assert!(MovieName::parse("\u{FEFF}Heat").is_err());
+        for fine in ["Amélie", "Léon: The Professional", "千と千尋の神隠し", "כל הכבוד", "شاهنامه", "🎬 Heat"]
+        {
+            assert!(MovieName::parse(fine).is_ok(), "{fine}");
+        }
+    }
+
+    #[test]
+    fn names_and_tags_are_kept_in_normal_form_c_and_measured_there() {
+        assert_eq!(MovieName::parse("Ame\u{301}lie").unwrap().into_inner(), "Am\u{e9}lie");
+        assert!(MovieName::parse(&"e\u{301}".repeat(200)).is_ok(), "200 characters once composed");
+        assert_eq!(TagList::parse(&["Rene\u{301}e".to_owned()]).unwrap().into_inner(), ["Ren\u{e9}e"]);
     }
 
     #[test]

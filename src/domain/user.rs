@@ -65,34 +65,65 @@ fn is_valid_domain(domain: &str) -> bool {
         && labels.last().is_some_and(|tld| tld.chars().any(|c| c.is_ascii_alphabetic()))
 }
 
-/// A password that meets the length rules. Never trimmed, never truncated: every byte counts.
+/// A password that meets the rules, in Unicode normal form C: the same password typed on
+/// another keyboard or system (`é` as one code point or as `e` and a combining accent) is the
+/// same password. Never trimmed, never truncated: every byte of that form counts.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Password(String);
+
+/// The service's name, which attackers guessing passwords for it try first (ASVS V6.2.11).
+const SERVICE_NAME: &str = "moviebag";
 
 impl Password {
     /// A password its owner just proved (it matched their stored hash), taken as it is: it is
     /// already theirs, whatever today's rules say (an imported account's 6-character one).
     pub fn known(raw: &str) -> Self {
-        Self(raw.to_owned())
+        Self(normalized(raw))
     }
 
+    /// The rules that need no account: length, the common passwords, the service's name.
+    /// [`Password::for_account`] adds the one that does.
     pub fn parse(raw: &str, min_chars: usize) -> Result<Self, String> {
-        let chars = raw.chars().count();
+        let password = normalized(raw);
+        let chars = password.chars().count();
         if chars < min_chars {
             return Err(format!("must be at least {min_chars} characters"));
         }
         if chars > PASSWORD_MAX_CHARS {
             return Err(format!("must be at most {PASSWORD_MAX_CHARS} characters"));
         }
-        if is_common_password(raw) {
+        if is_common_password(&password) {
             return Err("is one of the most common passwords: choose one that is harder to guess".into());
         }
-        Ok(Self(raw.to_owned()))
+        // "Movie-Bag", "movie bag", "movie_bag2024": separators do not hide the name.
+        let letters: String = password.to_lowercase().chars().filter(|c| !matches!(c, '-' | '_' | '.' | ' ')).collect();
+        if letters.contains(SERVICE_NAME) {
+            return Err("must not contain the service's name (movie-bag)".into());
+        }
+        Ok(Self(password))
+    }
+
+    /// Refuses a password that is the account's email address, or its part before the `@`,
+    /// ignoring case: the first thing anyone who knows the address tries.
+    pub fn for_account(self, email: &str) -> Result<Self, String> {
+        let password = self.0.trim().to_lowercase();
+        let email = email.trim().to_lowercase();
+        let local = email.rsplit_once('@').map_or(email.as_str(), |(local, _)| local);
+        if password == email || password == local {
+            return Err("must not be your email address or its part before the @".into());
+        }
+        Ok(self)
     }
 
     pub fn expose(&self) -> &str {
         &self.0
     }
+}
+
+/// `raw` in Unicode normal form C.
+pub fn normalized(raw: &str) -> String {
+    use unicode_normalization::UnicodeNormalization as _;
+    raw.nfc().collect()
 }
 
 /// Whether `password` (ignoring case) is among the 10,000 most common passwords, which attackers
@@ -205,6 +236,29 @@ mod tests {
         assert_eq!(Password::parse(&long, 8).unwrap().expose(), long);
         assert!(Password::parse(&"x".repeat(257), 8).is_err());
         assert!(Password::parse(&"x".repeat(256), 8).is_ok());
+    }
+
+    #[test]
+    fn passwords_are_kept_in_normal_form_c_and_counted_there() {
+        let decomposed = "cafe\u{301} au lait";
+        let password = Password::parse(decomposed, 8).unwrap();
+        assert_eq!(password.expose(), "caf\u{e9} au lait");
+        assert_eq!(Password::known(decomposed).expose(), "caf\u{e9} au lait");
+        // Five characters once composed, though six code points as typed.
+        assert!(Password::parse("e\u{301}e\u{301}e\u{301}e\u{301}e\u{301}", 6).is_err());
+    }
+
+    #[test]
+    fn a_password_with_the_service_name_or_that_is_the_email_is_refused() {
+        for named in ["movie-bag-2024", "MyMovieBagPass", "movie bag forever", "the_movie_bag", "xmoviebagx"] {
+            assert!(Password::parse(named, 8).unwrap_err().contains("service's name"), "{named}");
+        }
+        let ok = |p: &str| Password::parse(p, 8).unwrap();
+        assert!(ok("Ann.Lee@Example.com").for_account("ann.lee@example.com").is_err());
+        assert!(ok("ANN@EXAMPLE.COM").for_account("ann@example.com").is_err());
+        assert!(ok("ann.lee9").for_account("Ann.Lee9@example.com").is_err(), "the part before the @");
+        assert!(ok("correct horse battery").for_account("ann@example.com").is_ok());
+        assert!(ok("ann@example.com and more").for_account("ann@example.com").is_ok());
     }
 
     #[test]

@@ -98,7 +98,7 @@ pub struct ResetRequest {
         (status = 400, description = "Invalid or missing fields", body = ErrorBody),
         (status = 409, description = "Email already taken", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn signup(
@@ -117,7 +117,7 @@ pub async fn signup(
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn login(
@@ -138,7 +138,7 @@ pub async fn login(
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Unknown, used, revoked or expired refresh token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn refresh(
@@ -178,7 +178,7 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
         (status = 400, description = "Wrong current password or invalid new one", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn change_password(
@@ -197,7 +197,7 @@ pub async fn change_password(
         (status = 202, description = "Accepted; an email is sent if the account exists", body = MessageResponse),
         (status = 400, description = "Invalid email", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn forgot(
@@ -215,7 +215,7 @@ pub async fn forgot(
         (status = 200, description = "Password reset", body = MessageResponse),
         (status = 400, description = "Bad, used or expired token, or invalid password", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn reset(

@@ -37,6 +37,7 @@ impl FromRequestParts<SharedState> for AdminUser {
         if actor.is_admin() {
             Ok(AdminUser(actor))
         } else {
+            tracing::warn!(user_id = %actor.user.id, "refused: an admin route asked for by a user who is not an admin");
             Err(ApiError::Forbidden("Admin privileges required".into()))
         }
     }
@@ -62,34 +63,45 @@ impl FromRequestParts<SharedState> for ClientAddr {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
-        let peer = parts
-            .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical())
-            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))?;
-        let trusted =
-            |ip: &IpAddr| state.settings.limits.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip);
-        if !trusted(&peer) {
-            return Ok(ClientAddr(peer));
-        }
-        let entries: Vec<&str> = parts
-            .headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .collect();
-        let mut client = peer;
-        for entry in entries.iter().rev() {
-            match forwarded_address(entry) {
-                Some(ip) if trusted(&ip) => client = ip,
-                Some(ip) => return Ok(ClientAddr(ip)),
-                None => break,
-            }
-        }
-        Ok(ClientAddr(client))
+        client_address(state, &parts.headers, &parts.extensions)
+            .map(ClientAddr)
+            .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))
     }
+}
+
+/// The client's address as [`ClientAddr`] finds it; `None` without a connection's address.
+pub(super) fn client_address(
+    state: &SharedState,
+    headers: &axum::http::HeaderMap,
+    extensions: &axum::http::Extensions,
+) -> Option<IpAddr> {
+    let peer = extensions.get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip().to_canonical())?;
+    let trusted = |ip: &IpAddr| is_trusted_proxy(state, ip);
+    if !trusted(&peer) {
+        return Some(peer);
+    }
+    let entries: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for entry in entries.iter().rev() {
+        match forwarded_address(entry) {
+            Some(ip) if trusted(&ip) => client = ip,
+            Some(ip) => return Some(ip),
+            None => break,
+        }
+    }
+    Some(client)
+}
+
+/// Whether `ip` (in canonical form) is one of `TRUSTED_PROXIES`, whose forwarding headers are
+/// believed.
+pub(super) fn is_trusted_proxy(state: &SharedState, ip: &IpAddr) -> bool {
+    state.settings.limits.trusted_proxies.iter().any(|proxy| proxy.to_canonical() == *ip)
 }
 
 /// An `X-Forwarded-For` entry's address: `ip`, `ip:port` or `[ipv6]:port`.

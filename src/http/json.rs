@@ -1,8 +1,13 @@
 //! `AppJson`: the JSON body extractor whose every rejection is the contract's error body.
 //!
 //! axum's own `Json` answers some failures with plain text and 422; clients of this API get
-//! 415 for a wrong content type, 413 for an oversized body and 400 with a field map for
-//! everything else (malformed JSON, not an object, missing, unknown or mistyped fields).
+//! 415 for a wrong content type or a `Content-Encoding` the server does not decode, 413 for an
+//! oversized body and 400 with a field map for everything else (malformed JSON, not an object,
+//! missing, unknown, mistyped or repeated fields).
+//!
+//! The two strict rules close gaps where a proxy (a WAF, a logging gateway) and this server
+//! could read one body two ways: a gzip-encoded body the proxy decodes but the server would
+//! have read as it came, and a key given twice, where parsers disagree on which one wins.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -24,6 +29,9 @@ where
         if !has_json_content_type(request.headers()) {
             return Err(ApiError::UnsupportedMediaType);
         }
+        if !has_identity_encoding(request.headers()) {
+            return Err(ApiError::UnsupportedContentEncoding);
+        }
         let bytes = Bytes::from_request(request, state).await.map_err(|rejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge
@@ -44,10 +52,20 @@ fn has_json_content_type(headers: &HeaderMap) -> bool {
     essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
+/// No `Content-Encoding`, or only `identity`: the body is the JSON as sent. The server decodes
+/// no content coding, so any other one (`gzip`, `br`, a made-up name) would be read as if it
+/// were not there.
+fn has_identity_encoding(headers: &HeaderMap) -> bool {
+    headers.get_all(header::CONTENT_ENCODING).iter().all(|value| {
+        value.to_str().is_ok_and(|value| {
+            value.split(',').map(str::trim).all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case("identity"))
+        })
+    })
+}
+
 /// Parses a JSON object into `T`, naming the offending field on failure.
 pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let value: serde_json::Value =
-        serde_json::from_slice(bytes).map_err(|_| ApiError::BadRequest("Request body is not valid JSON".into()))?;
+    let value = parse_without_duplicates(bytes)?;
     if !value.is_object() {
         return Err(ApiError::BadRequest("Request body must be a JSON object".into()));
     }
@@ -65,6 +83,138 @@ pub fn parse_object<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         errors.insert(field, vec![reason]);
         ApiError::Validation { message: message.into(), errors }
     })
+}
+
+/// Parses JSON text, refusing an object (at any depth) that names a key twice: serde_json
+/// would keep the last, another parser the first. The repeated key is named by its path
+/// (`name`, `casts[0].x`), as the other field errors are.
+fn parse_without_duplicates(bytes: &[u8]) -> Result<serde_json::Value, ApiError> {
+    use serde::de::DeserializeSeed as _;
+    let duplicate = std::cell::RefCell::new(None);
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let parsed = Unique { at: None, duplicate: &duplicate }
+        .deserialize(&mut deserializer)
+        .and_then(|value| deserializer.end().map(|()| value));
+    match (parsed, duplicate.into_inner()) {
+        (_, Some(field)) => {
+            let mut errors = FieldErrors::new();
+            errors.insert(field, vec!["is given more than once".into()]);
+            Err(ApiError::Validation { message: "Request names a field more than once".into(), errors })
+        }
+        (Ok(value), None) => Ok(value),
+        (Err(_), None) => Err(ApiError::BadRequest("Request body is not valid JSON".into())),
+    }
+}
+
+/// Where a value sits in the document, as a chain to its parent; written out only when a
+/// duplicate is found, so a well-formed body costs no path strings.
+enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+struct Position<'a> {
+    parent: Option<&'a Position<'a>>,
+    step: Step<'a>,
+}
+
+impl Position<'_> {
+    fn path(&self) -> String {
+        let mut steps = vec![&self.step];
+        let mut parent = self.parent;
+        while let Some(position) = parent {
+            steps.push(&position.step);
+            parent = position.parent;
+        }
+        let mut path = String::new();
+        for step in steps.into_iter().rev() {
+            match step {
+                Step::Key(key) if path.is_empty() => path.push_str(key),
+                Step::Key(key) => {
+                    path.push('.');
+                    path.push_str(key);
+                }
+                Step::Index(index) => path.push_str(&format!("[{index}]")),
+            }
+        }
+        path
+    }
+}
+
+/// Builds a `serde_json::Value` like its own `Deserialize` does, but notes the first repeated
+/// key in `duplicate` and stops there.
+struct Unique<'a, 'p> {
+    at: Option<&'p Position<'p>>,
+    duplicate: &'a std::cell::RefCell<Option<String>>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Unique<'_, '_> {
+    type Value = serde_json::Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Unique<'_, '_> {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut items = Vec::new();
+        loop {
+            let position = Position { parent: self.at, step: Step::Index(items.len()) };
+            match seq.next_element_seed(Unique { at: Some(&position), duplicate: self.duplicate })? {
+                Some(item) => items.push(item),
+                None => return Ok(serde_json::Value::Array(items)),
+            }
+        }
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = map.next_key::<String>()? {
+            let position = Position { parent: self.at, step: Step::Key(&key) };
+            if object.contains_key(&key) {
+                *self.duplicate.borrow_mut() = Some(position.path());
+                return Err(serde::de::Error::custom("a key is given twice"));
+            }
+            let value = map.next_value_seed(Unique { at: Some(&position), duplicate: self.duplicate })?;
+            object.insert(key, value);
+        }
+        Ok(serde_json::Value::Object(object))
+    }
 }
 
 /// Turns serde's message into (field, reason): missing and unknown fields are named inside the
@@ -128,6 +278,40 @@ mod tests {
         for body in ["[]", "\"x\"", "null", "{", ""] {
             assert!(matches!(parse_object::<Signup>(body.as_bytes()), Err(ApiError::BadRequest(_))), "{body}");
         }
+    }
+
+    #[test]
+    fn a_key_given_twice_is_named_by_its_path_at_any_depth() {
+        let errors = field_errors(r#"{"email":"a@example.com","email":"b@example.com","password":"x"}"#);
+        assert_eq!(errors["email"], ["is given more than once"]);
+        // Nested, in objects and arrays: refused before the type is even looked at.
+        let nested = field_errors(r#"{"email":"a","password":"b","x":[{"k":1},{"k":1,"k":2}]}"#);
+        assert_eq!(nested["x[1].k"], ["is given more than once"]);
+        let deeper = field_errors(r#"{"email":{"a":{"b":1,"b":1}},"password":"b"}"#);
+        assert_eq!(deeper["email.a.b"], ["is given more than once"]);
+        // The same key in two different objects is no duplicate.
+        let value = parse_without_duplicates(br#"{"a":{"k":1},"b":{"k":1},"c":[1,1]}"#).unwrap();
+        assert_eq!(value, serde_json::json!({"a":{"k":1},"b":{"k":1},"c":[1,1]}));
+    }
+
+    #[test]
+    fn only_an_absent_or_identity_content_encoding_is_read() {
+        let mut headers = HeaderMap::new();
+        assert!(has_identity_encoding(&headers));
+        for (value, ok) in [
+            ("identity", true),
+            ("Identity", true),
+            ("gzip", false),
+            ("identity, gzip", false),
+            ("br", false),
+            ("x", false),
+        ] {
+            headers.insert(header::CONTENT_ENCODING, value.parse().unwrap());
+            assert_eq!(has_identity_encoding(&headers), ok, "{value}");
+        }
+        headers.insert(header::CONTENT_ENCODING, "identity".parse().unwrap());
+        headers.append(header::CONTENT_ENCODING, "gzip".parse().unwrap());
+        assert!(!has_identity_encoding(&headers), "a second header line counts too");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 mod auth;
 mod conditional;
 mod cursor;
+mod docs;
 mod extract;
 pub mod json;
 mod movies;
@@ -28,7 +29,6 @@ use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use utoipa_swagger_ui::SwaggerUi;
 
 use crate::error::ApiError;
 use crate::service::Invalid;
@@ -45,10 +45,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(movies::router())
         .merge(ops::router())
         .merge(web::router())
-        .merge(
-            SwaggerUi::new("/docs")
-                .url("/api/openapi.json", openapi::document(state.settings.tokens.password_min_length)),
-        )
+        .merge(docs::router(&openapi::document(state.settings.tokens.password_min_length)))
         .fallback(web::not_found)
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::max(state.settings.server.body_limit_bytes));
@@ -69,7 +66,55 @@ pub fn router(state: SharedState) -> Router {
         .layer(PropagateRequestIdLayer::new(REQUEST_ID))
         .layer(SetRequestIdLayer::new(REQUEST_ID, MakeRequestUuid))
         .layer(middleware::from_fn(drop_unsafe_request_id))
+        // Outermost: every answer, a 503 from a full queue or a timeout included.
+        .layer(middleware::from_fn_with_state(state.clone(), strict_transport_security))
         .with_state(state)
+}
+
+/// One year, subdomains included: what HSTS preload lists ask for.
+const HSTS: HeaderValue = HeaderValue::from_static("max-age=31536000; includeSubDomains");
+
+/// `Strict-Transport-Security` on the answers to requests that came over HTTPS, when the
+/// service's public address is HTTPS. The server speaks plain HTTP itself, so a request came
+/// over HTTPS only when a proxy in `TRUSTED_PROXIES` says so with `X-Forwarded-Proto: https`
+/// (the last entry, the one that proxy wrote); anyone else's header proves nothing. Browsers
+/// ignore the header over plain HTTP anyway (RFC 6797 8.1), but sending it there would only
+/// mislead.
+async fn strict_transport_security(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let public_https = state
+        .settings
+        .server
+        .public_url
+        .as_deref()
+        .is_some_and(|url| url.get(..8).is_some_and(|scheme| scheme.eq_ignore_ascii_case("https://")));
+    let over_https = public_https && came_over_https(&state, &request);
+    let mut response = next.run(request).await;
+    if over_https {
+        response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HSTS);
+    }
+    response
+}
+
+fn came_over_https(state: &SharedState, request: &axum::extract::Request) -> bool {
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|axum::extract::ConnectInfo(addr)| addr.ip().to_canonical());
+    if !peer.is_some_and(|peer| extract::is_trusted_proxy(state, &peer)) {
+        return false;
+    }
+    let last = request
+        .headers()
+        .get_all("x-forwarded-proto")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .next_back();
+    last.is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
 }
 
 /// Bodies of 1 KiB and more are compressed with brotli or gzip, whichever the client prefers

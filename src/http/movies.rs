@@ -247,7 +247,7 @@ impl utoipa::ToSchema for MoviePage {
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn create_movie(
     State(state): State<SharedState>,
@@ -301,7 +301,7 @@ fn with_etag(movie: Movie) -> Response {
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn replace_movie(
     State(state): State<SharedState>,
@@ -328,7 +328,7 @@ pub async fn replace_movie(
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn patch_movie(
     State(state): State<SharedState>,

@@ -27,7 +27,11 @@ pub async fn observe(State(state): State<SharedState>, request: Request, next: N
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    let span = tracing::info_span!("request", id = %request_id);
+    // Every line logged while the request runs names it and where it came from.
+    let client = super::extract::client_address(&state, request.headers(), request.extensions())
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    let span = tracing::info_span!("request", id = %request_id, client = %client);
     let response = match tokio::time::timeout(state.settings.server.request_timeout, next.run(request))
         .instrument(span.clone())
         .await

@@ -12,7 +12,9 @@ use super::{auth, movies, ops, users};
     info(
         title = "movie-bag",
         description = "The movie catalogue REST API of the Flask movie-bag tutorial, rebuilt in Rust. \
-            Errors are JSON: {message, status, code, errors?}.",
+            Errors are JSON: {message, status, code, errors?}. A request body is one JSON object, \
+            sent unencoded: a field named twice (at any depth) is a 400 naming it, and a \
+            Content-Encoding other than identity a 415.",
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
@@ -87,7 +89,8 @@ pub fn field_errors() -> Schema {
     )
 }
 
-/// The document, with what depends on the settings: the shortest password accepted.
+/// The document, with what depends on the settings: the shortest password accepted (and the
+/// password rules, said where the length is).
 pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     let mut schemas = document.components.as_mut().map(|c| &mut c.schemas);
@@ -102,6 +105,12 @@ pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
         if let Some(RefOr::T(Schema::Object(property))) = property {
             property.min_length = Some(usize::from(password_min_length));
             property.max_length = Some(256);
+            property.description = Some(
+                "Taken in Unicode normal form C. A new password (signup, change, reset) must not be one of the \
+                 10,000 most common, the account's email or its part before the @ (ignoring case), or contain \
+                 the service's name (movie-bag)."
+                    .to_owned(),
+            );
         }
     }
     document

@@ -20,6 +20,7 @@ use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use tracing::Instrument as _;
 
 use crate::client_presence::{ClientPresence, PeerClosed};
 use crate::error::ApiError;
@@ -56,7 +57,9 @@ pub async fn run_to_completion(request: Request, next: Next) -> Response {
     let peer_closed = request.extensions().get::<PeerClosed>().cloned().unwrap_or_default();
     let presence = ClientPresence::on_connection(peer_closed);
     let departure = presence.departure_guard();
-    let work = tokio::spawn(presence.scope(next.run(request)));
+    // A spawned task starts outside every span: it is given the request's, so what it logs
+    // names the request and its client.
+    let work = tokio::spawn(presence.scope(next.run(request)).in_current_span());
     let response = match work.await {
         Ok(response) => response,
         Err(error) => ApiError::internal(anyhow::anyhow!("request task failed: {error}")).into_response(),

@@ -10,10 +10,16 @@
 //!   ever runs. Whether the client has closed its side can still be asked
 //!   ([`crate::client_presence::PeerClosed`]), so that work only the client could use (a login's
 //!   password hash) is not started for a client that left.
+//! - A request head is at most [`MAX_HEAD_BYTES`] (hyper answers 431 past it), so a thousand
+//!   connections each sending a huge header hold a bounded amount of memory.
+//! - At most `MAX_CONNECTIONS` connections are open at once, below the open-file limit: past
+//!   it a new connection is answered 503 and closed at once, and the open ones go on being
+//!   served. Without it, silent sockets used up the descriptors and `/health` waited seconds.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
@@ -23,21 +29,43 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
 use crate::client_presence::PeerClosed;
+
+/// The largest request head (request line and headers) read.
+pub const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Sent to a connection past the cap, before it is closed.
+const TOO_MANY_CONNECTIONS: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\nConnection: close\r\n\
+    Content-Type: application/json\r\nContent-Length: 102\r\n\r\n\
+    {\"message\":\"The server has too many connections, try again shortly\",\"status\":503,\"code\":\"unavailable\"}";
+
+/// What the connection loop holds each connection to.
+#[derive(Debug, Clone, Copy)]
+pub struct ConnectionLimits {
+    pub header_read_timeout: Duration,
+    pub max_connections: usize,
+}
 
 /// Serves `router` on `listener` until `shutdown` completes, then stops accepting and waits for
 /// open connections to finish their current request (idle ones are closed at once).
 pub async fn serve(
     listener: TcpListener,
     router: Router,
-    header_read_timeout: Duration,
+    limits: ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
     let mut http = http1::Builder::new();
-    http.timer(TokioTimer::new()).header_read_timeout(header_read_timeout).half_close(true).keep_alive(true);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_header_size(MAX_HEAD_BYTES)
+        .max_buf_size(MAX_HEAD_BYTES)
+        .half_close(true)
+        .keep_alive(true);
     let graceful = GracefulShutdown::new();
+    let open = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -52,6 +80,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(slot) = Arc::clone(&open).try_acquire_owned() else {
+            refuse(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let peer_closed = PeerClosed::watching(&stream);
         let service = router.clone().map_request(move |mut request: axum::extract::Request<hyper::body::Incoming>| {
@@ -65,8 +97,16 @@ pub async fn serve(
             if let Err(error) = connection.await {
                 tracing::debug!(%error, "connection ended with an error");
             }
+            drop(slot);
         });
     }
     drop(listener);
     graceful.shutdown().await;
+}
+
+/// Answers a connection past the cap without waiting for it: one write that fits any socket
+/// buffer, then the close. Nothing of its request is read.
+fn refuse(stream: tokio::net::TcpStream) {
+    tracing::debug!("connection refused: MAX_CONNECTIONS are open");
+    let _ = stream.try_write(TOO_MANY_CONNECTIONS);
 }

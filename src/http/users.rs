@@ -72,7 +72,7 @@ pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> 
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
         (status = 409, description = "The last admin cannot delete their account", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn delete_me(
@@ -108,7 +108,7 @@ pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> 
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "It would leave no admin", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON", body = ErrorBody),
+        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn set_role(
     State(state): State<SharedState>,

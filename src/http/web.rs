@@ -25,15 +25,15 @@ const CONTENT_SECURITY_POLICY: &str = "default-src 'none'; script-src 'self'; st
      connect-src 'self'; font-src 'self'; manifest-src 'self'; form-action 'self'; base-uri 'none'; \
      frame-ancestors 'none'; object-src 'none'";
 
-/// One embedded file with its validator.
-struct Asset {
+/// One embedded file with its validator (the API documentation's files are served as these too).
+pub(super) struct Asset {
     body: &'static [u8],
     content_type: &'static str,
     etag: HeaderValue,
 }
 
 impl Asset {
-    fn new(body: &'static [u8], content_type: &'static str) -> Self {
+    pub(super) fn new(body: &'static [u8], content_type: &'static str) -> Self {
         let digest = Sha256::digest(body);
         let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
         let etag = HeaderValue::from_str(&format!("\"{hex}\"")).expect("hex is a valid header value");
@@ -42,7 +42,7 @@ impl Asset {
 
     /// The file, or 304 when the client holds this version. `no-cache`: always revalidate, so a
     /// new binary's assets are picked up at once.
-    fn respond(&self, request_headers: &HeaderMap, status: StatusCode) -> Response {
+    pub(super) fn respond(&self, request_headers: &HeaderMap, status: StatusCode) -> Response {
         let mut headers = HeaderMap::new();
         headers.insert(header::ETAG, self.etag.clone());
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));

@@ -3,9 +3,12 @@
 //! A request that promises an email (a reset link, a notice that the password changed) writes
 //! an `outbox` row in the same transaction as the token or change it is about, so the email
 //! exists exactly when the change does, and survives SMTP outages, restarts and `kill -9`.
-//! Each process runs one sender. It claims due rows with a lease ([`LEASE`], longer than the
-//! SMTP timeout) so that no other sender takes them meanwhile (PostgreSQL: `FOR UPDATE SKIP
-//! LOCKED`; SQLite: the single writer), tries each once, and records the outcome:
+//! Each process runs one sender. It claims one due row at a time with a lease (`MAIL_LEASE`,
+//! 60 s, longer than the SMTP timeout) so that no other sender takes it meanwhile (PostgreSQL:
+//! `FOR UPDATE SKIP LOCKED`; SQLite: the single writer), tries it once, and records the outcome
+//! only if the row is still its claim's (the lease's end names the claim). One at a time because
+//! a lease over a batch ran out while its last emails waited behind a slow SMTP server, and
+//! another replica sent them a second time:
 //! - delivered: marked sent, and the body (which may hold a reset token) is erased;
 //! - refused or unreachable: retried after 2 s, then 4, 8, ... at most [`MAX_BACKOFF`] apart;
 //! - still failing `MAIL_GIVE_UP_AFTER` (default 24 h) after it was queued: given up, with an
@@ -25,15 +28,12 @@ use super::{Email, Mailer};
 use crate::model::now;
 use crate::store::{DynStore, QueuedMail};
 
-/// How long a claim holds an email; longer than the SMTP timeout (20 s), so a slow delivery is
-/// never taken over by another sender while it is still under way.
-pub const LEASE: Duration = Duration::from_secs(60);
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
 /// The first retry comes this long after the first failure; each next one twice as long.
 const FIRST_BACKOFF: Duration = Duration::from_secs(2);
-/// Emails claimed at once.
-const CLAIM_BATCH: u32 = 16;
+/// Emails claimed at once: one, so that a lease covers only the email being delivered.
+const CLAIM_BATCH: u32 = 1;
 /// How often the queue is checked without a wake-up: for retries, and for emails queued by
 /// another process.
 const POLL: Duration = Duration::from_secs(1);
@@ -51,9 +51,9 @@ impl Outbox {
     }
 
     /// Delivers queued emails until the task is dropped.
-    pub async fn run_sender(self, store: DynStore, mailer: Mailer, give_up_after: Duration) {
+    pub async fn run_sender(self, store: DynStore, mailer: Mailer, give_up_after: Duration, lease: Duration) {
         loop {
-            let delivered_all = match store.claim_mail(now(), at(now(), LEASE), CLAIM_BATCH).await {
+            let delivered_all = match store.claim_mail(now(), lease_end(lease), CLAIM_BATCH).await {
                 Ok(claimed) => {
                     let full = claimed.len() == CLAIM_BATCH as usize;
                     for mail in claimed {
@@ -78,25 +78,34 @@ async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_a
     let outcome = mailer.send(&email).await;
     let now = now();
     let recorded = match outcome {
-        Ok(()) => store.mail_sent(&mail.id, now).await,
+        Ok(()) => store.mail_sent(&mail.id, mail.lease, now).await,
         Err(error) => {
             let error = format!("{error:#}");
             let retry_at = at(now, backoff(mail.attempts));
             if retry_at > at(mail.created_at, give_up_after) {
                 tracing::error!(mail_id = %mail.id, attempts = mail.attempts, %error,
                     "email given up: still undeliverable after MAIL_GIVE_UP_AFTER");
-                store.mail_not_sent(&mail.id, &error, None, now).await
+                store.mail_not_sent(&mail.id, mail.lease, &error, None, now).await
             } else {
                 tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, retry_at = %retry_at,
                     "email not delivered; will retry");
-                store.mail_not_sent(&mail.id, &error, Some(retry_at), now).await
+                store.mail_not_sent(&mail.id, mail.lease, &error, Some(retry_at), now).await
             }
         }
     };
-    if let Err(error) = recorded {
+    match recorded {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(mail_id = %mail.id, "an email's lease ran out before its outcome was recorded"),
         // The lease runs out and the email is tried again.
-        tracing::warn!(mail_id = %mail.id, %error, "cannot record an email's delivery outcome");
+        Err(error) => tracing::warn!(mail_id = %mail.id, %error, "cannot record an email's delivery outcome"),
     }
+}
+
+/// The end of a lease taken now, to the microsecond both databases keep, so that comparing the
+/// stored value with it finds the claim.
+fn lease_end(lease: Duration) -> DateTime<Utc> {
+    let end = at(now(), lease);
+    DateTime::from_timestamp_micros(end.timestamp_micros()).unwrap_or(end)
 }
 
 /// The wait after the `attempts`-th failed attempt: 2 s, 4 s, 8 s, ... at most [`MAX_BACKOFF`].

@@ -120,7 +120,11 @@ fn min_password(deps: &AuthDeps<'_>) -> usize {
 pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
-    let password = v.check("password", Password::parse(password, min_password(deps)));
+    let password = Password::parse(password, min_password(deps)).and_then(|password| match &email {
+        Some(email) => password.for_account(email.as_str()),
+        None => Ok(password),
+    });
+    let password = v.check("password", password);
     let (email, password) = v.finish(email.zip(password)).map_err(AuthError::Invalid)?;
     if email.normalized() == super::seed::SEED_EMAIL {
         // It owns the seeded movies: whoever signed up as it would own them.
@@ -250,7 +254,11 @@ pub async fn refresh(deps: &AuthDeps<'_>, refresh_token: &str) -> AuthResult<Tok
     let rotation = Rotation { presented, replacement: secret_token::hash(&replacement), at: now };
     if record.rotated || !deps.sessions.rotate_refresh_token(&rotation).await? {
         deps.sessions.revoke_session(&record.session_id, now).await?;
-        tracing::warn!("a rotated refresh token was presented again: its session is revoked");
+        tracing::warn!(
+            user_id = %record.user_id,
+            session_id = %record.session_id,
+            "a rotated refresh token was presented again: its session is revoked"
+        );
         deps.metrics.record(AuthEvent::Revocation);
         return Err(invalid());
     }
@@ -280,6 +288,7 @@ pub async fn change_password(
     new: &str,
 ) -> AuthResult<()> {
     let new = Password::parse(new, min_password(deps))
+        .and_then(|new| new.for_account(&actor.user.email))
         .map_err(|reason| AuthError::Invalid(Invalid::field("new_password", reason)))?;
     confirm_password(deps.users, deps.hasher, &deps.password_gate(client), actor, "current_password", current).await?;
     let hash = deps.hasher.hash(&new, WhenClientLeaves::Finish).await?;
@@ -349,6 +358,13 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
     if reset_token.is_empty() || reset_token.len() > 256 {
         return Err(AuthError::InvalidResetToken);
     }
+    // The account's own rule needs the account: looked up, not used, so that a refused
+    // password leaves the token working.
+    let Some(owner) = deps.sessions.reset_token_owner(&secret_token::hash(reset_token), now()).await? else {
+        return Err(AuthError::InvalidResetToken);
+    };
+    let password =
+        password.for_account(&owner.email).map_err(|reason| AuthError::Invalid(Invalid::field("password", reason)))?;
     let hash = deps.hasher.hash(&password, WhenClientLeaves::Finish).await?;
     let confirmation = MailDraft {
         id: new_id(),

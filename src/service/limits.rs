@@ -65,12 +65,18 @@ pub fn client_key(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The account a password check is for, by its folded address; an address that does not parse
-/// still counts, by its lowercased text, so that a malformed one is no way around the limit.
+/// The account a password check is for, by its folded address. An address that does not parse
+/// still counts, by a digest of its lowercased text (it may hold a NUL, which PostgreSQL text
+/// cannot, or be very long), so that a malformed one is no way around the limit.
 pub fn account_key(email: &str) -> String {
+    use sha2::Digest as _;
     match Email::parse(email) {
         Ok(email) => format!("acct:{}", email.normalized()),
-        Err(_) => format!("acct:{}", email.trim().to_lowercase()),
+        Err(_) => {
+            let digest = sha2::Sha256::digest(email.trim().to_lowercase().as_bytes());
+            let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+            format!("acct:malformed:{hex}")
+        }
     }
 }
 

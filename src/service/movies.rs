@@ -148,7 +148,11 @@ async fn guard_for(
 /// Why a guarded write (a `change`) was refused.
 fn refusal_error<T>(refusal: GuardedWrite<T>, change: Change) -> MovieError {
     match refusal {
-        GuardedWrite::NotOwner => MovieError::NotOwner(change),
+        GuardedWrite::NotOwner => {
+            // The span of the write names the actor and the movie.
+            tracing::warn!("refused: a movie change asked for by a user who does not own it");
+            MovieError::NotOwner(change)
+        }
         GuardedWrite::Changed => MovieError::Changed,
         GuardedWrite::NotFound | GuardedWrite::Done(_) => MovieError::NotFound,
     }

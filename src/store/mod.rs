@@ -162,6 +162,9 @@ pub struct QueuedMail {
     pub created_at: DateTime<Utc>,
     /// Attempts so far, this one included.
     pub attempts: u32,
+    /// The end of this claim's lease, which also names the claim: recording the outcome checks
+    /// that the row is still this claim's.
+    pub lease: DateTime<Utc>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -303,6 +306,9 @@ pub trait SessionStore: Send + Sync {
         expires_at: DateTime<Utc>,
         mail: &MailDraft,
     ) -> StoreResult<()>;
+    /// The user a live (unused, unexpired) reset token belongs to, without using it: the new
+    /// password is checked against their account before it is hashed.
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>>;
     /// Uses a live reset token: marks it used, sets the password hash, revokes every session,
     /// queues `confirmation` to the user. Returns the user id, or `None` for an unknown, used or
     /// expired token.
@@ -326,15 +332,18 @@ pub trait MailStore: Send + Sync {
         limit: u32,
     ) -> StoreResult<Vec<QueuedMail>>;
     /// The email was delivered: it is never sent again, and its body (a reset token) is erased.
-    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()>;
-    /// Delivery failed: try again at `retry_at`, or give up when it is `None`.
+    /// Delivered. False (and nothing recorded) when the claim `lease` no longer holds the row.
+    async fn mail_sent(&self, mail_id: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Delivery failed: try again at `retry_at`, or give up when it is `None`. False (and
+    /// nothing recorded) when the claim `lease` no longer holds the row.
     async fn mail_not_sent(
         &self,
         mail_id: &str,
+        lease: DateTime<Utc>,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()>;
+    ) -> StoreResult<bool>;
     /// Emails waiting, delivered and given up, for `/metrics`.
     async fn mail_counts(&self) -> StoreResult<MailCounts>;
 }

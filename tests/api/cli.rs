@@ -118,6 +118,48 @@ fn a_short_jwt_secret_is_refused() {
 }
 
 #[test]
+fn a_published_or_predictable_jwt_secret_is_refused_saying_why_and_how_to_make_one() {
+    let dir = temp_dir();
+    let url = sqlite_url_in(&dir);
+    let repeated = "a".repeat(32);
+    for (key, why) in [
+        // The Flask tutorial's .env, and a placeholder from JWT examples.
+        ("t1NP63m4wnBg6nyHYKfmc2TpCOGI4nss", "is a published key"),
+        ("super-secret", "is a published key"),
+        (repeated.as_str(), "uses only 1 different characters"),
+        ("0123456789abcdef0123456789abcdef", "too predictable: about"),
+        ("abcabcabcabcabcabcabcabcabcabcab", "uses only 3 different characters"),
+        ("moviebag-moviebag-moviebag-moviebag", "too predictable"),
+    ] {
+        let output = run(&["serve", "--port", "0"], &[("DATABASE_URL", url.as_str()), ("JWT_SECRET_KEY", key)]);
+        assert_config_error(&output, why);
+        let text = stderr(&output);
+        assert!(text.contains("JWT_SECRET_KEY") && text.contains("openssl rand -base64 48"), "{text}");
+        assert!(!text.contains(key), "the refusal must not print the key: {text}");
+    }
+    assert!(!dir.join("mb.db").exists(), "refused before the database was touched");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn application_build_refuses_the_tutorials_key_and_starts_with_a_generated_one() {
+    use movie_bag::config::Settings;
+    use movie_bag::startup::Application;
+    let dir = temp_dir();
+    let url = sqlite_url_in(&dir);
+    let settings = |key: &str| {
+        Settings::from_flags(["--port", "0", "--database-url", url.as_str(), "--jwt-secret-key", key]).unwrap()
+    };
+    let refused = Application::build(settings("t1NP63m4wnBg6nyHYKfmc2TpCOGI4nss")).await.err().expect("refused");
+    assert!(refused.to_string().contains("published key"), "{refused}");
+    // What `openssl rand -base64 48` printed once.
+    let generated = "EKbzxl4GiUc4ZibmPLzCVk6r2k2r0ZxFu60LbAW112wkkEi+9Bn2ttvdELA/k9b3";
+    let app = Application::build(settings(generated)).await.expect("a generated key starts the server");
+    drop(app);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn postgres_without_a_jwt_secret_is_refused_before_connecting() {
     let output = run(&["serve", "--port", "0"], &[("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")]);
     assert_config_error(&output, "JWT_SECRET_KEY must be set");

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use sqlx::Connection as _;
 
 /// The signing key every test server uses, so tests can forge tokens with other keys.
-pub const TEST_JWT_KEY: &str = "test-signing-key-0123456789abcdef0123456789";
+pub const TEST_JWT_KEY: &str = "2lrFUpwG+h8UE6SxGLn3XZWVQMeCbF+grlzInIEzBVxzC4CU+CaheoK1EBiYo0/r";
 pub const PASSWORD: &str = "correct horse battery";
 
 /// Declares each test once per backend: `name::sqlite` and `name::postgres`.

@@ -90,3 +90,67 @@ backend_tests! {
         assert!(app.all_movies().await.is_empty(), "a request that never arrived whole wrote a movie");
     }
 }
+
+/// The status line of the answer to `request` sent on a new connection ("" when none came).
+async fn status_line_of(host: &str, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(host).await.unwrap();
+    let _ = stream.write_all(request).await;
+    let answer = answer_of(&mut stream, Duration::from_secs(10)).await;
+    answer.lines().next().unwrap_or_default().to_owned()
+}
+
+backend_tests! {
+    async fn a_request_head_over_64_kib_is_refused_431_and_the_server_keeps_serving(backend) {
+        let app = TestApp::spawn(backend).await;
+        let padding = "a".repeat(100 * 1024);
+        let request = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: {padding}\r\nConnection: close\r\n\r\n");
+        let status = status_line_of(&host_of(&app), request.as_bytes()).await;
+        assert!(status.is_empty() || status.starts_with("HTTP/1.1 431"), "status: {status}");
+        // A head under the cap is served as ever.
+        let padding = "a".repeat(32 * 1024);
+        let request = format!("GET /health HTTP/1.1\r\nHost: x\r\nX-Padding: {padding}\r\nConnection: close\r\n\r\n");
+        assert_eq!(status_line_of(&host_of(&app), request.as_bytes()).await, "HTTP/1.1 200 OK");
+    }
+
+    async fn past_max_connections_a_new_connection_is_refused_at_once_and_the_open_ones_are_served(backend) {
+        let app = TestApp::builder(backend).flag("--max-connections", "8").spawn().await;
+        let host = host_of(&app);
+        let mut held = Vec::new();
+        for _ in 0..8 {
+            held.push(TcpStream::connect(&host).await.unwrap());
+        }
+        // The ninth is answered 503 and closed, without waiting for a request.
+        let mut ninth = TcpStream::connect(&host).await.unwrap();
+        let answer = answer_of(&mut ninth, Duration::from_secs(10)).await;
+        assert!(answer.is_empty() || answer.starts_with("HTTP/1.1 503"), "answer: {answer}");
+        // The open ones are served.
+        for stream in held.iter_mut().take(3) {
+            stream.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+            let mut buffer = [0u8; 64];
+            let read = tokio::time::timeout(Duration::from_secs(10), stream.read(&mut buffer)).await.unwrap().unwrap();
+            assert!(buffer[..read].starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&buffer[..read]));
+        }
+        // Once some close, new connections are taken again.
+        held.truncate(4);
+        let mut served = false;
+        for _ in 0..50 {
+            if status_line_of(&host, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await == "HTTP/1.1 200 OK" {
+                served = true;
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert!(served, "no new connection was served after four closed");
+    }
+}
+
+/// Linux only: the limits are read from /proc.
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn the_open_file_soft_limit_is_raised_to_the_hard_limit_at_start() {
+    let _app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap();
+    let line = limits.lines().find(|line| line.starts_with("Max open files")).unwrap();
+    let numbers: Vec<&str> = line.split_whitespace().skip(3).take(2).collect();
+    assert_eq!(numbers[0], numbers[1], "soft and hard limits differ: {line}");
+}

@@ -114,6 +114,39 @@ backend_tests! {
         assert_eq!(received.len(), emails.len());
     }
 
+    async fn two_servers_behind_a_slow_mail_server_send_each_of_ten_queued_emails_exactly_once(backend) {
+        // Ten emails wait while the mail server is down; then it comes up taking 1.5 s per
+        // message, against a lease of 4 s. A lease over a batch ran out while its last emails
+        // waited, and the other server sent them a second time.
+        let database = TestDatabase::create(&backend).await;
+        let port = unused_port();
+        let options = || {
+            let mut env = mail_env(port);
+            env.push(("MAIL_LEASE".into(), "4s".into()));
+            ProcessOptions { env, ..Default::default() }
+        };
+        let first = ServerProcess::start_with(&database, options()).await;
+        let second = ServerProcess::start_with(&database, options()).await;
+        let client = reqwest::Client::new();
+        let mut emails = Vec::new();
+        for i in 0..10 {
+            let email = format!("slow-{i}@example.com");
+            user_on(&client, &first.address, &email).await;
+            forgot_on(&client, if i % 2 == 0 { &first.address } else { &second.address }, &email).await;
+            emails.push(email);
+        }
+        assert_eq!(email_gauge(&client, &first.address, "queued").await, 10, "every email waits for the mail server");
+        let mut smtp = SmtpServer::start_slow_on(port, Duration::from_millis(1500)).await;
+        let mut received: HashMap<String, usize> = HashMap::new();
+        while let Some(mail) = smtp.next_mail(Duration::from_secs(12)).await {
+            *received.entry(mail.recipients[0].clone()).or_default() += 1;
+        }
+        for email in &emails {
+            assert_eq!(received.get(email), Some(&1), "{email}: {received:?}");
+        }
+        assert_eq!(email_gauge(&client, &first.address, "sent").await, 10);
+    }
+
     async fn an_email_still_undeliverable_after_the_give_up_time_is_marked_failed(backend) {
         let app = app_mailing_to(backend, unused_port(), &[("--mail-give-up-after", "3s")]).await;
         let user = app.new_user().await;

@@ -43,6 +43,11 @@ impl SmtpServer {
     /// A server on `port` (0: any free one), e.g. the port a server was told about while no SMTP
     /// server listened there yet.
     pub async fn start_on(port: u16) -> Self {
+        Self::start_slow_on(port, Duration::ZERO).await
+    }
+
+    /// A server on `port` that takes `per_message` to accept each message (a slow relay).
+    pub async fn start_slow_on(port: u16, per_message: Duration) -> Self {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
         let port = listener.local_addr().unwrap().port();
         let (sender, received) = mpsc::unbounded_channel();
@@ -50,7 +55,7 @@ impl SmtpServer {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
                 tokio::spawn(async move {
-                    let _ = serve_session(stream, sender).await;
+                    let _ = serve_session(stream, sender, per_message).await;
                 });
             }
         });
@@ -66,6 +71,7 @@ impl SmtpServer {
 async fn serve_session(
     stream: tokio::net::TcpStream,
     sender: mpsc::UnboundedSender<ReceivedMail>,
+    per_message: Duration,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut lines = BufReader::new(read);
@@ -96,6 +102,7 @@ async fn serve_session(
                 }
                 data.push_str(&line);
             }
+            tokio::time::sleep(per_message).await;
             let _ = sender.send(ReceivedMail { recipients: std::mem::take(&mut recipients), data });
             write.write_all(b"250 queued\r\n").await?;
         } else if command == "QUIT" {

@@ -317,6 +317,26 @@ scenario("deleting a movie asks first", async () => {
   await context.close();
 });
 
+scenario("the API documentation draws every operation under its strict policy", async () => {
+  // Its policy allows no inline script or style: a refused one would be a console error here,
+  // and a page that needed one would draw nothing.
+  const { context, page } = await person();
+  const response = await page.goto(url("/docs"));
+  assert.equal(response.status(), 200);
+  assert.match(response.headers()["content-security-policy"], /script-src 'self';/);
+  assert.equal(response.headers()["x-frame-options"], "DENY");
+  await page.getByRole("heading", { name: /movie-bag/ }).first().waitFor({ timeout: 15_000 });
+  await page.locator(".opblock").first().waitFor({ timeout: 15_000 });
+  const operations = await page.locator(".opblock").count();
+  assert.ok(operations >= 20, `only ${operations} operations drawn`);
+  // An operation opens, and "Try it out" reaches the API from the page.
+  await page.locator(".opblock-summary", { hasText: "/health" }).first().click();
+  await page.getByRole("button", { name: "Try it out" }).click();
+  await page.getByRole("button", { name: "Execute" }).click();
+  await page.locator(".responses-wrapper .response-col_status", { hasText: "200" }).first().waitFor({ timeout: 10_000 });
+  await context.close();
+});
+
 scenario("unknown pages say so; unknown API paths stay JSON", async () => {
   const { context, page } = await person();
   const response = await page.goto(url("/no/such/page"));

@@ -459,6 +459,19 @@ impl SessionStore for PgStore {
         Ok(())
     }
 
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let row = sqlx::query(
+            "SELECT u.id, u.email, u.role, u.created_at
+             FROM reset_tokens rt JOIN users u ON u.id = rt.user_id
+             WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > $2",
+        )
+        .bind(token_hash.as_str())
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
     async fn consume_reset_token(
         &self,
         token_hash: &TokenHash,
@@ -517,41 +530,47 @@ impl MailStore for PgStore {
                     body: row.try_get("body")?,
                     created_at: row.try_get("created_at")?,
                     attempts: u32::try_from(attempts).unwrap_or_default(),
+                    lease: lease_until,
                 })
             })
             .collect()
     }
 
-    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE outbox SET sent_at = $2, body = '', claimed_until = NULL WHERE id = $1")
-            .bind(mail_id)
-            .bind(now)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn mail_sent(&self, mail_id: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
+        let recorded = sqlx::query(
+            "UPDATE outbox SET sent_at = $2, body = '', claimed_until = NULL WHERE id = $1 AND claimed_until = $3",
+        )
+        .bind(mail_id)
+        .bind(now)
+        .bind(lease)
+        .execute(&self.pool)
+        .await?;
+        Ok(recorded.rows_affected() > 0)
     }
 
     async fn mail_not_sent(
         &self,
         mail_id: &str,
+        lease: DateTime<Utc>,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
+    ) -> StoreResult<bool> {
+        let recorded = sqlx::query(
             "UPDATE outbox SET claimed_until = NULL, last_error = $2,
                     next_attempt_at = COALESCE($3, next_attempt_at),
                     failed_at = CASE WHEN $3::timestamptz IS NULL THEN $4 END,
                     body = CASE WHEN $3::timestamptz IS NULL THEN '' ELSE body END
-             WHERE id = $1",
+             WHERE id = $1 AND claimed_until = $5",
         )
         .bind(mail_id)
         .bind(error)
         .bind(retry_at)
         .bind(now)
+        .bind(lease)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(recorded.rows_affected() > 0)
     }
 
     async fn mail_counts(&self) -> StoreResult<MailCounts> {

@@ -634,6 +634,21 @@ impl SessionStore for SqliteStore {
             .await
     }
 
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>> {
+        let (token_hash, now) = (token_hash.as_str().to_owned(), micros(now));
+        self.engine
+            .read(move |db| {
+                db.prepare_cached(
+                    "SELECT u.id, u.email, u.role, u.created_at
+                     FROM reset_tokens rt JOIN users u ON u.id = rt.user_id
+                     WHERE rt.token_hash = ?1 AND rt.used_at IS NULL AND rt.expires_at > ?2",
+                )?
+                .query_row(params![token_hash, now], user_from_row)
+                .optional()
+            })
+            .await
+    }
+
     async fn consume_reset_token(
         &self,
         token_hash: &TokenHash,
@@ -707,6 +722,7 @@ impl MailStore for SqliteStore {
                             body: row.get("body")?,
                             created_at: row.time("created_at")?,
                             attempts: row.get("attempts")?,
+                            lease: lease_until,
                         })
                     })?
                     .collect::<rusqlite::Result<Vec<_>>>()?;
@@ -715,13 +731,17 @@ impl MailStore for SqliteStore {
             .await
     }
 
-    async fn mail_sent(&self, mail_id: &str, now: DateTime<Utc>) -> StoreResult<()> {
+    async fn mail_sent(&self, mail_id: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool> {
         let mail_id = mail_id.to_owned();
         self.engine
             .write(move |db| {
-                db.prepare_cached("UPDATE outbox SET sent_at = ?2, body = '', claimed_until = NULL WHERE id = ?1")?
-                    .execute(params![mail_id, micros(now)])?;
-                Ok(())
+                let recorded = db
+                    .prepare_cached(
+                        "UPDATE outbox SET sent_at = ?2, body = '', claimed_until = NULL
+                         WHERE id = ?1 AND claimed_until = ?3",
+                    )?
+                    .execute(params![mail_id, micros(now), micros(lease)])?;
+                Ok(recorded > 0)
             })
             .await
     }
@@ -729,22 +749,24 @@ impl MailStore for SqliteStore {
     async fn mail_not_sent(
         &self,
         mail_id: &str,
+        lease: DateTime<Utc>,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
-    ) -> StoreResult<()> {
+    ) -> StoreResult<bool> {
         let (mail_id, error) = (mail_id.to_owned(), error.to_owned());
         self.engine
             .write(move |db| {
-                db.prepare_cached(
-                    "UPDATE outbox SET claimed_until = NULL, last_error = ?2,
+                let recorded = db
+                    .prepare_cached(
+                        "UPDATE outbox SET claimed_until = NULL, last_error = ?2,
                             next_attempt_at = coalesce(?3, next_attempt_at),
                             failed_at = CASE WHEN ?3 IS NULL THEN ?4 END,
                             body = CASE WHEN ?3 IS NULL THEN '' ELSE body END
-                     WHERE id = ?1",
-                )?
-                .execute(params![mail_id, error, retry_at.map(micros), micros(now)])?;
-                Ok(())
+                     WHERE id = ?1 AND claimed_until = ?5",
+                    )?
+                    .execute(params![mail_id, error, retry_at.map(micros), micros(now), micros(lease)])?;
+                Ok(recorded > 0)
             })
             .await
     }
