@@ -234,12 +234,15 @@ pub struct TokenSettings {
 /// Abuse limits and the bounds of internal queues.
 #[derive(Debug, Clone, clap::Args)]
 pub struct LimitSettings {
-    /// Requests per minute per client address on signup, login, refresh, forgot and reset; 0 is off.
+    /// Requests per minute per client address on signup, login, refresh, forgot, reset, password
+    /// change and account deletion, counted by every process sharing the database; 0 is off.
     #[arg(long, env = "AUTH_RATE_LIMIT_PER_MINUTE", default_value_t = 30, global = true)]
     pub auth_rate_limit_per_minute: u32,
 
-    /// Failed logins per account per hour, from any number of addresses, before further attempts
-    /// are answered 429 (addresses the account logged in from before are exempt); 0 is off.
+    /// Consecutive unsuccessful password checks per account (logins, password changes, account
+    /// deletions), from any number of addresses, before further ones are answered 429: then one
+    /// an hour, and none after 100, until a success or a reset (addresses the account logged in
+    /// from before are exempt, up to 1,000); 0 is off.
     #[arg(long, env = "ACCOUNT_FAILED_LOGIN_LIMIT", default_value_t = 50,
           value_parser = clap::value_parser!(u32).range(0..=100), global = true)]
     pub account_failed_login_limit: u32,

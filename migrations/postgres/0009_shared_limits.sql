@@ -9,10 +9,12 @@ CREATE TABLE auth_limits (
     hits          INTEGER NOT NULL,
     last_at       BIGINT NOT NULL,
     known_clients TEXT NOT NULL DEFAULT '',    -- accounts: ',client,client,' that logged in
-    allowed       BOOLEAN NOT NULL DEFAULT TRUE -- what the last reservation decided
+    allowed       BOOLEAN NOT NULL DEFAULT TRUE, -- what the last reservation decided
+    seen_at       BIGINT NOT NULL DEFAULT 0     -- the last request counted or refused: pruning's clock
 );
--- Pruning walks the oldest rows first.
-CREATE INDEX auth_limits_by_age ON auth_limits (last_at);
+-- Pruning walks each kind's oldest rows first: windows go after an hour, accounts after a month.
+CREATE INDEX auth_limits_windows_by_age ON auth_limits (seen_at) WHERE key NOT LIKE 'acct:%';
+CREATE INDEX auth_limits_accounts_by_age ON auth_limits (seen_at) WHERE key LIKE 'acct:%';
 
 -- Pruning of ended sessions (their refresh tokens go with them) and spent reset tokens walks
 -- these instead of the whole table.

@@ -57,7 +57,7 @@ impl Outbox {
                 Ok(claimed) => {
                     let full = claimed.len() == CLAIM_BATCH as usize;
                     for mail in claimed {
-                        deliver(&store, &mailer, &mail, give_up_after).await;
+                        deliver(&store, &mailer, &mail, give_up_after, lease).await;
                     }
                     !full
                 }
@@ -73,9 +73,15 @@ impl Outbox {
     }
 }
 
-async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_after: Duration) {
+async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_after: Duration, lease: Duration) {
     let email = Email { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
-    let outcome = mailer.send(&email).await;
+    // The SMTP timeout bounds each step of a delivery, not the whole: a server answering each
+    // step slowly could outlast the lease, and another sender would take the email over while
+    // this one still sends it. A delivery is cut off within three quarters of its lease.
+    let outcome = match tokio::time::timeout(lease.mul_f64(0.75), mailer.send(&email)).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(anyhow::anyhow!("the delivery took longer than three quarters of MAIL_LEASE")),
+    };
     let now = now();
     let recorded = match outcome {
         Ok(()) => store.mail_sent(&mail.id, mail.lease, now).await,

@@ -195,10 +195,11 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
             tracing::info!(user_id = %credentials.user.id, %client, "login succeeded");
             deps.metrics.record(AuthEvent::Login);
             let mut current_hash = credentials.password_hash.clone();
-            if is_bcrypt_hash(&credentials.password_hash)
-                && let Some(upgraded) = upgrade_imported_hash(deps, &credentials, password).await
-            {
-                current_hash = upgraded;
+            if is_bcrypt_hash(&credentials.password_hash) {
+                current_hash = match upgrade_imported_hash(deps, &credentials, password).await {
+                    Some(upgraded) => upgraded,
+                    None => hash_now_current(deps, &credentials, password).await?,
+                };
             }
             start_session(deps, &credentials.user.id, current_hash, reserved.as_ref()).await
         }
@@ -234,6 +235,21 @@ async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, p
             None
         }
     }
+}
+
+/// The hash to start a session against after an upgrade did not replace `credentials`' hash:
+/// a concurrent login of the same account may have upgraded it first (to the same password,
+/// which one more verification shows), or the password changed (and the old hash, which then
+/// starts no session, is kept).
+async fn hash_now_current(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) -> AuthResult<String> {
+    let old = &credentials.password_hash;
+    let Some(now) = deps.users.credentials_by_id(&credentials.user.id).await? else { return Ok(old.clone()) };
+    if now.password_hash == *old
+        || !deps.hasher.verify(password, Some(&now.password_hash), WhenClientLeaves::Finish).await?
+    {
+        return Ok(old.clone());
+    }
+    Ok(now.password_hash)
 }
 
 /// Trades a refresh token for a new pair. The rule, for both databases: an unknown token, or one

@@ -1,7 +1,8 @@
 //! Upkeep of tables that would otherwise only grow: ended sessions with their refresh tokens,
 //! spent reset tokens, and the limits' counters. Each run does a bounded amount of work (at
-//! most [`BATCH`] rows of each), so it never holds the database for long; a backlog goes over
-//! several runs.
+//! most [`BATCH`] rows of each, each kind walked on its own index), so it never holds the
+//! database for long; while runs come back full, the next follows after [`CATCHING_UP`]
+//! instead of [`EVERY`], so a backlog (a flood of new addresses) shrinks as fast as it grew.
 
 use std::time::Duration;
 
@@ -14,6 +15,8 @@ use crate::store::DynStore;
 pub const BATCH: u32 = 5_000;
 /// Time between runs.
 const EVERY: Duration = Duration::from_secs(600);
+/// Time between runs while a backlog lasts.
+const CATCHING_UP: Duration = Duration::from_secs(1);
 /// Ended sessions are kept this long, so a replayed refresh token of a just-revoked session
 /// is still recognised as the session's.
 const SESSION_GRACE: chrono::Duration = chrono::Duration::days(1);
@@ -35,12 +38,12 @@ pub async fn run_once(store: &DynStore) -> (u64, u64, u64) {
     (sessions, resets, counters)
 }
 
-/// Runs [`run_once`] now and every [`EVERY`], for as long as the server runs.
+/// Runs [`run_once`] now and then every [`EVERY`] (or [`CATCHING_UP`] after a full run), for as
+/// long as the server runs.
 pub async fn run(store: DynStore) {
-    let mut ticks = tokio::time::interval(EVERY);
-    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticks.tick().await;
-        run_once(&store).await;
+        let (sessions, resets, counters) = run_once(&store).await;
+        let full = sessions >= u64::from(BATCH) || resets >= u64::from(BATCH) || counters >= u64::from(BATCH);
+        tokio::time::sleep(if full { CATCHING_UP } else { EVERY }).await;
     }
 }

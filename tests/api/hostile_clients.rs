@@ -37,7 +37,7 @@ backend_tests! {
         // were read outside the limit, the ninth client waited for REQUEST_TIMEOUT.
         let app = TestApp::builder(backend)
             .flag("--max-concurrent-requests", "4")
-            .flag("--body-read-timeout", "60s")
+            .flag("--body-read-timeout", "20s")
             .spawn()
             .await;
         let user = app.new_user().await;

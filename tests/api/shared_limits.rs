@@ -164,7 +164,7 @@ backend_tests! {
             "UPDATE sessions SET revoked_at = revoked_at - interval '2 days' WHERE revoked_at IS NOT NULL"
         };
         app.database.execute(two_days_earlier).await;
-        app.database.execute("UPDATE auth_limits SET last_at = last_at - 7200000 WHERE key LIKE 'addr:%'").await;
+        app.database.execute("UPDATE auth_limits SET seen_at = seen_at - 7200000 WHERE key LIKE 'addr:%'").await;
         let sessions_before = app.database.select_count("SELECT count(*) FROM sessions").await;
         let tokens_before = app.database.select_count("SELECT count(*) FROM refresh_tokens").await;
         let (sessions, _, counters) = movie_bag::service::housekeeping::run_once(&app.state.store).await;

@@ -10,8 +10,8 @@ use sqlx::{AssertSqlSafe, Row};
 use super::PgStore;
 use crate::store::StoreResult;
 use crate::store::limits::{
-    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE, PasswordCheck, RESERVE_CHECK,
-    WindowCount, WindowHit,
+    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE_ACCOUNTS, PRUNE_WINDOWS,
+    PasswordCheck, RESERVE_CHECK, WindowCount, WindowHit,
 };
 
 /// [`COUNT_HIT`] and then [`RESERVE_CHECK`] in one statement, the second fed by the first:
@@ -19,8 +19,8 @@ use crate::store::limits::{
 static RESERVE_LOGIN: LazyLock<String> = LazyLock::new(|| {
     let address = COUNT_HIT.replace("$3", "$8").replace("$1", "$7");
     let check = RESERVE_CHECK.replace(
-        "VALUES ($1, $2, 1, $2)",
-        "SELECT $1::text, $2::bigint, 1, $2::bigint FROM address WHERE address.hits <= $9::bigint",
+        "VALUES ($1, $2, 1, $2, $2)",
+        "SELECT $1::text, $2::bigint, 1, $2::bigint, $2::bigint FROM address WHERE address.hits <= $9::bigint",
     );
     format!(
         "WITH address AS ({address}), account AS ({check})
@@ -94,12 +94,10 @@ impl LimitStore for PgStore {
     }
 
     async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64> {
-        let done = sqlx::query(PRUNE)
-            .bind(windows_before_ms)
-            .bind(accounts_before_ms)
-            .bind(i64::from(batch))
-            .execute(&self.pool)
-            .await?;
-        Ok(done.rows_affected())
+        let windows =
+            sqlx::query(PRUNE_WINDOWS).bind(windows_before_ms).bind(i64::from(batch)).execute(&self.pool).await?;
+        let accounts =
+            sqlx::query(PRUNE_ACCOUNTS).bind(accounts_before_ms).bind(i64::from(batch)).execute(&self.pool).await?;
+        Ok(windows.rows_affected() + accounts.rows_affected())
     }
 }

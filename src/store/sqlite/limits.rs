@@ -9,13 +9,14 @@ use rusqlite::{Connection, params};
 use super::SqliteStore;
 use crate::store::StoreResult;
 use crate::store::limits::{
-    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE, PasswordCheck, RESERVE_CHECK,
-    WindowCount, WindowHit, for_sqlite,
+    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE_ACCOUNTS, PRUNE_WINDOWS,
+    PasswordCheck, RESERVE_CHECK, WindowCount, WindowHit, for_sqlite,
 };
 
 static COUNT_HIT_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(COUNT_HIT));
 static RESERVE_CHECK_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(RESERVE_CHECK));
-static PRUNE_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(PRUNE));
+static PRUNE_WINDOWS_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(PRUNE_WINDOWS));
+static PRUNE_ACCOUNTS_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(PRUNE_ACCOUNTS));
 
 fn count_hit(db: &Connection, hit: &WindowHit) -> rusqlite::Result<WindowCount> {
     db.prepare_cached(&COUNT_HIT_SQL)?.query_row(params![hit.key, hit.now_ms, hit.window_ms], |row| {
@@ -71,9 +72,9 @@ impl LimitStore for SqliteStore {
     async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64> {
         self.engine
             .write(move |db| {
-                let pruned =
-                    db.prepare_cached(&PRUNE_SQL)?.execute(params![windows_before_ms, accounts_before_ms, batch])?;
-                Ok(pruned as u64)
+                let windows = db.prepare_cached(&PRUNE_WINDOWS_SQL)?.execute(params![windows_before_ms, batch])?;
+                let accounts = db.prepare_cached(&PRUNE_ACCOUNTS_SQL)?.execute(params![accounts_before_ms, batch])?;
+                Ok((windows + accounts) as u64)
             })
             .await
     }
