@@ -3,27 +3,24 @@
 //! the calling thread, with its safety argument beside it.
 #![allow(unsafe_code)]
 
-/// Moves the calling thread to the `SCHED_IDLE` class. The password-hashing threads run there: they get every CPU cycle that request handling
-/// leaves, and give it back the moment a request needs it. At nice 10 (the earlier choice) a
-/// running hash kept its core until its time slice ended, which added up to a scheduler tick to
-/// the reads waiting behind it: read p99 during a login flood measured 2.8x to 5.2x the p99
-/// without, against 2.2x to 2.3x in `SCHED_IDLE` (BENCHMARKS.md). Logins still complete while
-/// reads saturate the server, since request handling waits on I/O often enough; nice 10 is the
-/// fallback where the class is unavailable.
+/// Lowers the calling thread to nice [`HASHING_NICE`] in the normal scheduling class. The
+/// password-hashing threads run there: a woken request thread (nice 0) preempts a running hash
+/// at once, and while both want a core a hash gets about a quarter of a request thread's share.
+/// The idle class (`SCHED_IDLE`, the earlier choice) kept reads faster under a login flood but
+/// starved logins whenever anything else wanted the CPU: a login took 24 ms on an idle machine
+/// and 4.7 s beside two CPU-bound processes. Reads keep a core of their own another way: the
+/// pool leaves one core free of hashing (see `startup`).
 #[cfg(target_os = "linux")]
 pub fn lower_thread_priority() {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: plain syscalls on the calling thread (id 0 = the caller); `param` outlives them.
-    let idle = unsafe { libc::sched_setscheduler(0, libc::SCHED_IDLE, &param) };
-    if idle == 0 {
-        return;
-    }
-    // SAFETY: as above.
-    let niced = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, 10) };
+    // SAFETY: a plain syscall on the calling thread, named by its own id.
+    let niced = unsafe { libc::setpriority(libc::PRIO_PROCESS, libc::gettid() as libc::id_t, HASHING_NICE) };
     if niced != 0 {
         tracing::debug!("could not lower the hashing thread's priority");
     }
 }
+
+/// The nice level of the hashing threads: weight 335 against a request thread's 1024.
+pub const HASHING_NICE: i32 = 5;
 
 #[cfg(not(target_os = "linux"))]
 pub fn lower_thread_priority() {}

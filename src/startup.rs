@@ -41,8 +41,7 @@ impl Application {
             database_timeout: settings.limits.database_timeout,
         };
         let store = store::connect_with(&settings.database_url, limits).await?;
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let hasher = PasswordHasher::new(cores, settings.limits.hash_queue_limit as usize)?;
+        let hasher = PasswordHasher::new(hashing_threads(), settings.limits.hash_queue_limit as usize)?;
         tracing::info!(permits = hasher.permit_count(), "password hashing pool ready");
         let state = Arc::new(AppState {
             hasher,
@@ -139,6 +138,13 @@ impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
     }
+}
+
+/// Password-hashing threads: one per core but one (at least one), so that a login flood always
+/// leaves a core to the requests, whatever else runs on the machine.
+fn hashing_threads() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    cores.saturating_sub(1).max(1)
 }
 
 /// Descriptors kept for what is not a client connection: the database, files, backups, SMTP.

@@ -5,8 +5,9 @@
 //! spread over hundreds of threads, each leaving its freed 19 MiB in its own malloc arena (we
 //! measured 530 MB peak RSS that way). Instead a fixed set of worker threads, one per permit,
 //! each owns one 19 MiB block buffer for life and takes jobs from a queue: memory stays at
-//! permits x 19 MiB, no page is faulted in twice, and a flood queues logins. The threads run in
-//! the idle scheduling class, so reads keep the CPU they need.
+//! permits x 19 MiB, no page is faulted in twice, and a flood queues logins. The threads run at
+//! a lower nice level (`os::lower_thread_priority`), one core fewer than the machine has, so
+//! reads keep the CPU they need and logins still get their share beside other processes.
 
 use std::sync::{Arc, Mutex, mpsc};
 
