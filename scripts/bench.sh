@@ -101,7 +101,7 @@ bench_backend() {
   # down in proportion to its share of the machine, not starve.
   local hogs=()
   for _ in 1 2; do (while :; do :; done) & hogs+=($!); done
-  "${WRK[@]}" -t1 -c1 -d"$DURATION" --latency -s scripts/wrk/login.lua "$base" > "$work/login-busy.txt" 2>&1
+  "${WRK[@]}" -t1 -c1 -d"$DURATION" --timeout 30s --latency -s scripts/wrk/login.lua "$base" > "$work/login-busy.txt" 2>&1
   kill "${hogs[@]}" 2> /dev/null; wait "${hogs[@]}" 2> /dev/null || true
   local busy_ms; busy_ms=$(awk '/Requests\/sec/ { if ($2 > 0) printf "%.2f", 1000 / $2; else print "inf" }' "$work/login-busy.txt")
   local rss; rss=$(peak_rss_mb)
