@@ -5,6 +5,9 @@ use std::collections::HashSet;
 use reqwest::Method;
 use serde_json::{Value, json};
 
+use movie_bag::domain::UserId;
+use movie_bag::store::SeedBatch;
+
 use crate::backend_tests;
 use crate::helpers::{TestApp, next_path};
 
@@ -24,6 +27,18 @@ async fn walk(app: &TestApp, first: &str) -> Vec<Vec<String>> {
         assert!(pages.len() < 1000, "runaway pagination");
     }
     pages
+}
+
+/// Adds `count` synthetic movies owned by `owner` straight through the store (as `movie-bag
+/// seed` does), a millisecond apart, the newest an hour ago.
+async fn seed(app: &TestApp, owner: &str, count: u64) {
+    let batch = SeedBatch {
+        owner_id: UserId::from_stored(owner.to_owned()),
+        first: 1,
+        last: count,
+        oldest: chrono::Utc::now() - chrono::Duration::hours(1),
+    };
+    app.state.store.seed_movies(&batch).await.expect("seed movies");
 }
 
 async fn create(app: &TestApp, token: &str, name: &str, casts: &[&str], genres: &[&str]) -> String {
@@ -53,7 +68,7 @@ backend_tests! {
         assert_eq!(pages.concat(), created);
     }
 
-    async fn the_last_page_has_no_link_and_the_default_page_is_100(backend) {
+    async fn the_last_page_has_no_link(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
         app.create_movie(&user.token, "Only").await;
@@ -196,19 +211,60 @@ backend_tests! {
         assert_eq!(walk(&app, &first).await.concat(), expected);
     }
 
-    async fn a_limit_over_1000_is_clamped(backend) {
+    async fn the_default_page_is_100_movies_and_a_limit_over_1000_gives_pages_of_1000(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
-        for i in 0..3 {
-            app.create_movie(&user.token, &format!("M{i}")).await;
+        seed(&app, &user.id, 1005).await;
+        let newest_first = ids(app.get("/api/movies?limit=1000", None).await.body.as_array().unwrap());
+
+        let default = app.get("/api/movies", None).await;
+        default.assert_status(200);
+        assert_eq!(ids(default.body.as_array().unwrap()), newest_first[..100].to_vec());
+        let next = next_path(default.header("link").expect("a next page")).unwrap();
+        assert!(next.contains("limit=100&") || next.ends_with("limit=100"), "{next}");
+
+        for over in ["1001", "5000", "99999999999999999999999"] {
+            let clamped = app.get(&format!("/api/movies?limit={over}"), None).await;
+            clamped.assert_status(200);
+            assert_eq!(ids(clamped.body.as_array().unwrap()), newest_first, "limit={over}");
+            let next = next_path(clamped.header("link").expect("a next page")).unwrap();
+            assert!(next.contains("limit=1000"), "the link names the clamped size: {next}");
+            let rest = app.get(&next, None).await;
+            rest.assert_status(200);
+            assert_eq!(rest.body.as_array().unwrap().len(), 5);
+            assert!(rest.header("link").is_none());
         }
-        let reply = app.get("/api/movies?limit=5000", None).await;
-        reply.assert_status(200);
-        assert_eq!(reply.body.as_array().unwrap().len(), 3);
-        let reply = app.get("/api/movies?limit=2", None).await;
-        let next = next_path(reply.header("link").unwrap()).unwrap();
+        // A cursor from a small page followed with a huge limit is clamped the same way.
+        let small = app.get("/api/movies?limit=2", None).await;
+        let next = next_path(small.header("link").unwrap()).unwrap();
         let clamped = app.get(&next.replace("limit=2", "limit=99999"), None).await;
         clamped.assert_status(200);
+        assert_eq!(ids(clamped.body.as_array().unwrap()), app.all_movies().await.iter().skip(2).take(1000)
+            .map(|m| m["id"].as_str().unwrap().to_owned()).collect::<Vec<_>>());
+    }
+
+    async fn movies_sharing_one_created_at_are_walked_each_once_in_the_same_order_every_time(backend) {
+        // An import gives many movies one timestamp; pages must still neither repeat nor skip.
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        seed(&app, &user.id, 250).await;
+        app.database.execute("UPDATE movies SET created_at = (SELECT max(created_at) FROM movies)").await;
+        assert_eq!(app.database.select_count("SELECT count(DISTINCT created_at) FROM movies").await, 1);
+
+        let expected = ids(app.get("/api/movies?limit=1000", None).await.body.as_array().unwrap());
+        assert_eq!(expected.len(), 250);
+        let mut by_id = expected.clone();
+        by_id.sort_unstable_by(|a, b| b.cmp(a));
+        assert_eq!(expected, by_id, "ties are ordered by id, highest first");
+        for first in ["/api/movies?limit=7".to_owned(), format!("/api/movies?limit=7&added_by={}", user.id)] {
+            for walk_number in 0..3 {
+                let pages = walk(&app, &first).await;
+                assert_eq!(pages.len(), 36, "{first}");
+                let walked = pages.concat();
+                assert_eq!(walked.iter().collect::<HashSet<_>>().len(), 250, "{first}: a movie came twice");
+                assert_eq!(walked, expected, "{first}: walk {walk_number} differs");
+            }
+        }
     }
 
     async fn bad_query_parameters_are_400(backend) {

@@ -8,6 +8,7 @@ mod smtp;
 mod admin;
 mod backup;
 mod bodies;
+mod claims;
 mod cli;
 mod completion;
 mod conditional;

@@ -81,6 +81,40 @@ backend_tests! {
         assert!(reply.header("access-control-allow-origin").is_none(), "no CORS unless configured");
     }
 
+    async fn cors_origins_star_answers_any_origin(backend) {
+        let app = TestApp::builder(backend).flag("--cors-origins", "*").spawn().await;
+        let user = app.new_user().await;
+        for origin in ["https://anywhere.example.com", "http://localhost:3000", "null"] {
+            let preflight = app
+                .client
+                .request(Method::OPTIONS, app.url("/api/movies"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "authorization,content-type")
+                .send()
+                .await
+                .unwrap();
+            assert!(preflight.status().is_success(), "preflight from {origin}: {}", preflight.status());
+            let headers = preflight.headers();
+            assert_eq!(headers.get("access-control-allow-origin").unwrap(), "*", "preflight from {origin}");
+            let methods = headers.get("access-control-allow-methods").unwrap().to_str().unwrap().to_ascii_uppercase();
+            assert!(methods.contains("POST"), "{methods}");
+            let allowed = headers.get("access-control-allow-headers").unwrap().to_str().unwrap().to_ascii_lowercase();
+            assert!(allowed.contains("authorization") && allowed.contains("content-type"), "{allowed}");
+
+            let simple = read(app.client.get(app.url("/api/movies")).header("origin", origin).send().await.unwrap()).await;
+            simple.assert_status(200);
+            assert_eq!(simple.header("access-control-allow-origin"), Some("*"), "simple request from {origin}");
+            let exposed = simple.header("access-control-expose-headers").unwrap_or_default().to_ascii_lowercase();
+            assert!(exposed.contains("link"), "the next-page header is readable: {exposed}");
+        }
+        // A request with a bearer token, from any origin, is answered the same way.
+        let me = read(app.client.get(app.url("/api/users/me")).header("origin", "https://other.example.net")
+            .bearer_auth(&user.token).send().await.unwrap()).await;
+        me.assert_status(200);
+        assert_eq!(me.header("access-control-allow-origin"), Some("*"));
+    }
+
     async fn a_request_stuck_on_a_locked_database_times_out_with_503_and_the_server_recovers(backend) {
         let app = TestApp::builder(backend.clone()).flag("--request-timeout", "1s").spawn().await;
         let user = app.new_user().await;
@@ -182,20 +216,28 @@ async fn full_flow_log(database: &TestDatabase, log_format: &str) -> (String, Ve
     (text, secrets)
 }
 
+/// No password, token or key of the run, and no password hash, is in `log`.
+#[track_caller]
+fn assert_no_secret(log: &str, secrets: &[String]) {
+    assert!(secrets.len() >= 10, "the run's secrets were collected: {secrets:?}");
+    for secret in secrets {
+        assert!(!log.contains(secret.as_str()), "the log leaks {secret:?}");
+    }
+    assert!(!log.contains("$argon2"), "the log leaks a password hash");
+}
+
 backend_tests! {
     async fn no_password_token_key_or_hash_appears_in_the_log_of_a_full_run(backend) {
         let database = TestDatabase::create(&backend).await;
         let (log, secrets) = full_flow_log(&database, "text").await;
         assert!(log.contains("request"), "the log was captured: {log}");
-        for secret in &secrets {
-            assert!(!log.contains(secret.as_str()), "the log leaks {secret:?}");
-        }
-        assert!(!log.contains("$argon2"), "the log leaks a password hash");
+        assert_no_secret(&log, &secrets);
     }
 
-    async fn json_logs_have_one_object_per_line_with_route_status_latency_and_request_id(backend) {
+    async fn json_logs_have_one_object_per_line_with_route_status_latency_and_request_id_and_no_secret(backend) {
         let database = TestDatabase::create(&backend).await;
-        let (log, _) = full_flow_log(&database, "json").await;
+        let (log, secrets) = full_flow_log(&database, "json").await;
+        assert_no_secret(&log, &secrets);
         let mut request_lines = 0;
         for line in log.lines().filter(|l| !l.trim().is_empty()) {
             let value: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));

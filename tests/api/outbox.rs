@@ -147,6 +147,38 @@ backend_tests! {
         assert_eq!(email_gauge(&client, &first.address, "sent").await, 10);
     }
 
+    async fn a_sent_email_has_its_body_erased_and_its_token_is_nowhere_in_the_outbox(backend) {
+        // SMTP is down at first, so the queued row can be seen holding the token in clear.
+        let port = unused_port();
+        let app = app_mailing_to(backend, port, &[]).await;
+        let user = app.new_user().await;
+        forgot_on(&app.client, &app.address, &user.email).await;
+        let db = &app.database;
+        assert_eq!(db.select_count("SELECT count(*) FROM outbox").await, 1);
+        assert_eq!(db.select_count("SELECT count(*) FROM outbox WHERE body LIKE '%reset?token=%'").await, 1,
+            "until it is sent, the body holds the link");
+        let mut smtp = SmtpServer::start_on(port).await;
+        let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("the email arrives once SMTP is up");
+        let token = mail.reset_token().expect("the token");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while db.select_count("SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL").await == 0 {
+            assert!(std::time::Instant::now() < deadline, "the delivery was never recorded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(db.select_count("SELECT count(*) FROM outbox").await, 1);
+        let body: String = db.select_one("SELECT body FROM outbox", &[]).await;
+        assert_eq!(body, "", "the body is erased once sent");
+        let holding: i64 = db.select_one(
+            "SELECT count(*) FROM outbox WHERE id || ' ' || recipient || ' ' || subject || ' ' || body || ' ' \
+             || COALESCE(last_error, '') LIKE '%' || CAST($1 AS TEXT) || '%'",
+            &[token.as_str()],
+        ).await;
+        assert_eq!(holding, 0, "the token is still in the outbox");
+        // The erased token is still the user's to use: only the copy in the database went.
+        app.post("/api/auth/reset", json!({"reset_token": token, "password": "a new passphrase here"}), None)
+            .await.assert_status(200);
+    }
+
     async fn an_email_still_undeliverable_after_the_give_up_time_is_marked_failed(backend) {
         let app = app_mailing_to(backend, unused_port(), &[("--mail-give-up-after", "3s")]).await;
         let user = app.new_user().await;

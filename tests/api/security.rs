@@ -250,13 +250,13 @@ backend_tests! {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sqlite_database_and_its_wal_and_shm_files_are_private_to_their_owner() {
+async fn the_sqlite_database_its_wal_and_shm_files_and_its_in_use_lock_file_are_private_to_their_owner() {
     use std::os::unix::fs::PermissionsExt as _;
     let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
     let user = app.new_user().await;
     app.create_movie(&user.token, "Heat").await;
     let path = app.database.url.trim_start_matches("sqlite://").to_owned();
-    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm"), format!("{path}.in-use")] {
         let mode = std::fs::metadata(&file).unwrap_or_else(|e| panic!("{file}: {e}")).permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{file} has mode {mode:o}");
     }

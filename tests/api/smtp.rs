@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback for tests: it speaks enough of RFC 5321 to receive what
 //! lettre sends, and hands each message's text to the test.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -33,6 +34,8 @@ impl ReceivedMail {
 pub struct SmtpServer {
     pub port: u16,
     received: mpsc::UnboundedReceiver<ReceivedMail>,
+    /// Every command line received, in every session, in order (not the DATA section).
+    commands: Arc<Mutex<Vec<String>>>,
 }
 
 impl SmtpServer {
@@ -51,15 +54,23 @@ impl SmtpServer {
         let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
         let port = listener.local_addr().unwrap().port();
         let (sender, received) = mpsc::unbounded_channel();
+        let commands = Arc::new(Mutex::new(Vec::new()));
+        let transcript = Arc::clone(&commands);
         tokio::spawn(async move {
             while let Ok((stream, _)) = listener.accept().await {
                 let sender = sender.clone();
+                let transcript = Arc::clone(&transcript);
                 tokio::spawn(async move {
-                    let _ = serve_session(stream, sender, per_message).await;
+                    let _ = serve_session(stream, sender, transcript, per_message).await;
                 });
             }
         });
-        Self { port, received }
+        Self { port, received, commands }
+    }
+
+    /// The command lines received so far (`EHLO ...`, `MAIL FROM:<...>`, `DATA`, ...).
+    pub fn commands(&self) -> Vec<String> {
+        self.commands.lock().unwrap().clone()
     }
 
     /// The next message, or `None` if none arrives within `wait`.
@@ -71,6 +82,7 @@ impl SmtpServer {
 async fn serve_session(
     stream: tokio::net::TcpStream,
     sender: mpsc::UnboundedSender<ReceivedMail>,
+    transcript: Arc<Mutex<Vec<String>>>,
     per_message: Duration,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
@@ -84,6 +96,7 @@ async fn serve_session(
             return Ok(());
         }
         let command = line.trim_end().to_ascii_uppercase();
+        transcript.lock().unwrap().push(line.trim_end().to_owned());
         if command.starts_with("EHLO") || command.starts_with("HELO") {
             write.write_all(b"250-localhost\r\n250 8BITMIME\r\n").await?;
         } else if command.starts_with("RCPT TO:") {

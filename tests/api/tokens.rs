@@ -101,6 +101,25 @@ backend_tests! {
         assert_rejected(&app, &user.refresh_token).await;
     }
 
+    async fn a_reset_token_is_not_an_access_token(backend) {
+        let mut smtp = crate::smtp::SmtpServer::start().await;
+        let app = TestApp::builder(backend)
+            .flag("--mail-server", "127.0.0.1")
+            .flag("--mail-port", &smtp.port.to_string())
+            .spawn()
+            .await;
+        let user = app.new_user().await;
+        app.post("/api/auth/forgot", json!({"email": user.email}), None).await.assert_status(202);
+        let mail = smtp.next_mail(std::time::Duration::from_secs(30)).await.expect("the reset email");
+        let reset_token = mail.reset_token().expect("its token");
+        assert_rejected(&app, &reset_token).await;
+        // Refusing it changed nothing: the session goes on, and the token still resets, once.
+        app.get("/api/users/me", Some(&user.token)).await.assert_status(200);
+        app.post("/api/auth/reset", json!({"reset_token": reset_token, "password": "a brand new passphrase"}), None)
+            .await
+            .assert_status(200);
+    }
+
     async fn garbage_and_other_schemes_are_rejected(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
