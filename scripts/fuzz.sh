@@ -22,39 +22,90 @@ cargo build --quiet
 BIN=target/debug/movie-bag
 work=$(mktemp -d)
 server_pid=""
+pg_db=""
+# Whatever fails, and wherever: the server stops, the PostgreSQL database goes, the files go.
+# (`fuzz` is called plainly, never in `||` or `if`, so `set -e` holds inside it.)
 cleanup() {
-  [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null || true
+  if [ -n "$server_pid" ]; then
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  if [ -n "$pg_db" ]; then
+    psql "$MOVIEBAG_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db WITH (FORCE)" || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
+# Starts the server on a free port, setting server_pid and base. A port found free is released
+# before the server binds it, and another process may take it meanwhile: then the server exits
+# ("cannot listen") and the start is retried on a fresh port. /ready must be answered while our
+# own process lives, not by whoever took the port.
+start_server() {
+  local backend=$1 database_url=$2 port
+  for _ in 1 2 3 4 5; do
+    port=$(free_port)
+    base="http://127.0.0.1:$port"
+    DATABASE_URL=$database_url JWT_SECRET_KEY=$KEY AUTH_RATE_LIMIT_PER_MINUTE=0 PORT=$port RUST_LOG=warn \
+      "$BIN" serve > "$work/$backend.log" 2>&1 &
+    server_pid=$!
+    for _ in $(seq 1 100); do
+      kill -0 "$server_pid" 2>/dev/null || break
+      if curl -sf "$base/ready" > /dev/null && kill -0 "$server_pid" 2>/dev/null; then
+        return 0
+      fi
+      sleep 0.2
+    done
+    if kill -0 "$server_pid" 2>/dev/null; then
+      cat "$work/$backend.log"; echo "server did not become ready on port $port"; return 1
+    fi
+    wait "$server_pid" 2>/dev/null || true
+    server_pid=""
+    grep -q 'cannot listen' "$work/$backend.log" || { cat "$work/$backend.log"; echo "server did not start"; return 1; }
+    echo "port $port was taken before the server bound it; trying another"
+  done
+  echo "server found no free port"
+  return 1
+}
+
 fuzz() {
-  local backend=$1 database_url=$2
-  local port; port=$(free_port)
-  local base="http://127.0.0.1:$port"
+  local backend=$1 database_url=$2 base
   echo "== fuzzing on $backend"
-  DATABASE_URL=$database_url JWT_SECRET_KEY=$KEY AUTH_RATE_LIMIT_PER_MINUTE=0 PORT=$port RUST_LOG=warn \
-    "$BIN" serve > "$work/$backend.log" 2>&1 &
-  server_pid=$!
-  for _ in $(seq 1 100); do curl -sf "$base/ready" > /dev/null && break; sleep 0.2; done
-  curl -sf "$base/ready" > /dev/null || { cat "$work/$backend.log"; echo "server did not start"; return 1; }
+  start_server "$backend" "$database_url" || return 1
 
   # An admin account with a few movies, so authenticated and admin paths are exercised. A pass
   # may end its own session (logout, password change) or delete its own account (the admin
-  # endpoints let it), so each pass gets the account back and a fresh token.
+  # endpoints let it), so each pass gets the account back and a fresh token. Any step failing
+  # is fatal: fuzzing with a missing or refused token would pass on 401s alone.
   local credentials='{"email": "fuzzer@example.com", "password": "fuzzing password"}'
+  local token
   fresh_token() {
-    curl -s -o /dev/null -X POST "$base/api/auth/signup" -H 'content-type: application/json' -d "$credentials"
-    DATABASE_URL=$database_url JWT_SECRET_KEY=$KEY RUST_LOG=warn "$BIN" user promote fuzzer@example.com > /dev/null
-    curl -sf -X POST "$base/api/auth/login" -H 'content-type: application/json' -d "$credentials" \
-      | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])'
+    token=""
+    # 200, or 409 when the account is still there from the last pass.
+    local signup
+    signup=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/api/auth/signup" \
+      -H 'content-type: application/json' -d "$credentials") || { echo "signup did not answer"; return 1; }
+    case $signup in 200|409) ;; *) echo "signup answered $signup"; return 1 ;; esac
+    DATABASE_URL=$database_url JWT_SECRET_KEY=$KEY RUST_LOG=warn "$BIN" user promote fuzzer@example.com > /dev/null \
+      || { echo "cannot promote the fuzzing account to admin"; return 1; }
+    local login
+    login=$(curl -sf -X POST "$base/api/auth/login" -H 'content-type: application/json' -d "$credentials") \
+      || { echo "the fuzzing account cannot log in"; return 1; }
+    token=$(python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])' <<< "$login") \
+      || { echo "no token in the login answer: $login"; return 1; }
+    [ -n "$token" ] || { echo "an empty token"; return 1; }
+    # The token works, as an admin's: /api/users is admins only.
+    local status
+    status=$(curl -s -o /dev/null -w '%{http_code}' "$base/api/users" -H "authorization: Bearer $token") || status=none
+    [ "$status" = 200 ] || { echo "the fuzzing token is refused by GET /api/users ($status)"; return 1; }
   }
-  local token; token=$(fresh_token)
+  fresh_token || return 1
   for name in Heat Ronin Alien; do
     curl -sf -X POST "$base/api/movies" -H "authorization: Bearer $token" -H 'content-type: application/json' \
-      -d "{\"name\": \"$name\", \"casts\": [\"Someone\"], \"genres\": [\"Drama\"]}" > /dev/null
+      -d "{\"name\": \"$name\", \"casts\": [\"Someone\"], \"genres\": [\"Drama\"]}" > /dev/null \
+      || { echo "cannot create the movie $name"; return 1; }
   done
 
   local session='--include-path /api/auth/logout --include-path /api/auth/logout-all --include-path /api/auth/password --include-path /api/users/me'
@@ -67,8 +118,9 @@ fuzz() {
       session) filter=$session ;;
     esac
     echo "-- $backend: $pass pass"
-    "$VENV/bin/st" run "$base/api/openapi.json" --checks "$CHECKS" -H "Authorization: Bearer $(fresh_token)" \
-      --max-examples "$EXAMPLES" --seed 20261129 --workers 1 --no-color $filter
+    fresh_token || return 1
+    "$VENV/bin/st" run "$base/api/openapi.json" --checks "$CHECKS" -H "Authorization: Bearer $token" \
+      --max-examples "$EXAMPLES" --seed 20261129 --workers 1 --no-color $filter || return 1
   done
 
   if grep -E '(ERROR|panicked)' "$work/$backend.log"; then
@@ -80,9 +132,8 @@ fuzz() {
 
 fuzz sqlite "sqlite://$work/fuzz.db"
 if [ -n "${MOVIEBAG_TEST_POSTGRES_URL:-}" ]; then
-  db="moviebag_fuzz_$$"
-  psql "$MOVIEBAG_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db"
-  fuzz postgres "${MOVIEBAG_TEST_POSTGRES_URL%/*}/$db"
-  psql "$MOVIEBAG_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+  pg_db="moviebag_fuzz_$$"
+  psql "$MOVIEBAG_TEST_POSTGRES_URL" -qc "DROP DATABASE IF EXISTS $pg_db" -c "CREATE DATABASE $pg_db"
+  fuzz postgres "${MOVIEBAG_TEST_POSTGRES_URL%/*}/$pg_db"
 fi
 echo "fuzzing passed"

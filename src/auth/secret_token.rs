@@ -49,12 +49,28 @@ mod tests {
         assert!(a.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
+    /// SHA-256 test vectors (FIPS 180-2, and `sha256sum` for the token-shaped one): the hash
+    /// is compared with values computed elsewhere, not with itself.
     #[test]
-    fn hashes_are_stable_hex_and_differ_from_the_token() {
+    fn hashes_are_the_lowercase_hex_sha256_of_the_token() {
+        for (token, expected) in [
+            ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+            ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+            (
+                "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+                "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1",
+            ),
+            (
+                "q2T8v_0Zr-KcJm3bWnE5yXhL7pA9sDfG1uIoVtR4eBw",
+                "e9a94b1bfff2d7d61853fe47d4e74521aec032119b37c082a4f75f187609a59a",
+            ),
+        ] {
+            assert_eq!(hash(token).as_str(), expected, "SHA-256 of {token:?}");
+        }
         let token = generate();
-        assert_eq!(hash(&token), hash(&token));
-        assert_eq!(hash(&token).as_str().len(), 64);
-        assert_ne!(hash(&token).as_str(), token);
-        assert_eq!(hash("abc").as_str(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let hashed = hash(&token);
+        assert_eq!(hashed.as_str().len(), 64);
+        assert!(hashed.as_str().chars().all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c)), "{hashed:?}");
+        assert_ne!(hashed.as_str(), token);
     }
 }

@@ -77,24 +77,37 @@ async fn a_backup_taken_during_a_stream_of_creates_restores_every_create_acknowl
             }
         }));
     }
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let before_backup: Vec<String> = acknowledged.lock().unwrap().clone();
+    let acknowledged_count = || acknowledged.lock().unwrap().len();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while acknowledged_count() <= 20 {
+        assert!(Instant::now() < deadline, "the writers did not get going");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     let dir = scratch_dir();
     let backup_file = dir.join("backup.db");
-    let url = app.database.url.clone();
-    let target = backup_file.to_str().unwrap().to_owned();
-    let output = tokio::task::spawn_blocking(move || run(&url, &["backup", &target])).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Writes acknowledged while the backup ran: after it started, before it ended. A backup
+    // that happened to fall between two writes proves nothing about writes during it, so it is
+    // taken again (replacing the last) until one overlapped some.
+    let mut rounds = 0;
+    let (before_backup, written_during, output) = loop {
+        rounds += 1;
+        let before_backup: Vec<String> = acknowledged.lock().unwrap().clone();
+        let (url, target) = (app.database.url.clone(), backup_file.to_str().unwrap().to_owned());
+        let output = tokio::task::spawn_blocking(move || run(&url, &["backup", "--force", &target])).await.unwrap();
+        let written_during = acknowledged_count() - before_backup.len();
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        if written_during > 0 || rounds == 20 {
+            break (before_backup, written_during, output);
+        }
+    };
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     for writer in writers {
         writer.await.unwrap();
     }
-    assert!(output.status.success(), "{}", text(&output.stderr));
     assert!(text(&output.stdout).contains("integrity check passed"), "{}", text(&output.stdout));
-    let written_during = acknowledged.lock().unwrap().len() - before_backup.len();
     assert!(
-        before_backup.len() > 20 && written_during > 0,
-        "{} before, {written_during} during and after",
+        written_during > 0,
+        "in {rounds} backups no create was acknowledged while one ran ({} before the last)",
         before_backup.len()
     );
     assert_eq!(integrity(&backup_file), "ok");
@@ -207,9 +220,8 @@ async fn restore_refuses_a_backup_with_a_planted_trigger_and_later_signups_stay_
         "CREATE TRIGGER make_admins AFTER INSERT ON users BEGIN UPDATE users SET role = 'admin' WHERE id = NEW.id; END;",
     );
     let database = sqlite_path(&app);
-    let database_guard = app.database.clone();
-    drop(app);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Stopped for good (connections closed, the in-use lock let go) before the files are read.
+    let database_guard = app.stop().await;
     let before = live_files(&database);
 
     let output = run(&database_guard.url, &["restore", planted.to_str().unwrap()]);
@@ -302,9 +314,7 @@ async fn restore_refuses_while_a_server_uses_the_database_and_keeps_the_replaced
 
     let database = sqlite_path(&app);
     let url = app.database.url.clone();
-    let database_guard = app.database.clone();
-    drop(app);
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let database_guard = app.stop().await;
     // The backup has both movies now (it was replaced with --force); take an older one.
     let output = run(&url, &["restore", backup_file.to_str().unwrap()]);
     assert!(output.status.success(), "{}", text(&output.stderr));
@@ -332,35 +342,72 @@ async fn scheduled_backups_rotate_to_backup_keep_and_show_in_metrics() {
         .await;
     let user = app.new_user().await;
     app.create_movie(&user.token, "Backed up").await;
-    tokio::time::sleep(Duration::from_millis(4_500)).await;
-    let backups: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().filter_map(Result::ok).map(|e| e.path()).collect();
-    assert_eq!(backups.len(), 2, "{backups:?}");
+    // Finished backups only (one being written is a hidden `.partial-` file). Rotation is seen
+    // once a third backup has been taken and two are left.
+    let finished = || -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
+            .collect();
+        found.sort();
+        found
+    };
+    let mut seen = std::collections::BTreeSet::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let backups = loop {
+        let backups = finished();
+        seen.extend(backups.iter().cloned());
+        assert!(backups.len() <= 3, "more than BACKUP_KEEP backups are kept: {backups:?}");
+        if seen.len() >= 3 && backups.len() == 2 {
+            break backups;
+        }
+        assert!(Instant::now() < deadline, "no rotation to two backups; seen {seen:?}, now {backups:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(!backups.contains(seen.first().unwrap()), "the oldest backup went first: {backups:?}");
     for backup in &backups {
         assert!(backup.file_name().unwrap().to_string_lossy().starts_with("movie-bag-"), "{backups:?}");
         assert_eq!(integrity(backup), "ok");
     }
-    let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    let value = |name: &str| -> f64 {
+    // The metrics are updated once the backup (and its rotation) is done.
+    let value = |metrics: &str, name: &str| -> f64 {
         metrics.lines().find_map(|l| l.strip_prefix(&format!("{name} "))).and_then(|v| v.parse().ok()).unwrap_or(-1.0)
     };
-    assert!(value("moviebag_backup_last_success_timestamp_seconds") > 1.7e9, "{metrics}");
+    let metrics = loop {
+        let metrics = app.client.get(app.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        if value(&metrics, "moviebag_backup_last_success_timestamp_seconds") > 1.7e9 {
+            break metrics;
+        }
+        assert!(Instant::now() < deadline, "no backup in the metrics: {metrics}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let value = |name: &str| value(&metrics, name);
     assert!(value("moviebag_backup_last_success_bytes") > 0.0, "{metrics}");
     assert_eq!(value("moviebag_backup_failures_total"), 0.0);
     drop(app);
     let _ = std::fs::remove_dir_all(dir);
 }
 
-backend_tests! {
-    async fn backup_on_postgresql_points_to_pg_dump_and_fails(backend) {
-        if let Backend::Postgres(_) = backend {
-            let app = TestApp::spawn(backend).await;
-            let output = run(&app.database.url, &["backup", "/tmp/never-written.db"]);
-            assert!(!output.status.success());
-            assert!(text(&output.stderr).contains("pg_dump"), "{}", text(&output.stderr));
-            assert!(!Path::new("/tmp/never-written.db").exists());
-        }
-    }
+/// PostgreSQL only, so not one of the `backend_tests!` pairs: an SQLite half would pass having
+/// checked nothing. It skips (or fails, under `MOVIEBAG_REQUIRE_POSTGRES=1`) as their PostgreSQL
+/// halves do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_on_postgresql_points_to_pg_dump_and_fails() {
+    let Some(backend) = Backend::postgres() else { return };
+    let app = TestApp::spawn(backend).await;
+    let dir = scratch_dir();
+    let target = dir.join("never-written.db");
+    let output = run(&app.database.url, &["backup", target.to_str().unwrap()]);
+    assert!(!output.status.success());
+    assert!(text(&output.stderr).contains("pg_dump"), "{}", text(&output.stderr));
+    assert!(!target.exists());
+    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0, "nothing written beside it either");
+    let _ = std::fs::remove_dir_all(dir);
+}
 
+backend_tests! {
     async fn when_the_database_does_not_answer_requests_get_503_within_the_timeout_and_recover(backend) {
         match backend {
             Backend::Sqlite => {
@@ -395,7 +442,7 @@ backend_tests! {
                 let started = Instant::now();
                 app.post("/api/movies", movie_body("While away"), Some(&user.token)).await.assert_error(503, "unavailable");
                 assert!(started.elapsed() < Duration::from_millis(3_500));
-                proxy.restore().await;
+                proxy.restore();
                 let deadline = Instant::now() + Duration::from_secs(15);
                 loop {
                     if app.get(&format!("/api/movies/{id}"), None).await.status == 200 {
@@ -411,20 +458,40 @@ backend_tests! {
     }
 }
 
-/// A TCP relay to the test PostgreSQL server that can be cut (every connection dropped, the
-/// port closed: the database is away) and restored on the same port.
+/// A TCP relay to the test PostgreSQL server that can be cut (every connection dropped, and
+/// each new one closed as soon as it is accepted: the database is away) and restored. The
+/// listener stays bound throughout, so no other test can take its port in between.
 struct Proxy {
     port: u16,
-    tasks: Arc<Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// The relays open now; `None` while cut. One lock for both, so that a connection accepted
+    /// while the proxy is being cut is either in the list (and aborted) or refused.
+    relays: Arc<Mutex<Option<Vec<tokio::task::JoinHandle<()>>>>>,
+    accept: tokio::task::JoinHandle<()>,
 }
 
 impl Proxy {
     async fn start() -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let port = listener.local_addr().unwrap().port();
-        let proxy = Self { port, tasks: Arc::default() };
-        proxy.serve(listener);
-        proxy
+        let relays = Arc::new(Mutex::new(Some(Vec::new())));
+        let accept = tokio::spawn({
+            let relays = relays.clone();
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else { return };
+                    let mut relays = relays.lock().unwrap();
+                    // While cut: `client` is dropped here, closing the connection.
+                    if let Some(relays) = relays.as_mut() {
+                        relays.push(tokio::spawn(async move {
+                            if let Ok(mut server) = TcpStream::connect(Proxy::upstream()).await {
+                                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                            }
+                        }));
+                    }
+                }
+            }
+        });
+        Self { port, relays, accept }
     }
 
     fn upstream() -> String {
@@ -432,36 +499,20 @@ impl Proxy {
         format!("{}:{}", url.host_str().unwrap_or("127.0.0.1"), url.port().unwrap_or(5432))
     }
 
-    fn serve(&self, listener: TcpListener) {
-        let tasks = self.tasks.clone();
-        let accept = tokio::spawn(async move {
-            loop {
-                let Ok((mut client, _)) = listener.accept().await else { return };
-                let relay = tokio::spawn(async move {
-                    if let Ok(mut server) = TcpStream::connect(Proxy::upstream()).await {
-                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-                    }
-                });
-                tasks.lock().unwrap().push(relay);
-            }
-        });
-        self.tasks.lock().unwrap().push(accept);
-    }
-
     fn cut(&self) {
-        for task in self.tasks.lock().unwrap().drain(..) {
-            task.abort();
+        for relay in self.relays.lock().unwrap().take().unwrap_or_default() {
+            relay.abort();
         }
     }
 
-    async fn restore(&self) {
-        let listener = TcpListener::bind(("127.0.0.1", self.port)).await.expect("the proxy's port is free again");
-        self.serve(listener);
+    fn restore(&self) {
+        self.relays.lock().unwrap().get_or_insert_with(Vec::new);
     }
 }
 
 impl Drop for Proxy {
     fn drop(&mut self) {
+        self.accept.abort();
         self.cut();
     }
 }

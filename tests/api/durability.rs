@@ -1,7 +1,9 @@
 //! Crashes, signals and load: nothing acknowledged is lost, nothing a client sends gets a 5xx.
 
 use std::collections::HashSet;
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use futures_util::future::join_all;
 use serde_json::json;
@@ -10,7 +12,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
 use crate::helpers::{Backend, TestDatabase, movie_body, user_on};
-use crate::process::ServerProcess;
+use crate::process::{ProcessOptions, ServerProcess};
 
 /// Holds the movies table locked (another client's long transaction) until dropped: the
 /// connection is only kept, never read.
@@ -38,16 +40,66 @@ pub async fn lock_movies(backend: &Backend, url: &str) -> TableLock {
 }
 
 async fn create_on(client: &reqwest::Client, base: &str, token: &str, name: &str) -> Result<String, String> {
-    let response = client
-        .post(format!("{base}/api/movies"))
-        .bearer_auth(token)
-        .json(&movie_body(name))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?;
-    let status = response.status();
-    let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
-    if status == 200 { Ok(body["id"].as_str().unwrap().to_owned()) } else { Err(format!("{status}: {body}")) }
+    match create_outcome(client, base, token, name).await {
+        Outcome::Created(id) => Ok(id),
+        Outcome::Refused(status, body) => Err(format!("{status}: {body}")),
+        Outcome::Transport(error) => Err(error),
+    }
+}
+
+/// What became of one create.
+#[derive(Debug, Clone)]
+enum Outcome {
+    /// 200 with the movie's id: acknowledged.
+    Created(String),
+    /// Any other answer.
+    Refused(u16, String),
+    /// No answer: the connection failed, or closed before a whole response.
+    Transport(String),
+}
+
+async fn create_outcome(client: &reqwest::Client, base: &str, token: &str, name: &str) -> Outcome {
+    let response =
+        match client.post(format!("{base}/api/movies")).bearer_auth(token).json(&movie_body(name)).send().await {
+            Ok(response) => response,
+            Err(error) => return Outcome::Transport(format!("{error:?}")),
+        };
+    let status = response.status().as_u16();
+    match response.text().await {
+        Err(error) => Outcome::Transport(format!("{error:?}")),
+        Ok(body) if status == 200 => {
+            let body: serde_json::Value = serde_json::from_str(&body).expect("a movie");
+            Outcome::Created(body["id"].as_str().expect("an id").to_owned())
+        }
+        Ok(body) => Outcome::Refused(status, body),
+    }
+}
+
+/// One create as a writer saw it: whether it started before the signal, and whether its
+/// outcome came after it.
+#[derive(Debug, Clone)]
+struct Attempt {
+    started_before_signal: bool,
+    ended_after_signal: bool,
+    outcome: Outcome,
+}
+
+/// `name` from the server's `/metrics` (a gauge or counter without labels).
+async fn metric(client: &reqwest::Client, base: &str, name: &str) -> f64 {
+    let text = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(&format!("{name} ")))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
+}
+
+/// Waits until `condition` holds, failing after a minute with `what`.
+async fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !condition() {
+        assert!(Instant::now() < deadline, "{what} never happened");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 async fn movie_exists(client: &reqwest::Client, base: &str, id: &str) -> bool {
@@ -60,12 +112,46 @@ backend_tests! {
         let client = reqwest::Client::new();
         let mut server = ServerProcess::start(&database).await;
         let (_, token) = user_on(&client, &server.address, "crash@example.com").await;
-        let mut acknowledged = Vec::new();
-        for i in 0..60 {
-            acknowledged.push(create_on(&client, &server.address, &token, &format!("Crash {i}")).await.unwrap());
-        }
+        let killed = Arc::new(AtomicBool::new(false));
+        let acknowledged_so_far = Arc::new(AtomicUsize::new(0));
+        // Six writers create without pause until their server is gone; the kill comes while they
+        // are at it, so creates are in flight (some committed, unanswered) when it lands.
+        let writers: Vec<_> = (0..6)
+            .map(|writer| {
+                let (client, base, token) = (client.clone(), server.address.clone(), token.clone());
+                let (killed, acknowledged_so_far) = (killed.clone(), acknowledged_so_far.clone());
+                tokio::spawn(async move {
+                    let mut attempts = Vec::new();
+                    for i in 0.. {
+                        let started_before_signal = !killed.load(Ordering::SeqCst);
+                        let outcome = create_outcome(&client, &base, &token, &format!("Crash {writer}-{i}")).await;
+                        let attempt = Attempt { started_before_signal, ended_after_signal: killed.load(Ordering::SeqCst), outcome };
+                        let stop = matches!(attempt.outcome, Outcome::Transport(_));
+                        if matches!(attempt.outcome, Outcome::Created(_)) {
+                            acknowledged_so_far.fetch_add(1, Ordering::SeqCst);
+                        }
+                        attempts.push(attempt);
+                        if stop {
+                            break;
+                        }
+                    }
+                    attempts
+                })
+            })
+            .collect();
+        wait_until("60 acknowledged creates", || acknowledged_so_far.load(Ordering::SeqCst) >= 60).await;
+        killed.store(true, Ordering::SeqCst);
         server.signal("KILL");
         server.wait_exit(Duration::from_secs(10)).await;
+        let attempts: Vec<Attempt> = join_all(writers).await.into_iter().flat_map(|w| w.unwrap()).collect();
+        for attempt in &attempts {
+            assert!(!matches!(attempt.outcome, Outcome::Refused(..)), "a create was refused: {attempt:?}");
+        }
+        let cut_off = attempts.iter().filter(|a| a.started_before_signal && matches!(a.outcome, Outcome::Transport(_))).count();
+        assert!(cut_off > 0, "no create was in flight when the server was killed");
+        let acknowledged: Vec<&String> =
+            attempts.iter().filter_map(|a| if let Outcome::Created(id) = &a.outcome { Some(id) } else { None }).collect();
+        assert!(acknowledged.len() >= 60);
         let restarted = ServerProcess::start(&database).await;
         for id in &acknowledged {
             assert!(movie_exists(&client, &restarted.address, id).await, "acknowledged movie {id} lost");
@@ -78,33 +164,88 @@ backend_tests! {
     async fn sigterm_during_concurrent_writes_exits_0_and_keeps_every_acknowledged_write(backend) {
         let database = TestDatabase::create(&backend).await;
         let client = reqwest::Client::new();
-        let mut server = ServerProcess::start(&database).await;
+        // Writes held up behind another client's lock wait for it rather than being refused.
+        let options = ProcessOptions { env: vec![("DATABASE_TIMEOUT".into(), "60s".into())], ..Default::default() };
+        let mut server = ServerProcess::start_with(&database, options).await;
         let (_, token) = user_on(&client, &server.address, "term@example.com").await;
         let base = server.address.clone();
-        let writers = (0..6).map(|writer| {
-            let (client, base, token) = (client.clone(), base.clone(), token.clone());
-            tokio::spawn(async move {
-                let mut acknowledged = Vec::new();
-                for i in 0..400 {
-                    match create_on(&client, &base, &token, &format!("Term {writer}-{i}")).await {
-                        Ok(id) => acknowledged.push(id),
-                        // Refused or cut off once the server stops accepting: not acknowledged.
-                        Err(error) => {
-                            assert!(!error.starts_with('5'), "a 5xx during shutdown: {error}");
-                            break;
+        let signalled = Arc::new(AtomicBool::new(false));
+        let exited = Arc::new(AtomicBool::new(false));
+        let acknowledged_so_far = Arc::new(AtomicUsize::new(0));
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        // Six writers create until the server has exited, whatever each create's outcome; every
+        // outcome is kept, with whether it started before SIGTERM and ended after it.
+        let writers: Vec<_> = (0..6)
+            .map(|writer| {
+                let (client, base, token) = (client.clone(), base.clone(), token.clone());
+                let (signalled, exited) = (signalled.clone(), exited.clone());
+                let (acknowledged_so_far, in_flight) = (acknowledged_so_far.clone(), in_flight.clone());
+                tokio::spawn(async move {
+                    let mut attempts = Vec::new();
+                    let mut i = 0;
+                    while !exited.load(Ordering::SeqCst) {
+                        i += 1;
+                        in_flight.fetch_add(1, Ordering::SeqCst);
+                        let started_before_signal = !signalled.load(Ordering::SeqCst);
+                        let outcome = create_outcome(&client, &base, &token, &format!("Term {writer}-{i}")).await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
+                        if matches!(outcome, Outcome::Created(_)) {
+                            acknowledged_so_far.fetch_add(1, Ordering::SeqCst);
                         }
+                        attempts.push(Attempt { started_before_signal, ended_after_signal: signalled.load(Ordering::SeqCst), outcome });
                     }
-                }
-                acknowledged
+                    attempts
+                })
             })
-        });
-        let writers: Vec<_> = writers.collect();
-        tokio::time::sleep(Duration::from_millis(400)).await;
+            .collect();
+        wait_until("30 acknowledged creates", || acknowledged_so_far.load(Ordering::SeqCst) >= 30).await;
+        // Another client locks the movies: each writer's next create reaches the server and waits
+        // there. Once every writer has one outstanding and the server reports a write held up in
+        // the database, SIGTERM.
+        let lock = lock_movies(&backend, &database.url).await;
+        wait_until("a create outstanding from every writer", || in_flight.load(Ordering::SeqCst) == 6).await;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while metric(&client, &base, "moviebag_db_pool_connections_in_use").await < 1.0 {
+            assert!(Instant::now() < deadline, "no create reached the locked database");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        signalled.store(true, Ordering::SeqCst);
         server.signal("TERM");
+        // The server has taken the signal once it stops listening; then the lock goes, and the
+        // writes it held up finish during the shutdown.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", server.port)).await.is_ok() {
+            assert!(Instant::now() < deadline, "the server kept listening after SIGTERM");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        drop(lock);
         let status = server.wait_exit(Duration::from_secs(40)).await;
+        exited.store(true, Ordering::SeqCst);
         assert!(status.success(), "exit status {status:?}");
-        let acknowledged: Vec<String> = join_all(writers).await.into_iter().flat_map(|w| w.unwrap()).collect();
-        assert!(!acknowledged.is_empty(), "some writes happened before the signal");
+        let attempts: Vec<Vec<Attempt>> = join_all(writers).await.into_iter().map(|w| w.unwrap()).collect();
+
+        for attempt in attempts.iter().flatten() {
+            if let Outcome::Refused(status, body) = &attempt.outcome {
+                assert!(*status < 500, "a {status} during shutdown: {body}");
+            }
+            // A create sent before SIGTERM reached a server that was still taking requests: it is
+            // answered, and acknowledged, whatever the shutdown does meanwhile.
+            if attempt.started_before_signal {
+                assert!(matches!(attempt.outcome, Outcome::Created(_)), "a create sent before SIGTERM: {attempt:?}");
+            }
+        }
+        // Every writer's create was held up across the signal: SIGTERM came with six in flight.
+        for (writer, attempts) in attempts.iter().enumerate() {
+            assert!(
+                attempts.iter().any(|a| a.started_before_signal && a.ended_after_signal),
+                "writer {writer} had no create in flight at SIGTERM"
+            );
+        }
+        let acknowledged: Vec<&String> = attempts
+            .iter()
+            .flatten()
+            .filter_map(|a| if let Outcome::Created(id) = &a.outcome { Some(id) } else { None })
+            .collect();
         let restarted = ServerProcess::start(&database).await;
         for id in &acknowledged {
             assert!(movie_exists(&client, &restarted.address, id).await, "acknowledged movie {id} lost");
@@ -161,12 +302,28 @@ backend_tests! {
                     .json(&json!({"genres": [format!("Genre {i}")]})),
                 _ => client.get(url("/api/users/me".into())).bearer_auth(&token),
             };
-            async move { request.send().await.map(|r| r.status().as_u16()).map_err(|e| e.to_string()) }
+            async move {
+                let response = request.send().await.map_err(|e| e.to_string())?;
+                let status = response.status().as_u16();
+                let body: serde_json::Value = response.json().await.map_err(|e| e.to_string())?;
+                // A create's answer names the movie it made.
+                Ok::<_, String>((status, (i % 5 == 2).then(|| body["id"].as_str().map(str::to_owned))))
+            }
         });
-        let statuses: Vec<_> = join_all(requests).await;
-        let failures: Vec<_> = statuses.iter().filter(|s| !matches!(s, Ok(200))).collect();
+        let outcomes: Vec<_> = join_all(requests).await;
+        let failures: Vec<_> = outcomes.iter().filter(|o| !matches!(o, Ok((200, _)))).collect();
         assert!(failures.is_empty(), "{} of 1500 failed: {:?}", failures.len(), &failures[..failures.len().min(10)]);
-        let unique: HashSet<_> = (0..1500).filter(|i| i % 5 == 2).collect();
-        assert_eq!(unique.len(), 300);
+        // What the server kept: each of the 300 creates answered with its own id, and each is a
+        // movie in the database, with nothing else made.
+        let created: HashSet<String> =
+            outcomes.iter().filter_map(|o| o.as_ref().ok()?.1.clone()).map(|id| id.expect("a created movie's id")).collect();
+        assert_eq!(created.len(), 300, "300 creates answered with 300 distinct ids");
+        for id in &created {
+            assert!(movie_exists(&client, &base, id).await, "created movie {id} not served");
+        }
+        let kept = database.select_count("SELECT COUNT(*) FROM movies WHERE name LIKE 'Load %'").await;
+        assert_eq!(kept, 300, "movies the server kept from the 300 creates");
+        assert_eq!(database.select_count("SELECT COUNT(DISTINCT name) FROM movies WHERE name LIKE 'Load %'").await, 300);
+        assert_eq!(database.select_count("SELECT COUNT(*) FROM movies").await, 320, "the 20 seeds and the 300 creates");
     }
 }

@@ -51,10 +51,17 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// `None` (with a printed reason) when no PostgreSQL server is configured.
+    /// `None` (with a printed reason) when no PostgreSQL server is configured. With
+    /// `MOVIEBAG_REQUIRE_POSTGRES=1` (CI sets it) a PostgreSQL test that cannot run fails
+    /// instead: a skipped variant prints `... ok` like one that ran.
     pub fn postgres() -> Option<Self> {
         match std::env::var("MOVIEBAG_TEST_POSTGRES_URL") {
             Ok(url) if !url.trim().is_empty() => Some(Self::Postgres(url)),
+            _ if std::env::var("MOVIEBAG_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+                panic!(
+                    "MOVIEBAG_REQUIRE_POSTGRES=1 but MOVIEBAG_TEST_POSTGRES_URL is not set: this PostgreSQL test cannot run"
+                )
+            }
             _ => {
                 static SAID: Once = Once::new();
                 SAID.call_once(|| {
@@ -310,6 +317,29 @@ impl Reply {
 }
 
 impl TestApp {
+    /// Stops the server and returns its database once nothing of the server uses it: every
+    /// connection closed (the SQLite writer joined, its WAL checkpointed) and, on SQLite, the
+    /// shared `in-use` lock released, which `movie-bag restore` needs alone.
+    pub async fn stop(self) -> std::sync::Arc<TestDatabase> {
+        self.state.store.close().await;
+        let database = self.database.clone();
+        drop(self);
+        if let Some(path) = database.url.strip_prefix("sqlite://") {
+            // Waits (blocking, on the blocking pool) until the last holder lets go.
+            let released = movie_bag::store::lock_beside(
+                std::path::Path::new(path),
+                movie_bag::store::IN_USE_LOCK,
+                movie_bag::store::LockKind::Exclusive,
+            );
+            let lock = tokio::time::timeout(Duration::from_secs(60), released)
+                .await
+                .expect("the stopped server still holds its database")
+                .expect("the in-use lock");
+            drop(lock);
+        }
+        database
+    }
+
     pub async fn spawn(backend: Backend) -> TestApp {
         Self::builder(backend).spawn().await
     }

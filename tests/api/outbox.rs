@@ -88,11 +88,14 @@ backend_tests! {
     }
 
     async fn two_servers_sharing_a_database_send_each_email_exactly_once(backend) {
+        // Twelve emails are queued while the mail server is down, half through each server, and
+        // each is tried (and fails) at once. When it comes up, both senders find the same due rows
+        // on their next look and race to claim them: each email must still go out once.
         let database = TestDatabase::create(&backend).await;
-        let mut smtp = SmtpServer::start().await;
-        let options = || ProcessOptions { env: mail_env(smtp.port), ..Default::default() };
-        let first = ServerProcess::start_with(&database, options()).await;
-        let second = ServerProcess::start_with(&database, options()).await;
+        let port = unused_port();
+        let options = || ProcessOptions { env: mail_env(port), ..Default::default() };
+        let mut first = ServerProcess::start_with(&database, options()).await;
+        let mut second = ServerProcess::start_with(&database, options()).await;
         let client = reqwest::Client::new();
         let mut emails = Vec::new();
         for i in 0..12 {
@@ -104,14 +107,40 @@ backend_tests! {
             let base = if i % 2 == 0 { &first.address } else { &second.address };
             forgot_on(&client, base, email).await;
         }
+        let tried = "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND sent_at IS NULL AND failed_at IS NULL";
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while database.select_count(tried).await < 12 {
+            assert!(std::time::Instant::now() < deadline, "the senders did not try every email");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(email_gauge(&client, &first.address, "queued").await, 12, "every email waits for the mail server");
+        assert_eq!(email_gauge(&client, &first.address, "sent").await, 0);
+
+        let mut smtp = SmtpServer::start_on(port).await;
         let mut received: HashMap<String, usize> = HashMap::new();
-        while let Some(mail) = smtp.next_mail(Duration::from_secs(4)).await {
+        while received.len() < emails.len() {
+            let mail = smtp.next_mail(Duration::from_secs(30)).await.unwrap_or_else(|| panic!("missing emails: {received:?}"));
+            *received.entry(mail.recipients[0].clone()).or_default() += 1;
+        }
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while email_gauge(&client, &first.address, "sent").await < 12 {
+            assert!(std::time::Instant::now() < deadline, "not every delivery was recorded");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        // Every row is marked sent: a second copy now could only come from a sender that went
+        // on with a row after another had sent it. Both servers stop, finishing what they hold.
+        first.signal("TERM");
+        second.signal("TERM");
+        assert!(first.wait_exit(Duration::from_secs(40)).await.success());
+        assert!(second.wait_exit(Duration::from_secs(40)).await.success());
+        while let Some(mail) = smtp.next_mail(Duration::from_millis(500)).await {
             *received.entry(mail.recipients[0].clone()).or_default() += 1;
         }
         for email in &emails {
             assert_eq!(received.get(email), Some(&1), "{email}: {received:?}");
         }
         assert_eq!(received.len(), emails.len());
+        assert_eq!(database.select_count("SELECT COUNT(*) FROM outbox WHERE sent_at IS NOT NULL").await, 12);
     }
 
     async fn two_servers_behind_a_slow_mail_server_send_each_of_ten_queued_emails_exactly_once(backend) {

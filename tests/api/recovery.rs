@@ -116,10 +116,32 @@ backend_tests! {
     }
 
     async fn a_failing_mail_server_never_fails_the_answer(backend) {
-        // Nothing listens on this port: delivery fails in the background.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // Nothing listens on this port: every delivery fails, in the background.
+        let port = crate::smtp::unused_port();
         let app = TestApp::builder(backend).flag("--mail-server", "127.0.0.1").flag("--mail-port", &port.to_string()).spawn().await;
         let user = app.new_user().await;
-        forgot(&app, &user.email).await.assert_status(202);
+        let unknown = forgot(&app, "nobody@example.com").await;
+        unknown.assert_status(202);
+        let known = forgot(&app, &user.email).await;
+        known.assert_status(202);
+        assert_eq!(known.body, unknown.body, "a known address is answered as an unknown one, mail server down or not");
+
+        // The delivery was tried and failed: the 202 did not wait for it, nor depend on it.
+        let attempts_and_error = "SELECT CAST(COUNT(*) AS BIGINT) FROM outbox \
+             WHERE attempts >= 1 AND last_error IS NOT NULL AND sent_at IS NULL AND failed_at IS NULL";
+        let deadline = std::time::Instant::now() + MAIL_WAIT;
+        while app.database.select_count(attempts_and_error).await == 0 {
+            assert!(std::time::Instant::now() < deadline, "the sender never tried the mail server");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+
+        // Asked again while the mail server is known to be failing: the same answer, and the
+        // account is untouched (its password still works, no session ended).
+        let again = forgot(&app, &user.email).await;
+        again.assert_status(202);
+        assert_eq!(again.body, unknown.body);
+        assert_eq!(app.database.select_count("SELECT CAST(COUNT(*) AS BIGINT) FROM outbox WHERE sent_at IS NOT NULL").await, 0);
+        app.get("/api/users/me", Some(&user.token)).await.assert_status(200);
+        app.login(&user.email, &user.password).await.assert_status(200);
     }
 }
