@@ -30,11 +30,6 @@ pub struct Application {
 impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        // A body's own deadline must come first, or a slow body ends in the request's 503
-        // (without closing the connection) instead of the 408 that does.
-        if settings.server.body_read_timeout >= settings.server.request_timeout {
-            anyhow::bail!("BODY_READ_TIMEOUT must be shorter than REQUEST_TIMEOUT");
-        }
         let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl)?;
         let limits = store::StoreLimits {
             write_queue: settings.limits.write_queue_limit as usize,

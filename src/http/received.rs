@@ -34,7 +34,7 @@ pub async fn read_whole_body(State(state): State<SharedState>, request: Request,
     }
     let (parts, body) = request.into_parts();
     let limited = Limited::new(body, state.settings.server.body_limit_bytes).collect();
-    let body = match tokio::time::timeout(state.settings.server.body_read_timeout, limited).await {
+    let body = match tokio::time::timeout(body_deadline(&state), limited).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {
             return ApiError::PayloadTooLarge.into_response();
@@ -46,6 +46,13 @@ pub async fn read_whole_body(State(state): State<SharedState>, request: Request,
         }
     };
     next.run(Request::from_parts(parts, Body::from(body))).await
+}
+
+/// `BODY_READ_TIMEOUT`, but always before `REQUEST_TIMEOUT` (which also runs while the body is
+/// read): a body that is late gets the 408 that closes its connection, not the request's 503.
+fn body_deadline(state: &SharedState) -> std::time::Duration {
+    let server = &state.settings.server;
+    server.body_read_timeout.min(server.request_timeout.mul_f64(0.9))
 }
 
 /// Runs a request that may write on its own task, which its client's leaving cannot cancel.
