@@ -43,6 +43,8 @@ pub(super) struct Engine {
     writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
     writer_busy: Arc<AtomicBool>,
+    /// Writes enqueued whose callers wait for their answer (see [`PoolUse::writes_waiting`]).
+    writes_waiting: AtomicU32,
     /// How long a read or a write waits for a lock another process holds (`DATABASE_TIMEOUT`):
     /// past it the request is answered 503, rather than queueing behind a stuck process.
     busy_timeout: Duration,
@@ -77,6 +79,7 @@ impl Engine {
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
             writer_busy,
+            writes_waiting: AtomicU32::new(0),
             busy_timeout,
         })
     }
@@ -142,7 +145,7 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Box::new(PendingWrite { work: Some(write), outcome: None, reply }))?;
+        let _waiting = self.enqueue(Box::new(PendingWrite { work: Some(write), outcome: None, reply }))?;
         answer.await.map_err(|_| closed())?
     }
 
@@ -155,24 +158,32 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<Finish<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply }))?;
+        let _waiting = self.enqueue(Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply }))?;
         answer.await.map_err(|_| closed())?
     }
 
-    /// Hands a write to the writer thread, or refuses it at once when the queue is full.
-    fn enqueue(&self, job: Box<dyn WriteJob>) -> StoreResult<()> {
+    /// Hands a write to the writer thread, or refuses it at once when the queue is full; the
+    /// guard counts the write as waiting until the caller drops it.
+    fn enqueue(&self, job: Box<dyn WriteJob>) -> StoreResult<Waiting<'_>> {
         let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
             mpsc::error::TrySendError::Closed(_) => closed(),
-        })
+        })?;
+        self.writes_waiting.fetch_add(1, Ordering::Relaxed);
+        Ok(Waiting(&self.writes_waiting))
     }
 
     pub(super) fn pool_use(&self) -> PoolUse {
         let idle = self.readers.idle_count();
         let open = self.readers.open.load(Ordering::Relaxed);
         let writing = u32::from(self.writer_busy.load(Ordering::Relaxed));
-        PoolUse { in_use: open.saturating_sub(idle) + writing, idle: idle + 1 - writing, max: self.scan_limit + 1 }
+        PoolUse {
+            in_use: open.saturating_sub(idle) + writing,
+            idle: idle + 1 - writing,
+            max: self.scan_limit + 1,
+            writes_waiting: self.writes_waiting.load(Ordering::Relaxed),
+        }
     }
 
     /// Finishes the queued writes, then closes every connection.
@@ -183,6 +194,15 @@ impl Engine {
             let _ = tokio::task::spawn_blocking(move || done.join()).await;
         }
         self.readers.close();
+    }
+}
+
+/// A write counted in [`Engine::writes_waiting`] while its caller waits.
+struct Waiting<'a>(&'a AtomicU32);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
