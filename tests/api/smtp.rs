@@ -1,6 +1,7 @@
 //! A real SMTP server on loopback for tests: it speaks enough of RFC 5321 to receive what
 //! lettre sends, and hands each message's text to the test.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
@@ -35,31 +36,62 @@ pub struct SmtpServer {
     received: mpsc::UnboundedReceiver<ReceivedMail>,
 }
 
+/// What the listener does with a connection: close it at once (the mail server is down), or
+/// serve it, sending each message to the test and taking `per_message` to accept it.
+type Mode = Arc<Mutex<Option<(mpsc::UnboundedSender<ReceivedMail>, Duration)>>>;
+
+/// A loopback port held by a listener that closes every connection at once: a mail server that
+/// is down. [`Self::come_up`] turns the same listener into an [`SmtpServer`], so the port is
+/// never released for another test (or an outgoing connection) to take meanwhile.
+pub struct DownSmtp {
+    pub port: u16,
+    mode: Mode,
+}
+
+impl DownSmtp {
+    pub async fn start() -> Self {
+        let (port, mode) = listen().await;
+        Self { port, mode }
+    }
+
+    /// The mail server comes up on the same port.
+    pub fn come_up(self) -> SmtpServer {
+        self.come_up_slow(Duration::ZERO)
+    }
+
+    /// It comes up taking `per_message` to accept each message (a slow relay).
+    pub fn come_up_slow(self, per_message: Duration) -> SmtpServer {
+        let (sender, received) = mpsc::unbounded_channel();
+        *self.mode.lock().unwrap() = Some((sender, per_message));
+        SmtpServer { port: self.port, received }
+    }
+}
+
+/// Listens on a free loopback port, down until the mode says otherwise.
+async fn listen() -> (u16, Mode) {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind smtp");
+    let port = listener.local_addr().unwrap().port();
+    let mode: Mode = Arc::default();
+    let serving = Arc::clone(&mode);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let current = serving.lock().unwrap().clone();
+            match current {
+                None => drop(stream),
+                Some((sender, per_message)) => {
+                    tokio::spawn(async move {
+                        let _ = serve_session(stream, sender, per_message).await;
+                    });
+                }
+            }
+        }
+    });
+    (port, mode)
+}
+
 impl SmtpServer {
     pub async fn start() -> Self {
-        Self::start_on(0).await
-    }
-
-    /// A server on `port` (0: any free one), e.g. the port a server was told about while no SMTP
-    /// server listened there yet.
-    pub async fn start_on(port: u16) -> Self {
-        Self::start_slow_on(port, Duration::ZERO).await
-    }
-
-    /// A server on `port` that takes `per_message` to accept each message (a slow relay).
-    pub async fn start_slow_on(port: u16, per_message: Duration) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
-        let port = listener.local_addr().unwrap().port();
-        let (sender, received) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sender = sender.clone();
-                tokio::spawn(async move {
-                    let _ = serve_session(stream, sender, per_message).await;
-                });
-            }
-        });
-        Self { port, received }
+        DownSmtp::start().await.come_up()
     }
 
     /// The next message, or `None` if none arrives within `wait`.
@@ -113,9 +145,4 @@ async fn serve_session(
             write.write_all(b"250 OK\r\n").await?;
         }
     }
-}
-
-/// A loopback port where nothing listens (yet): an SMTP server that is down.
-pub fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
