@@ -17,6 +17,7 @@ mod headers;
 mod hostile_clients;
 mod import;
 mod invisible;
+mod leftovers;
 mod listing;
 mod login;
 mod movies;
