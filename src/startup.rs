@@ -45,6 +45,8 @@ impl Application {
         let limits = store::StoreLimits {
             write_queue: settings.limits.write_queue_limit as usize,
             database_timeout: settings.limits.database_timeout,
+            scan_queue: settings.limits.scan_queue_limit as usize,
+            readers: settings.limits.sqlite_readers,
         };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let cores = std::thread::available_parallelism().map_or(2, |n| n.get());

@@ -25,12 +25,6 @@ use crate::store::{StoreError, StoreResult};
 
 /// Most writes committed together; bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 256;
-/// Most read-only connections open at once. Inline reads hold one only within a poll (so at most
-/// one per runtime thread) and scans one per scan permit: this is never reached in normal work,
-/// and bounds the memory of a pathological one.
-const MAX_READERS: u32 = 64;
-/// Most scans waiting for a permit; past it a listing is refused (503) rather than queued.
-const MAX_SCANS_WAITING: usize = 512;
 /// Prepared statements kept per connection: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 64;
 
@@ -40,6 +34,9 @@ pub(super) struct Engine {
     scan_permits: Arc<Semaphore>,
     scan_limit: u32,
     scans_waiting: std::sync::atomic::AtomicUsize,
+    /// Most scans waiting for a permit (`SCAN_QUEUE_LIMIT`); past it a listing is refused (503)
+    /// rather than queued.
+    max_scans_waiting: usize,
     writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
     writer_busy: Arc<AtomicBool>,
@@ -52,13 +49,15 @@ pub(super) struct Engine {
 
 impl Engine {
     /// Opens the writer and prepares the readers of the (already migrated) file at `path`.
-    /// At most `write_queue` writes wait for the writer at once.
-    pub(super) fn open(path: &Path, write_queue: usize, busy_timeout: Duration) -> anyhow::Result<Self> {
+    /// At most `limits.write_queue` writes wait for the writer at once.
+    pub(super) fn open(path: &Path, limits: &crate::store::StoreLimits) -> anyhow::Result<Self> {
+        let (write_queue, busy_timeout) = (limits.write_queue, limits.database_timeout);
         let writer_connection = open_writer(path, busy_timeout)?;
         let readers = Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
+            max: limits.readers.max(1),
             closed: AtomicBool::new(false),
         });
         // Fail at startup, not on the first request, when the file cannot be read.
@@ -76,6 +75,7 @@ impl Engine {
             scan_permits: Arc::new(Semaphore::new(scan_limit as usize)),
             scan_limit,
             scans_waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_scans_waiting: limits.scan_queue,
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
             writer_busy,
@@ -116,7 +116,7 @@ impl Engine {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                if self.scans_waiting.fetch_add(1, Ordering::AcqRel) >= MAX_SCANS_WAITING {
+                if self.scans_waiting.fetch_add(1, Ordering::AcqRel) >= self.max_scans_waiting {
                     self.scans_waiting.fetch_sub(1, Ordering::AcqRel);
                     return Err(StoreError::Overloaded("SQLite scan"));
                 }
@@ -242,6 +242,10 @@ struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     open: AtomicU32,
+    /// Most open at once (`SQLITE_READERS`). Inline reads hold one only within a poll (so at
+    /// most one per runtime thread) and scans one per scan permit: the default is never reached
+    /// in normal work, and bounds the memory of a pathological one.
+    max: u32,
     /// Set by `close`: no connection is handed out or opened afterwards.
     closed: AtomicBool,
 }
@@ -256,7 +260,7 @@ impl Readers {
         }
         // Count the connection before opening it, so that racing takes cannot pass the bound.
         self.open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < MAX_READERS).then_some(open + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < self.max).then_some(open + 1))
             .map_err(|_| StoreError::Overloaded("SQLite reader"))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let opened = Connection::open_with_flags(&self.path, flags);
