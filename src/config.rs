@@ -263,6 +263,18 @@ pub struct LimitSettings {
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub hash_queue_limit: u32,
 
+    /// SQLite reads that may wait for one of the scan permits (listings, searches, two per core);
+    /// past it a listing is answered 503 with `Retry-After`.
+    #[arg(long, env = "SCAN_QUEUE_LIMIT", default_value_t = 512,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub scan_queue_limit: u32,
+
+    /// Read-only SQLite connections open at once; a read that would need one more is answered
+    /// 503 with `Retry-After`.
+    #[arg(long, env = "SQLITE_READERS", default_value_t = 64,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub sqlite_readers: u32,
+
     /// How long a request waits for the database (a pooled PostgreSQL connection, SQLite's lock
     /// held by another process) before it is answered 503 with `Retry-After`.
     #[arg(long, env = "DATABASE_TIMEOUT", default_value = "2s", value_parser = parse_ttl, global = true)]

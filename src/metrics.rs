@@ -55,6 +55,9 @@ pub struct PoolUse {
     pub in_use: u32,
     pub idle: u32,
     pub max: u32,
+    /// Writes handed to the SQLite writer whose requests wait for their commit (queued or being
+    /// applied); 0 on PostgreSQL.
+    pub writes_waiting: u32,
 }
 
 #[derive(Default)]
@@ -189,6 +192,11 @@ impl Metrics {
             ("moviebag_db_pool_connections_in_use", "Database connections executing a query.", pool.in_use),
             ("moviebag_db_pool_connections_idle", "Open database connections waiting for work.", pool.idle),
             ("moviebag_db_pool_connections_max", "Most connections the pools may open.", pool.max),
+            (
+                "moviebag_db_writes_waiting",
+                "Writes queued for or being applied by the SQLite writer (0 on PostgreSQL).",
+                pool.writes_waiting,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}");
         }
@@ -240,7 +248,7 @@ mod tests {
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::FailedLogin);
         let text = metrics.render(&Readings {
-            pool: PoolUse { in_use: 1, idle: 3, max: 5 },
+            pool: PoolUse { in_use: 1, idle: 3, max: 5, writes_waiting: 2 },
             emails: Some(MailCounts { queued: 2, sent: 7, failed: 1 }),
             hashes_computed: 4,
             hashes_skipped: 0,
@@ -251,6 +259,7 @@ mod tests {
         assert!(text.contains("moviebag_failed_logins_total 2\n"));
         assert!(text.contains("moviebag_session_revocations_total 0\n"));
         assert!(text.contains("moviebag_db_pool_connections_idle 3\n"));
+        assert!(text.contains("moviebag_db_writes_waiting 2\n"));
     }
 
     #[test]

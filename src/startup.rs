@@ -29,11 +29,19 @@ pub struct Application {
 
 impl Application {
     /// Connects the database (applying migrations), prepares keys and binds the port.
-    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn build(mut settings: Settings) -> anyhow::Result<Self> {
+        // As a (host, port) pair, so that an IPv6 host such as `::` (dual stack) needs no brackets.
+        let (host, port) = (settings.server.host.as_str(), settings.server.port);
+        let listener =
+            TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
+        // With port 0 the system picked one: emailed links (PUBLIC_URL's default) name it.
+        settings.server.port = listener.local_addr()?.port();
         let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl)?;
         let limits = store::StoreLimits {
             write_queue: settings.limits.write_queue_limit as usize,
             database_timeout: settings.limits.database_timeout,
+            scan_queue: settings.limits.scan_queue_limit as usize,
+            readers: settings.limits.sqlite_readers,
         };
         let store = store::connect_with(&settings.database_url, limits).await?;
         let hasher = PasswordHasher::new(hashing_threads(), settings.limits.hash_queue_limit as usize)?;
@@ -48,10 +56,6 @@ impl Application {
             store,
             settings,
         });
-        // As a (host, port) pair, so that an IPv6 host such as `::` (dual stack) needs no brackets.
-        let (host, port) = (state.settings.server.host.as_str(), state.settings.server.port);
-        let listener =
-            TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
         let router = crate::http::router(state.clone());
         let max_connections = connection_cap(state.settings.server.max_connections);
         Ok(Self { listener, router, state, max_connections })

@@ -367,6 +367,21 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_dummy_hash_an_unknown_email_is_verified_against_costs_what_a_real_hash_does() {
+        // Same algorithm, version, memory, passes, lanes and output length: verifying it is the
+        // same work as verifying an account's hash (the time itself: scripts/bench-timing.sh).
+        let hasher = PasswordHasher::new(1, 8).unwrap();
+        let real =
+            hasher.hash(&Password::parse("a real password", 8).unwrap(), WhenClientLeaves::Finish).await.unwrap();
+        let (dummy, real) = (PasswordHash::new(&hasher.dummy_hash).unwrap(), PasswordHash::new(&real).unwrap());
+        assert_eq!(dummy.algorithm, real.algorithm);
+        assert_eq!(dummy.version, real.version);
+        assert_eq!(dummy.params, real.params);
+        assert_eq!(dummy.hash.map(|h| h.len()), real.hash.map(|h| h.len()));
+        assert_eq!(dummy.salt.map(|s| s.as_ref().len()), real.salt.map(|s| s.as_ref().len()));
+    }
+
+    #[tokio::test]
     async fn an_unknown_user_never_verifies() {
         let hasher = PasswordHasher::new(1, 8).unwrap();
         assert!(!hasher.verify("anything at all", None, WhenClientLeaves::Finish).await.unwrap());

@@ -573,11 +573,15 @@ pub struct StoreLimits {
     /// How long a request waits for the database (a pooled connection, a lock) before it is
     /// refused with [`StoreError::Unavailable`].
     pub database_timeout: std::time::Duration,
+    /// SQLite reads that may wait for a scan permit.
+    pub scan_queue: usize,
+    /// Read-only SQLite connections open at once.
+    pub readers: u32,
 }
 
 impl Default for StoreLimits {
     fn default() -> Self {
-        Self { write_queue: 1024, database_timeout: std::time::Duration::from_secs(2) }
+        Self { write_queue: 1024, database_timeout: std::time::Duration::from_secs(2), scan_queue: 512, readers: 64 }
     }
 }
 

@@ -84,8 +84,80 @@ enum Cleanup {
     PostgresDatabase { admin_url: String, name: String },
 }
 
+/// What runs that failed or were killed leave behind is swept once older than this: no test
+/// lasts nearly as long, so a concurrently running suite's databases and folders are never taken.
+const LEFT_BEHIND_AFTER: Duration = Duration::from_secs(3600);
+
+/// The temp-folder prefixes of the tests' scratch files and folders.
+const SCRATCH_PREFIXES: [&str; 7] = [
+    "movie-bag-test-",
+    "movie-bag-log-",
+    "movie-bag-security-log-",
+    "movie-bag-backup-",
+    "movie-bag-import-",
+    "movie-bag-process-",
+    "movie-bag-cli-",
+];
+
+/// Removes the tests' scratch files and folders last modified over [`LEFT_BEHIND_AFTER`] ago;
+/// returns how many.
+pub fn sweep_scratch(dir: &std::path::Path, older_than: Duration) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else { return 0 };
+    let mut removed = 0;
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if !SCRATCH_PREFIXES.iter().any(|prefix| name.starts_with(prefix)) {
+            continue;
+        }
+        let age = entry.metadata().and_then(|m| m.modified()).ok().and_then(|t| t.elapsed().ok());
+        if age.is_none_or(|age| age < older_than) {
+            continue;
+        }
+        let path = entry.path();
+        let gone = if path.is_dir() { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        removed += usize::from(gone.is_ok());
+    }
+    removed
+}
+
+/// Drops the databases whose name is `LIKE` `pattern` created over `older_than` ago (their
+/// `PG_VERSION` file is written at creation); returns their names.
+pub async fn sweep_databases(admin_url: &str, pattern: &str, older_than: Duration) -> Vec<String> {
+    let Ok(mut admin) = sqlx::PgConnection::connect(admin_url).await else { return Vec::new() };
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT datname FROM pg_database WHERE datname LIKE $1 \
+         AND (pg_stat_file('base/' || oid || '/PG_VERSION', true)).modification < now() - make_interval(secs => $2)",
+    )
+    .bind(pattern)
+    .bind(older_than.as_secs_f64())
+    .fetch_all(&mut admin)
+    .await
+    .unwrap_or_default();
+    let mut dropped = Vec::new();
+    for name in old {
+        let drop = format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)");
+        if sqlx::query(sqlx::AssertSqlSafe(drop)).execute(&mut admin).await.is_ok() {
+            dropped.push(name);
+        }
+    }
+    dropped
+}
+
 impl TestDatabase {
     pub async fn create(backend: &Backend) -> Self {
+        static SCRATCH_SWEPT: Once = Once::new();
+        SCRATCH_SWEPT.call_once(|| {
+            sweep_scratch(&std::env::temp_dir(), LEFT_BEHIND_AFTER);
+        });
+        if let Backend::Postgres(admin_url) = backend {
+            static DATABASES_SWEPT: tokio::sync::OnceCell<()> = tokio::sync::OnceCell::const_new();
+            DATABASES_SWEPT
+                .get_or_init(|| async {
+                    sweep_databases(admin_url, r"moviebag\_test\_%", LEFT_BEHIND_AFTER).await;
+                })
+                .await;
+        }
         let unique = uuid::Uuid::new_v4().simple().to_string();
         match backend {
             Backend::Sqlite => {

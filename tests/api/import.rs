@@ -331,14 +331,35 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         let files = ExportFiles::new();
         let (users, movies) = large_export(&files, 100, 150_000);
-        let mut child = import_command(&app, &users, &movies, &[]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
-        // The reader runs at most 4 batches (8,000 movies) ahead of the store, which commits
-        // after the last: when 100,000 have been read, 50,000 are still to go in the transaction.
+        // The first run reads its movies from a pipe fed the first 120,000 lines and then kept
+        // open: the file never ends, so the import, which commits after the last movie, cannot
+        // have committed when it is killed, however the processes are scheduled.
+        let pipe = files.dir.join("movie.fifo");
+        let made = Command::new("mkfifo").arg(&pipe).status().unwrap();
+        assert!(made.success(), "mkfifo");
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let feeder = {
+            let (pipe, movies) = (pipe.clone(), movies.clone());
+            std::thread::spawn(move || {
+                use std::io::Write as _;
+                let text = std::fs::read_to_string(&movies).unwrap();
+                let head: String = text.lines().take(120_000).map(|line| format!("{line}\n")).collect();
+                let mut writer = std::fs::OpenOptions::new().write(true).open(&pipe).unwrap();
+                // The import may be killed before it reads everything: a broken pipe is fine.
+                let _ = writer.write_all(head.as_bytes());
+                let _ = released.recv();
+            })
+        };
+        let mut child = import_command(&app, &users, &pipe, &[]).stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap();
         let progress = BufReader::new(child.stderr.take().unwrap());
         let midway = progress.lines().map_while(Result::ok).any(|line| line.contains("read 100000 movies"));
-        child.kill().unwrap();
-        child.wait().unwrap();
         assert!(midway, "the import ended before reporting progress");
+        assert!(child.try_wait().unwrap().is_none(), "the import ended with its file still open");
+        child.kill().unwrap();
+        let status = child.wait().unwrap();
+        drop(release);
+        feeder.join().unwrap();
+        assert!(!status.success(), "the import was killed, not finished: {status:?}");
         assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 0);
         assert_eq!(app.database.select_count("SELECT count(*) FROM users").await, 0);
 

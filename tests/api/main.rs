@@ -18,6 +18,7 @@ mod headers;
 mod hostile_clients;
 mod import;
 mod invisible;
+mod leftovers;
 mod listing;
 mod login;
 mod movies;

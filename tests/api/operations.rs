@@ -116,7 +116,7 @@ backend_tests! {
     }
 
     async fn a_request_stuck_on_a_locked_database_times_out_with_503_and_the_server_recovers(backend) {
-        let app = TestApp::builder(backend.clone()).flag("--request-timeout", "1s").spawn().await;
+        let app = TestApp::builder(backend.clone()).flag("--request-timeout", "2s").flag("--body-read-timeout", "1s").spawn().await;
         let user = app.new_user().await;
         // Another client holds the movies table locked past the request timeout.
         let _lock = crate::durability::lock_movies(&backend, &app.database.url).await;

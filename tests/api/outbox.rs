@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, TestDatabase, read, user_on};
 use crate::process::{ProcessOptions, ServerProcess};
-use crate::smtp::{SmtpServer, unused_port};
+use crate::smtp::DownSmtp;
 
 async fn app_mailing_to(backend: Backend, smtp_port: u16, extra: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
@@ -44,7 +44,8 @@ async fn forgot_on(client: &reqwest::Client, base: &str, email: &str) {
 
 backend_tests! {
     async fn a_reset_email_promised_while_smtp_is_down_is_delivered_once_it_comes_up(backend) {
-        let port = unused_port();
+        let down = DownSmtp::start().await;
+        let port = down.port;
         let name = if matches!(backend, Backend::Sqlite) { "sqlite" } else { "postgres" };
         let app = app_mailing_to(backend, port, &[]).await;
         let user = app.new_user().await;
@@ -52,7 +53,7 @@ backend_tests! {
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(email_gauge(&app.client, &app.address, "queued").await, 1, "the email waits in the outbox");
         let started = std::time::Instant::now();
-        let mut smtp = SmtpServer::start_on(port).await;
+        let mut smtp = down.come_up();
         let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("the email arrives once SMTP is up");
         eprintln!("outbox ({name}): delivered {:?} after the SMTP server came up", started.elapsed());
         assert_eq!(mail.recipients, vec![user.email.clone()]);
@@ -68,7 +69,8 @@ backend_tests! {
 
     async fn a_reset_email_waiting_when_the_server_is_killed_is_delivered_after_the_restart(backend) {
         let database = TestDatabase::create(&backend).await;
-        let port = unused_port();
+        let down = DownSmtp::start().await;
+        let port = down.port;
         let options = || ProcessOptions { env: mail_env(port), ..Default::default() };
         let server = ServerProcess::start_with(&database, options()).await;
         let client = reqwest::Client::new();
@@ -77,7 +79,7 @@ backend_tests! {
         tokio::time::sleep(Duration::from_millis(500)).await;
         server.signal("KILL");
         drop(server);
-        let mut smtp = SmtpServer::start_on(port).await;
+        let mut smtp = down.come_up();
         assert!(smtp.next_mail(Duration::from_millis(500)).await.is_none());
         let restarted = ServerProcess::start_with(&database, options()).await;
         let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("delivered after the restart");
@@ -92,7 +94,8 @@ backend_tests! {
         // each is tried (and fails) at once. When it comes up, both senders find the same due rows
         // on their next look and race to claim them: each email must still go out once.
         let database = TestDatabase::create(&backend).await;
-        let port = unused_port();
+        let down = DownSmtp::start().await;
+        let port = down.port;
         let options = || ProcessOptions { env: mail_env(port), ..Default::default() };
         let mut first = ServerProcess::start_with(&database, options()).await;
         let mut second = ServerProcess::start_with(&database, options()).await;
@@ -116,7 +119,7 @@ backend_tests! {
         assert_eq!(email_gauge(&client, &first.address, "queued").await, 12, "every email waits for the mail server");
         assert_eq!(email_gauge(&client, &first.address, "sent").await, 0);
 
-        let mut smtp = SmtpServer::start_on(port).await;
+        let mut smtp = down.come_up();
         let mut received: HashMap<String, usize> = HashMap::new();
         while received.len() < emails.len() {
             let mail = smtp.next_mail(Duration::from_secs(30)).await.unwrap_or_else(|| panic!("missing emails: {received:?}"));
@@ -148,7 +151,8 @@ backend_tests! {
         // message, against a lease of 4 s. A lease over a batch ran out while its last emails
         // waited, and the other server sent them a second time.
         let database = TestDatabase::create(&backend).await;
-        let port = unused_port();
+        let down = DownSmtp::start().await;
+        let port = down.port;
         let options = || {
             let mut env = mail_env(port);
             env.push(("MAIL_LEASE".into(), "4s".into()));
@@ -165,7 +169,7 @@ backend_tests! {
             emails.push(email);
         }
         assert_eq!(email_gauge(&client, &first.address, "queued").await, 10, "every email waits for the mail server");
-        let mut smtp = SmtpServer::start_slow_on(port, Duration::from_millis(1500)).await;
+        let mut smtp = down.come_up_slow(Duration::from_millis(1500));
         let mut received: HashMap<String, usize> = HashMap::new();
         while let Some(mail) = smtp.next_mail(Duration::from_secs(12)).await {
             *received.entry(mail.recipients[0].clone()).or_default() += 1;
@@ -178,15 +182,15 @@ backend_tests! {
 
     async fn a_sent_email_has_its_body_erased_and_its_token_is_nowhere_in_the_outbox(backend) {
         // SMTP is down at first, so the queued row can be seen holding the token in clear.
-        let port = unused_port();
-        let app = app_mailing_to(backend, port, &[]).await;
+        let down = DownSmtp::start().await;
+        let app = app_mailing_to(backend, down.port, &[]).await;
         let user = app.new_user().await;
         forgot_on(&app.client, &app.address, &user.email).await;
         let db = &app.database;
         assert_eq!(db.select_count("SELECT count(*) FROM outbox").await, 1);
         assert_eq!(db.select_count("SELECT count(*) FROM outbox WHERE body LIKE '%reset?token=%'").await, 1,
             "until it is sent, the body holds the link");
-        let mut smtp = SmtpServer::start_on(port).await;
+        let mut smtp = down.come_up();
         let mail = smtp.next_mail(Duration::from_secs(30)).await.expect("the email arrives once SMTP is up");
         let token = mail.reset_token().expect("the token");
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
@@ -209,7 +213,8 @@ backend_tests! {
     }
 
     async fn an_email_still_undeliverable_after_the_give_up_time_is_marked_failed(backend) {
-        let app = app_mailing_to(backend, unused_port(), &[("--mail-give-up-after", "3s")]).await;
+        let down = DownSmtp::start().await;
+        let app = app_mailing_to(backend, down.port, &[("--mail-give-up-after", "3s")]).await;
         let user = app.new_user().await;
         forgot_on(&app.client, &app.address, &user.email).await;
         let deadline = std::time::Instant::now() + Duration::from_secs(20);

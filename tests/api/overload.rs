@@ -54,3 +54,121 @@ backend_tests! {
         }
     }
 }
+
+/// A refusal at a queue's bound: 503 `unavailable` with `Retry-After`.
+#[track_caller]
+fn assert_refused_at_a_bound(reply: &crate::helpers::Reply) {
+    reply.assert_error(503, "unavailable");
+    assert!(reply.header("retry-after").is_some(), "a 503 without Retry-After");
+}
+
+/// Waves of `at_once` requests, each made by `request(wave, i)`, until a wave has a refusal (at
+/// most `waves`); every reply, with the wave and index that made it.
+async fn until_refused<F, Fut>(waves: usize, at_once: usize, request: F) -> Vec<((usize, usize), crate::helpers::Reply)>
+where
+    F: Fn(usize, usize) -> Fut,
+    Fut: std::future::Future<Output = crate::helpers::Reply>,
+{
+    let mut replies = Vec::new();
+    for wave in 0..waves {
+        let answers = join_all((0..at_once).map(|i| request(wave, i))).await;
+        let refused = answers.iter().any(|reply| reply.status == 503);
+        replies.extend((0..at_once).map(|i| (wave, i)).zip(answers));
+        if refused {
+            break;
+        }
+    }
+    replies
+}
+
+backend_tests! {
+    async fn signups_past_the_password_hash_queue_get_503_and_create_no_account(backend) {
+        // Two hashing threads at most (one per core) and one hash waiting: a wave of 40 signups
+        // at once passes the bound.
+        let app = crate::helpers::TestApp::builder(backend).flag("--hash-queue-limit", "1").spawn().await;
+        let email = |wave: usize, i: usize| format!("hash-flood-{wave}-{i}@example.com");
+        let replies = until_refused(20, 40, |wave, i| {
+            let (app, email) = (&app, email(wave, i));
+            async move { app.signup(&email, crate::helpers::PASSWORD).await }
+        })
+        .await;
+        let mut refused = 0;
+        for ((wave, i), reply) in &replies {
+            let accounts = app.database
+                .select_count(&format!("SELECT count(*) FROM users WHERE email_lower = '{}'", email(*wave, *i)))
+                .await;
+            match reply.status.as_u16() {
+                200 => assert_eq!(accounts, 1, "an acknowledged signup has no account"),
+                503 => {
+                    assert_refused_at_a_bound(reply);
+                    assert_eq!(accounts, 0, "a refused signup created an account");
+                    refused += 1;
+                }
+                other => panic!("a signup answered {other}: {}", reply.body),
+            }
+        }
+        assert!(refused > 0, "{} signups never reached the hash queue's bound", replies.len());
+        // A refused email signs up normally once the flood is over.
+        let ((wave, i), _) = replies.iter().find(|(_, reply)| reply.status == 503).unwrap();
+        app.signup(&email(*wave, *i), crate::helpers::PASSWORD).await.assert_status(200);
+    }
+}
+
+/// A SQLite server with `flags`, one user and `movies` movies in as many genres.
+async fn sqlite_catalogue(flags: &[(&str, &str)], movies: usize) -> crate::helpers::TestApp {
+    let mut builder = crate::helpers::TestApp::builder(crate::helpers::Backend::Sqlite);
+    for (name, value) in flags {
+        builder = builder.flag(name, value);
+    }
+    let app = builder.spawn().await;
+    let user = app.new_user().await;
+    for i in 0..movies {
+        let body =
+            serde_json::json!({"name": format!("Movie {i}"), "casts": ["Someone"], "genres": [format!("Genre {i}")]});
+        app.post("/api/movies", body, Some(&user.token)).await.assert_status(200);
+    }
+    app
+}
+
+/// Listings of distinct genres (no two share a coalesced read), `at_once` at a time, until one
+/// is refused; checks every answer is a full listing or a refusal at a bound, and returns how
+/// many were refused.
+async fn listings_until_refused(app: &crate::helpers::TestApp, movies: usize) -> usize {
+    let replies = until_refused(20, 200, |wave, i| async move {
+        let genre = (wave * 200 + i) % movies;
+        app.get(&format!("/api/movies?genre=Genre%20{genre}&limit=1000"), None).await
+    })
+    .await;
+    let mut refused = 0;
+    for (_, reply) in &replies {
+        match reply.status.as_u16() {
+            200 => assert_eq!(reply.body.as_array().unwrap().len(), 1, "{}", reply.body),
+            503 => {
+                assert_refused_at_a_bound(reply);
+                refused += 1;
+            }
+            other => panic!("a listing answered {other}: {}", reply.body),
+        }
+    }
+    refused
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_listings_past_the_scan_queue_get_503_and_the_catalogue_is_unchanged() {
+    let app = sqlite_catalogue(&[("--scan-queue-limit", "1")], 50).await;
+    let refused = listings_until_refused(&app, 50).await;
+    assert!(refused > 0, "listings never reached the scan queue's bound");
+    // Refused reads changed nothing, and the server answers normally again.
+    assert_eq!(app.all_movies().await.len(), 50);
+    app.get("/api/movies?genre=Genre%207", None).await.assert_status(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_reads_past_the_reader_connections_get_503_and_the_catalogue_is_unchanged() {
+    // One read-only connection for two runtime threads and four scan permits.
+    let app = sqlite_catalogue(&[("--sqlite-readers", "1")], 50).await;
+    let refused = listings_until_refused(&app, 50).await;
+    assert!(refused > 0, "reads never reached the reader connections' bound");
+    assert_eq!(app.database.select_count("SELECT count(*) FROM movies").await, 50);
+    app.get("/api/movies?genre=Genre%207", None).await.assert_status(200);
+}

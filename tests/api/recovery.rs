@@ -116,9 +116,9 @@ backend_tests! {
     }
 
     async fn a_failing_mail_server_never_fails_the_answer(backend) {
-        // Nothing listens on this port: every delivery fails, in the background.
-        let port = crate::smtp::unused_port();
-        let app = TestApp::builder(backend).flag("--mail-server", "127.0.0.1").flag("--mail-port", &port.to_string()).spawn().await;
+        // The mail server is down: every delivery fails, in the background.
+        let down = crate::smtp::DownSmtp::start().await;
+        let app = TestApp::builder(backend).flag("--mail-server", "127.0.0.1").flag("--mail-port", &down.port.to_string()).spawn().await;
         let user = app.new_user().await;
         let unknown = forgot(&app, "nobody@example.com").await;
         unknown.assert_status(202);

@@ -17,6 +17,114 @@ async fn login_from(app: &TestApp, client: &str, email: &str, password: &str) ->
     read(request.json(&json!({"email": email, "password": password})).send().await.unwrap()).await
 }
 
+/// The admins' rows held by another client of the database until dropped: on PostgreSQL locked
+/// `FOR UPDATE` in an open transaction, on SQLite under the write lock (its single writer is what
+/// makes one request see the other's change).
+#[allow(dead_code)]
+enum AdminRowsHeld {
+    Sqlite(rusqlite::Connection),
+    /// The holding connection, and one that watches who waits: outside any transaction, so that
+    /// each look at `pg_stat_activity` is a fresh one.
+    Postgres(sqlx::PgConnection, sqlx::PgConnection),
+}
+
+async fn hold_admin_rows(app: &TestApp) -> AdminRowsHeld {
+    use sqlx::Connection as _;
+    match app.database.url.strip_prefix("sqlite://") {
+        Some(path) => {
+            let conn = rusqlite::Connection::open(path).unwrap();
+            conn.execute_batch("BEGIN IMMEDIATE").unwrap();
+            AdminRowsHeld::Sqlite(conn)
+        }
+        None => {
+            let mut conn = sqlx::PgConnection::connect(&app.database.url).await.unwrap();
+            sqlx::query("BEGIN").execute(&mut conn).await.unwrap();
+            sqlx::query("SELECT id FROM users WHERE role = 'admin' FOR UPDATE").execute(&mut conn).await.unwrap();
+            let observer = sqlx::PgConnection::connect(&app.database.url).await.unwrap();
+            AdminRowsHeld::Postgres(conn, observer)
+        }
+    }
+}
+
+async fn release(held: AdminRowsHeld) {
+    match held {
+        AdminRowsHeld::Sqlite(conn) => conn.execute_batch("ROLLBACK").unwrap(),
+        AdminRowsHeld::Postgres(mut conn, _) => {
+            sqlx::query("ROLLBACK").execute(&mut conn).await.unwrap();
+        }
+    }
+}
+
+/// How many requests wait on the held rows: PostgreSQL sessions of this database waiting for a
+/// lock in a statement on roles (the admin lock, or the guarded update itself), or writes in the
+/// SQLite writer's hands.
+async fn waiting_on(app: &TestApp, held: &mut AdminRowsHeld) -> i64 {
+    match held {
+        AdminRowsHeld::Sqlite(_) => i64::from(app.state.store.pool_use().writes_waiting),
+        AdminRowsHeld::Postgres(_, observer) => sqlx::query_scalar(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND pid <> pg_backend_pid() AND wait_event_type = 'Lock' AND query ILIKE '%role%'",
+        )
+        .fetch_one(observer)
+        .await
+        .unwrap(),
+    }
+}
+
+/// Two admins, the only ones, each send `request(other's id)` while the admins' rows are held,
+/// so that both requests are inside the database before either can finish; then the rows are
+/// released. Exactly one request succeeds, the other is refused as the last admin's, and one
+/// admin remains. Five rounds, each with two fresh admins.
+async fn admins_racing(
+    backend: crate::helpers::Backend,
+    request: impl Fn(&str) -> (Method, String, Option<serde_json::Value>),
+) {
+    // Long enough that a request waiting on the held rows is never cut off by a timeout.
+    let app = TestApp::builder(backend).flag("--database-timeout", "60s").spawn().await;
+    let mut previous: Vec<crate::helpers::TestUser> = Vec::new();
+    for round in 0..5 {
+        let (first, second) = (app.new_admin().await, app.new_admin().await);
+        // Only these two are admins this round: the one left by the last round steps down.
+        for user in &previous {
+            let path = format!("/api/users/{}", user.id);
+            let _ = app.send(Method::PATCH, &path, Some(json!({"role": "user"})), Some(&first.token)).await;
+        }
+        let mut held = hold_admin_rows(&app).await;
+        let before = waiting_on(&app, &mut held).await;
+        let (m1, p1, b1) = request(&second.id);
+        let (m2, p2, b2) = request(&first.id);
+        let first_request = app.send(m1, &p1, b1, Some(&first.token));
+        let second_request = app.send(m2, &p2, b2, Some(&second.token));
+        let release = async {
+            let both_in = async {
+                while waiting_on(&app, &mut held).await < before + 2 {
+                    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                }
+            };
+            tokio::time::timeout(std::time::Duration::from_secs(30), both_in)
+                .await
+                .unwrap_or_else(|_| panic!("round {round}: the two requests never both waited in the database"));
+            release(held).await;
+        };
+        let (a, b, ()) = futures_util::future::join3(first_request, second_request, release).await;
+        let statuses = [a.status.as_u16(), b.status.as_u16()];
+        let ok = |status: u16| status == 200 || status == 204;
+        assert_eq!(
+            statuses.iter().filter(|s| ok(**s)).count(),
+            1,
+            "round {round}: {statuses:?} ({}, {})",
+            a.body,
+            b.body
+        );
+        let refused = if ok(statuses[0]) { &b } else { &a };
+        refused.assert_error(409, "conflict");
+        let admins = app.database.select_count("SELECT count(*) FROM users WHERE role = 'admin'").await;
+        assert_eq!(admins, 1, "round {round}: answers {statuses:?} left {admins} admins");
+        let admin: String = app.database.select_one("SELECT id FROM users WHERE role = 'admin'", &[]).await;
+        previous = [first, second].into_iter().filter(|u| u.id == admin).collect();
+    }
+}
+
 backend_tests! {
     async fn a_connection_that_does_not_finish_its_request_head_in_time_is_closed(backend) {
         let app = TestApp::builder(backend).flag("--header-read-timeout", "1s").spawn().await;
@@ -60,34 +168,38 @@ backend_tests! {
         app.login(&user.email, "a changed passphrase").await.assert_status(200);
     }
 
-    async fn forgot_sends_at_most_three_emails_an_hour_to_one_account_and_takes_as_long_for_unknown_emails(backend) {
+    async fn forgot_sends_at_most_three_emails_an_hour_to_one_account_and_answers_unknown_emails_identically(backend) {
+        // That known and unknown emails take as long is measured by scripts/bench-timing.sh.
         let mut smtp = SmtpServer::start().await;
         let app = app_with_mail(backend, &smtp, &[]).await;
         let user = app.new_user().await;
-        let mut known_times = Vec::new();
+        let mut answers = Vec::new();
         for _ in 0..5 {
-            let started = std::time::Instant::now();
-            forgot(&app, &user.email).await.assert_status(202);
-            known_times.push(started.elapsed());
+            answers.push(forgot(&app, &user.email).await);
         }
         let mut received = 0;
         while smtp.next_mail(std::time::Duration::from_millis(1500)).await.is_some() {
             received += 1;
         }
         assert_eq!(received, 3, "reset emails sent to one account within the hour");
-        let mut unknown_times = Vec::new();
         for i in 0..5 {
-            let started = std::time::Instant::now();
-            forgot(&app, &format!("nobody-{i}@example.com")).await.assert_status(202);
-            unknown_times.push(started.elapsed());
+            answers.push(forgot(&app, &format!("nobody-{i}@example.com")).await);
         }
-        let floor = std::time::Duration::from_millis(50);
-        assert!(unknown_times.iter().chain(&known_times).all(|t| *t >= floor), "{unknown_times:?} {known_times:?}");
-        known_times.sort();
-        unknown_times.sort();
-        let (known, unknown) = (known_times[2], unknown_times[2]);
-        eprintln!("forgot, median of 5: known {known:?}, unknown {unknown:?}");
-        assert!(known.abs_diff(unknown) < std::time::Duration::from_millis(25), "known {known:?} vs unknown {unknown:?}");
+        // Whether the account exists, and whether its allowance is used up, shows nowhere in the
+        // answer: same status, same body, same headers but the per-request ones.
+        let shown = |reply: &Reply| {
+            let mut headers: Vec<(String, String)> = reply.headers.iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "date" | "x-request-id"))
+                .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_owned()))
+                .collect();
+            headers.sort();
+            (reply.status.as_u16(), reply.body.clone(), headers)
+        };
+        let first = shown(&answers[0]);
+        assert_eq!(first.0, 202);
+        for (i, answer) in answers.iter().enumerate() {
+            assert_eq!(shown(answer), first, "answer {i} differs from the first");
+        }
     }
 
     async fn common_passwords_are_refused_at_signup_change_and_reset_with_a_field_error(backend) {
@@ -123,30 +235,12 @@ backend_tests! {
         app.get("/api/users", Some(&second.token)).await.assert_status(200);
     }
 
-    async fn two_admins_demoting_each_other_at_once_leave_one_admin(backend) {
-        let app = TestApp::spawn(backend).await;
-        for round in 0..10 {
-            let (first, second) = (app.new_admin().await, app.new_admin().await);
-            // Only these two are admins this round: earlier rounds left one admin each, demote it.
-            for user in app.get("/api/users", Some(&first.token)).await.body.as_array().unwrap() {
-                let id = user["id"].as_str().unwrap();
-                if user["role"] == "admin" && id != first.id && id != second.id {
-                    app.send(Method::PATCH, &format!("/api/users/{id}"), Some(json!({"role": "user"})), Some(&first.token))
-                        .await
-                        .assert_status(200);
-                }
-            }
-            let (first_path, second_path) = (format!("/api/users/{}", first.id), format!("/api/users/{}", second.id));
-            let demote_second = app.send(Method::PATCH, &second_path, Some(json!({"role": "user"})), Some(&first.token));
-            let demote_first = app.send(Method::PATCH, &first_path, Some(json!({"role": "user"})), Some(&second.token));
-            let (a, b) = futures_util::future::join(demote_second, demote_first).await;
-            let statuses = [a.status.as_u16(), b.status.as_u16()];
-            let users = app.get("/api/users", Some(&first.token)).await.body;
-            let users = if users.is_array() { users } else { app.get("/api/users", Some(&second.token)).await.body };
-            let admins = users.as_array().unwrap().iter().filter(|u| u["role"] == "admin").count();
-            assert_eq!(admins, 1, "round {round}: answers {statuses:?} left {admins} admins");
-            assert!(statuses.contains(&200) && statuses.iter().any(|s| *s == 409 || *s == 403), "round {round}: {statuses:?}");
-        }
+    async fn two_admins_demoting_each_other_while_both_requests_are_in_the_database_leave_one_admin(backend) {
+        admins_racing(backend, |other| (Method::PATCH, format!("/api/users/{other}"), Some(json!({"role": "user"})))).await;
+    }
+
+    async fn two_admins_deleting_each_other_while_both_requests_are_in_the_database_leave_one_admin(backend) {
+        admins_racing(backend, |other| (Method::DELETE, format!("/api/users/{other}"), None)).await;
     }
 
     async fn password_checking_endpoints_are_rate_limited_per_client(backend) {

@@ -38,34 +38,71 @@ pub struct SmtpServer {
     commands: Arc<Mutex<Vec<String>>>,
 }
 
-impl SmtpServer {
+/// What the listener does with a connection: close it at once (the mail server is down), or
+/// serve it, sending each message to the test and taking `per_message` to accept it.
+type Mode = Arc<Mutex<Option<Serving>>>;
+
+/// What a listener that is up does with each session.
+#[derive(Clone)]
+struct Serving {
+    sender: mpsc::UnboundedSender<ReceivedMail>,
+    per_message: Duration,
+    transcript: Arc<Mutex<Vec<String>>>,
+}
+
+/// A loopback port held by a listener that closes every connection at once: a mail server that
+/// is down. [`Self::come_up`] turns the same listener into an [`SmtpServer`], so the port is
+/// never released for another test (or an outgoing connection) to take meanwhile.
+pub struct DownSmtp {
+    pub port: u16,
+    mode: Mode,
+}
+
+impl DownSmtp {
     pub async fn start() -> Self {
-        Self::start_on(0).await
+        let (port, mode) = listen().await;
+        Self { port, mode }
     }
 
-    /// A server on `port` (0: any free one), e.g. the port a server was told about while no SMTP
-    /// server listened there yet.
-    pub async fn start_on(port: u16) -> Self {
-        Self::start_slow_on(port, Duration::ZERO).await
+    /// The mail server comes up on the same port.
+    pub fn come_up(self) -> SmtpServer {
+        self.come_up_slow(Duration::ZERO)
     }
 
-    /// A server on `port` that takes `per_message` to accept each message (a slow relay).
-    pub async fn start_slow_on(port: u16, per_message: Duration) -> Self {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind smtp");
-        let port = listener.local_addr().unwrap().port();
+    /// It comes up taking `per_message` to accept each message (a slow relay).
+    pub fn come_up_slow(self, per_message: Duration) -> SmtpServer {
         let (sender, received) = mpsc::unbounded_channel();
         let commands = Arc::new(Mutex::new(Vec::new()));
-        let transcript = Arc::clone(&commands);
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let sender = sender.clone();
-                let transcript = Arc::clone(&transcript);
-                tokio::spawn(async move {
-                    let _ = serve_session(stream, sender, transcript, per_message).await;
-                });
+        *self.mode.lock().unwrap() = Some(Serving { sender, per_message, transcript: Arc::clone(&commands) });
+        SmtpServer { port: self.port, received, commands }
+    }
+}
+
+/// Listens on a free loopback port, down until the mode says otherwise.
+async fn listen() -> (u16, Mode) {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.expect("bind smtp");
+    let port = listener.local_addr().unwrap().port();
+    let mode: Mode = Arc::default();
+    let serving = Arc::clone(&mode);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let current = serving.lock().unwrap().clone();
+            match current {
+                None => drop(stream),
+                Some(serving) => {
+                    tokio::spawn(async move {
+                        let _ = serve_session(stream, serving.sender, serving.transcript, serving.per_message).await;
+                    });
+                }
             }
-        });
-        Self { port, received, commands }
+        }
+    });
+    (port, mode)
+}
+
+impl SmtpServer {
+    pub async fn start() -> Self {
+        DownSmtp::start().await.come_up()
     }
 
     /// The command lines received so far (`EHLO ...`, `MAIL FROM:<...>`, `DATA`, ...).
@@ -126,9 +163,4 @@ async fn serve_session(
             write.write_all(b"250 OK\r\n").await?;
         }
     }
-}
-
-/// A loopback port where nothing listens (yet): an SMTP server that is down.
-pub fn unused_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }

@@ -20,17 +20,6 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 740 };
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 /** A real SMTP listener: accepts every message and keeps its decoded text. */
 export async function startSmtp() {
   const messages = [];
@@ -115,43 +104,61 @@ function decodeMessage(raw) {
 
 /**
  * A movie-bag server process on a fresh SQLite database, mailing through `smtp`; `settings`
- * adds or overrides environment variables.
+ * adds or overrides environment variables. The server listens on a port the system picks (0)
+ * and says which in its log, so no port is reserved, released and raced for.
  */
 export async function startServer(smtp, settings = {}) {
   const binary = process.env.MOVIEBAG_BIN || path.join(repoRoot, "target/debug/movie-bag");
   const dir = mkdtempSync(path.join(os.tmpdir(), "movie-bag-browser-"));
-  const port = await freePort();
-  const base = `http://127.0.0.1:${port}`;
   const env = {
     ...process.env,
     DATABASE_URL: `sqlite://${path.join(dir, "movie-bag.db")}`,
     HOST: "127.0.0.1",
-    PORT: String(port),
-    PUBLIC_URL: base,
+    PORT: "0",
     JWT_SECRET_KEY: "browser-tests-signing-key-0123456789abcdef",
     MAIL_SERVER: "127.0.0.1",
     MAIL_PORT: String(smtp.port),
     AUTH_RATE_LIMIT_PER_MINUTE: "0",
     ENV_FILE_LOCATION: path.join(dir, "none.env"),
-    RUST_LOG: "warn",
+    // Warnings, and the line naming the address the server listens on.
+    RUST_LOG: "warn,movie_bag::startup=info",
+    LOG_FORMAT: "text",
     ...settings,
   };
-  const child = spawn(binary, ["serve"], { env, stdio: ["ignore", "inherit", "inherit"] });
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const response = await fetch(`${base}/health`);
-      if (response.ok) {
-        break;
-      }
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline || child.exitCode !== null) {
+  const child = spawn(binary, ["serve"], { env, stdio: ["ignore", "inherit", "pipe"] });
+  const port = await new Promise((resolve, reject) => {
+    let seen = "";
+    let found = false;
+    const timer = setTimeout(() => {
       child.kill("SIGKILL");
-      throw new Error(`the server at ${base} did not become healthy (binary ${binary})`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
+      reject(new Error(`the server never said where it listens (binary ${binary}):\n${seen}`));
+    }, 30_000);
+    child.stderr.on("data", (chunk) => {
+      process.stderr.write(chunk);
+      if (found) {
+        return;
+      }
+      // Without the colours a terminal would get.
+      seen += chunk.toString("utf8").replace(/\x1b\[[0-9;]*m/g, "");
+      const listening = seen.match(/movie-bag listening.*?address\W{0,3}[^\s",]*:(\d+)/);
+      if (listening) {
+        found = true;
+        clearTimeout(timer);
+        resolve(Number(listening[1]));
+      }
+    });
+    child.once("exit", (code) => {
+      if (!found) {
+        clearTimeout(timer);
+        reject(new Error(`the server exited with ${code} before listening:\n${seen}`));
+      }
+    });
+  });
+  const base = `http://127.0.0.1:${port}`;
+  const health = await fetch(`${base}/health`);
+  if (!health.ok) {
+    child.kill("SIGKILL");
+    throw new Error(`the server at ${base} is not healthy: ${health.status}`);
   }
   return {
     base,
@@ -188,17 +195,42 @@ export function launchBrowser() {
 }
 
 /**
- * Watches a page: console errors and uncaught exceptions are collected; browser-made messages
- * about an API refusal the scenario asked for (a 4xx it expects) are counted apart.
+ * Watches a page: console errors and uncaught exceptions are collected. An API refusal (a 4xx
+ * response) is expected only when the running scenario declared it, by method, path and status
+ * (`problems.declared`, e.g. "POST /api/auth/login 401"); any other is a problem. The browser's
+ * own "Failed to load resource" message for a declared refusal is counted apart, not as an error.
  */
 export function watch(page, problems) {
+  const key = (method, address, status) => `${method} ${new URL(address).pathname} ${status}`;
+  page.on("response", (response) => {
+    const status = response.status();
+    if (status < 400 || status >= 500) {
+      return;
+    }
+    const seen = key(response.request().method(), response.url(), status);
+    if (problems.declared.includes(seen)) {
+      problems.expectedRefusals.push(`${page.url()}: ${seen}`);
+      problems.refusalsSeen.add(seen);
+      problems.unannounced.push(seen);
+    } else {
+      problems.consoleErrors.push(`${page.url()}: a refusal the scenario did not declare: ${seen}`);
+    }
+  });
   page.on("console", (message) => {
     if (message.type() !== "error") {
       return;
     }
     const text = message.text();
-    if (/^Failed to load resource: the server responded with a status of 4\d\d/.test(text)) {
-      problems.expectedRefusals.push(`${page.url()}: ${text}`);
+    const refusal = text.match(/^Failed to load resource: the server responded with a status of (4\d\d)/);
+    if (refusal) {
+      // The message for a response seen above: declared ones were counted there, others reported.
+      const status = refusal[1];
+      const at = problems.unannounced.findIndex((seen) => seen.endsWith(` ${status}`));
+      const declared = at >= 0 && problems.unannounced.splice(at, 1).length === 1;
+      const undeclaredSeen = problems.consoleErrors.some((line) => line.includes("did not declare") && line.endsWith(` ${status}`));
+      if (!declared && !undeclaredSeen) {
+        problems.consoleErrors.push(`${page.url()}: ${text}`);
+      }
     } else {
       problems.consoleErrors.push(`${page.url()}: ${text}`);
     }

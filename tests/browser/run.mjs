@@ -9,7 +9,9 @@ import path from "node:path";
 import { DESKTOP, PHONE, axeCheck, launchBrowser, screenshotDir, startServer, startSmtp, watch } from "./harness.mjs";
 
 const PASSWORD = "correct horse battery";
-const problems = { consoleErrors: [], expectedRefusals: [] };
+// `declared`: the refusals (4xx) the running scenario asks for; `refusalsSeen`: which of them
+// came; `unannounced`: declared ones whose browser console message has not come yet.
+const problems = { consoleErrors: [], expectedRefusals: [], declared: [], refusalsSeen: new Set(), unannounced: [] };
 const axeFindings = [];
 const pagesChecked = new Set();
 const shots = screenshotDir();
@@ -94,7 +96,8 @@ async function addMovie(page, { name, casts, genres }) {
 }
 
 const scenarios = [];
-const scenario = (name, run) => scenarios.push({ name, run });
+/** `refusals`: the API refusals the scenario causes in the browser, as "METHOD /path status". */
+const scenario = (name, run, refusals = []) => scenarios.push({ name, run, refusals });
 
 const ann = "ann@example.com";
 const bob = "bob@example.com";
@@ -102,15 +105,14 @@ let annMovieId = null;
 
 scenario("the first visit shows an empty catalogue, and loads under 150 KB", async () => {
   const { context, page } = await person();
-  let bytes = 0;
-  page.on("requestfinished", async (request) => {
-    const sizes = await request.sizes();
-    bytes += sizes.responseBodySize + sizes.responseHeadersSize;
-  });
-  await page.goto(url("/"), { waitUntil: "networkidle" });
+  const sizes = [];
+  page.on("requestfinished", (request) => sizes.push(request.sizes()));
+  await page.goto(url("/"), { waitUntil: "load" });
   await heading(page, "Catalogue");
   await page.getByText("No movies yet").waitFor();
-  await page.waitForTimeout(300);
+  // Every request of the first load has finished (none for 500 ms since): count them all.
+  await page.waitForLoadState("networkidle");
+  const bytes = (await Promise.all(sizes)).reduce((sum, size) => sum + size.responseBodySize + size.responseHeadersSize, 0);
   console.log(`    first load of / transferred ${bytes} bytes (${(bytes / 1024).toFixed(1)} KiB)`);
   assert.ok(bytes < 150 * 1024, `first load ${bytes} bytes`);
   await check(page, "catalogue-empty");
@@ -176,7 +178,7 @@ scenario("a field the API refuses shows its reason next to the field", async () 
   assert.equal(await email.getAttribute("aria-invalid"), "true");
   assert.match(await page.locator('[data-error-for="email"]').textContent(), /email address/);
   await context.close();
-});
+}, ["POST /api/auth/signup 400"]);
 
 scenario("a second user sees no edit button, and the API refuses their edit", async () => {
   const { context, page } = await person();
@@ -258,7 +260,7 @@ scenario("forgot password: the emailed link sets a new password; the old one sto
   });
   assert.equal(again.status, 400);
   await context.close();
-});
+}, ["POST /api/auth/login 401"]);
 
 scenario("sign out everywhere signs out this tab and every other device", async () => {
   const newPassword = "a brand new passphrase";
@@ -279,7 +281,7 @@ scenario("sign out everywhere signs out this tab and every other device", async 
   await heading(phone.page, "Sign in");
   await laptop.context.close();
   await phone.context.close();
-});
+}, ["GET /api/users/me 401", "POST /api/auth/refresh 401"]);
 
 scenario("an admin promotes a user on the users page", async () => {
   server.cli("user", "promote", ann);
@@ -347,7 +349,7 @@ scenario("unknown pages say so; unknown API paths stay JSON", async () => {
   assert.equal(api.status, 404);
   assert.match(api.headers.get("content-type"), /application\/json/);
   await context.close();
-});
+}, ["GET /no/such/page 404"]);
 
 scenario("a 429 from the API says when to try again", async () => {
   const limited = await startServer(smtp, { AUTH_RATE_LIMIT_PER_MINUTE: "2" });
@@ -364,7 +366,7 @@ scenario("a 429 from the API says when to try again", async () => {
   assert.match(message, /Too many attempts\. Try again in \d+ seconds?\./, message);
   await context.close();
   await limited.stop();
-});
+}, ["POST /api/auth/login 401", "POST /api/auth/login 429"]);
 
 scenario("the access token is refreshed before it expires, without asking to sign in", async () => {
   const shortLived = await startServer(smtp, { ACCESS_TOKEN_TTL: "4" });
@@ -413,10 +415,14 @@ scenario("every control is reachable by keyboard with a visible focus", async ()
 });
 
 let failed = 0;
-for (const { name, run } of scenarios) {
+for (const { name, run, refusals } of scenarios) {
   const started = Date.now();
+  problems.declared = refusals;
+  problems.refusalsSeen.clear();
   try {
     await run();
+    const missing = refusals.filter((refusal) => !problems.refusalsSeen.has(refusal));
+    assert.deepEqual(missing, [], "refusals the scenario declared but never caused");
     console.log(`ok   ${name} (${Date.now() - started} ms)`);
   } catch (error) {
     failed += 1;
@@ -437,7 +443,7 @@ for (const finding of axeFindings) {
 }
 console.log(`console errors: ${problems.consoleErrors.length}`);
 problems.consoleErrors.forEach((line) => console.log(`  ${line}`));
-console.log(`browser network messages for refusals the scenarios asked for (401/403/400): ${problems.expectedRefusals.length}`);
+console.log(`refusals the scenarios declared and caused: ${problems.expectedRefusals.length}`);
 console.log(`screenshots (desktop 1280 px and phone 375 px): ${shots}`);
 
 if (failed || serious.length || problems.consoleErrors.length) {

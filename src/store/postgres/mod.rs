@@ -212,7 +212,12 @@ impl Store for PgStore {
 
     fn pool_use(&self) -> PoolUse {
         let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
-        PoolUse { in_use: self.pool.size().saturating_sub(idle), idle, max: self.pool.options().get_max_connections() }
+        PoolUse {
+            in_use: self.pool.size().saturating_sub(idle),
+            idle,
+            max: self.pool.options().get_max_connections(),
+            writes_waiting: 0,
+        }
     }
 
     async fn close(&self) {

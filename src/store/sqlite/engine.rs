@@ -25,12 +25,6 @@ use crate::store::{StoreError, StoreResult};
 
 /// Most writes committed together; bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 256;
-/// Most read-only connections open at once. Inline reads hold one only within a poll (so at most
-/// one per runtime thread) and scans one per scan permit: this is never reached in normal work,
-/// and bounds the memory of a pathological one.
-const MAX_READERS: u32 = 64;
-/// Most scans waiting for a permit; past it a listing is refused (503) rather than queued.
-const MAX_SCANS_WAITING: usize = 512;
 /// Prepared statements kept per connection: every query the store runs, with room to spare.
 const STATEMENT_CACHE: usize = 64;
 
@@ -40,9 +34,14 @@ pub(super) struct Engine {
     scan_permits: Arc<Semaphore>,
     scan_limit: u32,
     scans_waiting: std::sync::atomic::AtomicUsize,
+    /// Most scans waiting for a permit (`SCAN_QUEUE_LIMIT`); past it a listing is refused (503)
+    /// rather than queued.
+    max_scans_waiting: usize,
     writer: Mutex<Option<mpsc::Sender<Box<dyn WriteJob>>>>,
     writer_done: Mutex<Option<std::thread::JoinHandle<()>>>,
     writer_busy: Arc<AtomicBool>,
+    /// Writes enqueued whose callers wait for their answer (see [`PoolUse::writes_waiting`]).
+    writes_waiting: AtomicU32,
     /// How long a read or a write waits for a lock another process holds (`DATABASE_TIMEOUT`):
     /// past it the request is answered 503, rather than queueing behind a stuck process.
     busy_timeout: Duration,
@@ -50,13 +49,15 @@ pub(super) struct Engine {
 
 impl Engine {
     /// Opens the writer and prepares the readers of the (already migrated) file at `path`.
-    /// At most `write_queue` writes wait for the writer at once.
-    pub(super) fn open(path: &Path, write_queue: usize, busy_timeout: Duration) -> anyhow::Result<Self> {
+    /// At most `limits.write_queue` writes wait for the writer at once.
+    pub(super) fn open(path: &Path, limits: &crate::store::StoreLimits) -> anyhow::Result<Self> {
+        let (write_queue, busy_timeout) = (limits.write_queue, limits.database_timeout);
         let writer_connection = open_writer(path, busy_timeout)?;
         let readers = Arc::new(Readers {
             path: path.to_owned(),
             idle: Mutex::new(Vec::new()),
             open: AtomicU32::new(0),
+            max: limits.readers.max(1),
             closed: AtomicBool::new(false),
         });
         // Fail at startup, not on the first request, when the file cannot be read.
@@ -74,9 +75,11 @@ impl Engine {
             scan_permits: Arc::new(Semaphore::new(scan_limit as usize)),
             scan_limit,
             scans_waiting: std::sync::atomic::AtomicUsize::new(0),
+            max_scans_waiting: limits.scan_queue,
             writer: Mutex::new(Some(sender)),
             writer_done: Mutex::new(Some(writer_done)),
             writer_busy,
+            writes_waiting: AtomicU32::new(0),
             busy_timeout,
         })
     }
@@ -113,7 +116,7 @@ impl Engine {
             Ok(permit) => permit,
             Err(tokio::sync::TryAcquireError::Closed) => return Err(closed()),
             Err(tokio::sync::TryAcquireError::NoPermits) => {
-                if self.scans_waiting.fetch_add(1, Ordering::AcqRel) >= MAX_SCANS_WAITING {
+                if self.scans_waiting.fetch_add(1, Ordering::AcqRel) >= self.max_scans_waiting {
                     self.scans_waiting.fetch_sub(1, Ordering::AcqRel);
                     return Err(StoreError::Overloaded("SQLite scan"));
                 }
@@ -142,7 +145,7 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Box::new(PendingWrite { work: Some(write), outcome: None, reply }))?;
+        let _waiting = self.enqueue(Box::new(PendingWrite { work: Some(write), outcome: None, reply }))?;
         answer.await.map_err(|_| closed())?
     }
 
@@ -155,24 +158,32 @@ impl Engine {
         F: FnOnce(&Connection) -> StoreResult<Finish<T>> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        self.enqueue(Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply }))?;
+        let _waiting = self.enqueue(Box::new(AloneWrite { work: Some(write), outcome: None, commit: false, reply }))?;
         answer.await.map_err(|_| closed())?
     }
 
-    /// Hands a write to the writer thread, or refuses it at once when the queue is full.
-    fn enqueue(&self, job: Box<dyn WriteJob>) -> StoreResult<()> {
+    /// Hands a write to the writer thread, or refuses it at once when the queue is full; the
+    /// guard counts the write as waiting until the caller drops it.
+    fn enqueue(&self, job: Box<dyn WriteJob>) -> StoreResult<Waiting<'_>> {
         let writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         writer.as_ref().ok_or_else(closed)?.try_send(job).map_err(|error| match error {
             mpsc::error::TrySendError::Full(_) => StoreError::Overloaded("SQLite write"),
             mpsc::error::TrySendError::Closed(_) => closed(),
-        })
+        })?;
+        self.writes_waiting.fetch_add(1, Ordering::Relaxed);
+        Ok(Waiting(&self.writes_waiting))
     }
 
     pub(super) fn pool_use(&self) -> PoolUse {
         let idle = self.readers.idle_count();
         let open = self.readers.open.load(Ordering::Relaxed);
         let writing = u32::from(self.writer_busy.load(Ordering::Relaxed));
-        PoolUse { in_use: open.saturating_sub(idle) + writing, idle: idle + 1 - writing, max: self.scan_limit + 1 }
+        PoolUse {
+            in_use: open.saturating_sub(idle) + writing,
+            idle: idle + 1 - writing,
+            max: self.scan_limit + 1,
+            writes_waiting: self.writes_waiting.load(Ordering::Relaxed),
+        }
     }
 
     /// Finishes the queued writes, then closes every connection.
@@ -183,6 +194,15 @@ impl Engine {
             let _ = tokio::task::spawn_blocking(move || done.join()).await;
         }
         self.readers.close();
+    }
+}
+
+/// A write counted in [`Engine::writes_waiting`] while its caller waits.
+struct Waiting<'a>(&'a AtomicU32);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -222,6 +242,10 @@ struct Readers {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     open: AtomicU32,
+    /// Most open at once (`SQLITE_READERS`). Inline reads hold one only within a poll (so at
+    /// most one per runtime thread) and scans one per scan permit: the default is never reached
+    /// in normal work, and bounds the memory of a pathological one.
+    max: u32,
     /// Set by `close`: no connection is handed out or opened afterwards.
     closed: AtomicBool,
 }
@@ -236,7 +260,7 @@ impl Readers {
         }
         // Count the connection before opening it, so that racing takes cannot pass the bound.
         self.open
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < MAX_READERS).then_some(open + 1))
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |open| (open < self.max).then_some(open + 1))
             .map_err(|_| StoreError::Overloaded("SQLite reader"))?;
         let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
         let opened = Connection::open_with_flags(&self.path, flags);

@@ -113,8 +113,8 @@ impl SqliteStore {
         })
         .await?
         .with_context(|| format!("cannot apply migrations to {shown}"))?;
-        let engine = Engine::open(&path, limits.write_queue, limits.database_timeout)
-            .with_context(|| format!("cannot open the SQLite database {shown}"))?;
+        let engine =
+            Engine::open(&path, &limits).with_context(|| format!("cannot open the SQLite database {shown}"))?;
         // Held while this process uses the database: `movie-bag restore` refuses while any is.
         let in_use = lock_beside(&path, IN_USE_LOCK, LockKind::Shared)
             .await
