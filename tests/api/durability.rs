@@ -114,17 +114,20 @@ backend_tests! {
         let (_, token) = user_on(&client, &server.address, "crash@example.com").await;
         let killed = Arc::new(AtomicBool::new(false));
         let acknowledged_so_far = Arc::new(AtomicUsize::new(0));
-        // Six writers create without pause until their server is gone; the kill comes while they
-        // are at it, so creates are in flight (some committed, unanswered) when it lands.
+        let in_flight = Arc::new(AtomicUsize::new(0));
+        // Six writers create without pause until their server is gone; the kill comes while
+        // several creates are in flight (some committed, unanswered), seen by the writers' count.
         let writers: Vec<_> = (0..6)
             .map(|writer| {
                 let (client, base, token) = (client.clone(), server.address.clone(), token.clone());
-                let (killed, acknowledged_so_far) = (killed.clone(), acknowledged_so_far.clone());
+                let (killed, acknowledged_so_far, in_flight) = (killed.clone(), acknowledged_so_far.clone(), in_flight.clone());
                 tokio::spawn(async move {
                     let mut attempts = Vec::new();
                     for i in 0.. {
                         let started_before_signal = !killed.load(Ordering::SeqCst);
+                        in_flight.fetch_add(1, Ordering::SeqCst);
                         let outcome = create_outcome(&client, &base, &token, &format!("Crash {writer}-{i}")).await;
+                        in_flight.fetch_sub(1, Ordering::SeqCst);
                         let attempt = Attempt { started_before_signal, ended_after_signal: killed.load(Ordering::SeqCst), outcome };
                         let stop = matches!(attempt.outcome, Outcome::Transport(_));
                         if matches!(attempt.outcome, Outcome::Created(_)) {
@@ -139,7 +142,10 @@ backend_tests! {
                 })
             })
             .collect();
-        wait_until("60 acknowledged creates", || acknowledged_so_far.load(Ordering::SeqCst) >= 60).await;
+        wait_until("60 acknowledged creates with four in flight", || {
+            acknowledged_so_far.load(Ordering::SeqCst) >= 60 && in_flight.load(Ordering::SeqCst) >= 4
+        })
+        .await;
         killed.store(true, Ordering::SeqCst);
         server.signal("KILL");
         server.wait_exit(Duration::from_secs(10)).await;
