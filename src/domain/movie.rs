@@ -19,22 +19,7 @@ pub struct MovieName(String);
 
 impl MovieName {
     pub fn parse(raw: &str) -> Result<Self, String> {
-        // Normalised first, so that the length is the one stored.
-        let name = normalized(raw.trim());
-        let name = name.as_str();
-        if name.is_empty() {
-            return Err("must not be blank".into());
-        }
-        if name.chars().count() > NAME_MAX_CHARS {
-            return Err(format!("must be at most {NAME_MAX_CHARS} characters"));
-        }
-        if name.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        if let Some(c) = name.chars().find(|c| is_invisible(*c)) {
-            return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
-        }
-        Ok(Self(name.to_owned()))
+        checked_text(raw, NAME_MAX_CHARS).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -65,25 +50,32 @@ impl TagList {
     /// characters. For callers that look at entries one by one (an import that reports where
     /// in its file an entry was).
     pub fn entry(raw: &str) -> Result<String, String> {
-        let entry = normalized(raw.trim());
-        if entry.is_empty() {
-            return Err("must not be blank".into());
-        }
-        if entry.chars().count() > TAG_MAX_CHARS {
-            return Err(format!("must be at most {TAG_MAX_CHARS} characters"));
-        }
-        if entry.chars().any(char::is_control) {
-            return Err("must not contain control characters".into());
-        }
-        if let Some(c) = entry.chars().find(|c| is_invisible(*c)) {
-            return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
-        }
-        Ok(entry)
+        checked_text(raw, TAG_MAX_CHARS)
     }
 
     pub fn into_inner(self) -> Vec<String> {
         self.0
     }
+}
+
+/// The rules a name and a list entry share: trimmed and normalised first (so that the length is
+/// the one stored), then non-blank, at most `max_chars`, no control, invisible or text-direction
+/// characters.
+fn checked_text(raw: &str, max_chars: usize) -> Result<String, String> {
+    let text = normalized(raw.trim());
+    if text.is_empty() {
+        return Err("must not be blank".into());
+    }
+    if text.chars().count() > max_chars {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    if let Some(c) = text.chars().find(|c| is_invisible(*c)) {
+        return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
+    }
+    Ok(text)
 }
 
 fn normalized(text: &str) -> String {
