@@ -57,19 +57,23 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
 /// at all (`unknown`) ends the walk at the proxy that wrote it: the entries to its left were
 /// written by the client and prove nothing. Addresses compare in canonical form, so a trusted
 /// `127.0.0.1` is recognised on a dual-stack listener, where it arrives as `::ffff:127.0.0.1`.
+#[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub IpAddr);
 
 impl FromRequestParts<SharedState> for ClientAddr {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &SharedState) -> Result<Self, Self::Rejection> {
-        client_address(state, &parts.headers, &parts.extensions)
-            .map(ClientAddr)
+    /// Found once per request, by the `observe` layer ([`client_address`]).
+    async fn from_request_parts(parts: &mut Parts, _: &SharedState) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<ClientAddr>()
+            .copied()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))
     }
 }
 
-/// The client's address as [`ClientAddr`] finds it; `None` without a connection's address.
+/// The client's address ([`ClientAddr`]); `None` without a connection's address.
 pub(super) fn client_address(
     state: &SharedState,
     headers: &axum::http::HeaderMap,

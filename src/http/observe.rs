@@ -22,16 +22,18 @@ fn method_label(method: &Method) -> &'static str {
     KNOWN.iter().find(|known| *known == method).map_or("OTHER", Method::as_str)
 }
 
-pub async fn observe(State(state): State<SharedState>, request: Request, next: Next) -> Response {
+pub async fn observe(State(state): State<SharedState>, mut request: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(request.method());
     let route = request.extensions().get::<MatchedPath>().map_or("(unmatched)", MatchedPath::as_str).to_owned();
     let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
-    // Every line logged while the request runs names it and where it came from.
-    let client = super::extract::client_address(&state, request.headers(), request.extensions())
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
-    let span = tracing::info_span!("request", id = %request_id, client = %client);
+    // Every line logged while the request runs names it and where it came from. Found once
+    // here; the `ClientAddr` extractor reads it back.
+    let client = super::extract::client_address(&state, request.headers(), request.extensions());
+    if let Some(client) = client {
+        request.extensions_mut().insert(super::extract::ClientAddr(client));
+    }
+    let span = tracing::info_span!("request", id = %request_id, client = client.map(tracing::field::display));
     let response = match tokio::time::timeout(state.settings.server.request_timeout, next.run(request))
         .instrument(span.clone())
         .await
