@@ -376,7 +376,8 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
     }
     // The account's own rule needs the account: looked up, not used, so that a refused
     // password leaves the token working.
-    let Some(owner) = deps.sessions.reset_token_owner(&secret_token::hash(reset_token), now()).await? else {
+    let presented = secret_token::hash(reset_token);
+    let Some(owner) = deps.sessions.reset_token_owner(&presented, now()).await? else {
         return Err(AuthError::InvalidResetToken);
     };
     let password =
@@ -389,8 +390,7 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
                logged out.\n\nIf this was not you, reset it again at once and contact support.\n"
             .into(),
     };
-    let consumed =
-        deps.sessions.consume_reset_token(&secret_token::hash(reset_token), &hash, now(), &confirmation).await?;
+    let consumed = deps.sessions.consume_reset_token(&presented, &hash, now(), &confirmation).await?;
     let Some(user_id) = consumed else {
         return Err(AuthError::InvalidResetToken);
     };
