@@ -142,13 +142,16 @@ backend_tests! {
                 })
             })
             .collect();
-        wait_until("60 acknowledged creates with four in flight", || {
-            acknowledged_so_far.load(Ordering::SeqCst) >= 60 && in_flight.load(Ordering::SeqCst) >= 4
-        })
-        .await;
+        wait_until("60 acknowledged creates", || acknowledged_so_far.load(Ordering::SeqCst) >= 60).await;
+        // Another client holds the movies table, so the creates under way cannot be answered
+        // before the kill (a create takes far less than the time `kill` takes to land); the kill
+        // comes once four of them wait in the server, well within DATABASE_TIMEOUT.
+        let lock = lock_movies(&backend, &database.url).await;
+        wait_until("four creates in flight", || in_flight.load(Ordering::SeqCst) >= 4).await;
         killed.store(true, Ordering::SeqCst);
         server.signal("KILL");
         server.wait_exit(Duration::from_secs(10)).await;
+        drop(lock);
         let attempts: Vec<Attempt> = join_all(writers).await.into_iter().flat_map(|w| w.unwrap()).collect();
         for attempt in &attempts {
             assert!(!matches!(attempt.outcome, Outcome::Refused(..)), "a create was refused: {attempt:?}");
