@@ -10,6 +10,7 @@ pub mod client_presence;
 pub mod config;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod http;
 pub mod mail;
 pub mod metrics;

@@ -9,7 +9,7 @@ use clap::{Parser, Subcommand};
 use movie_bag::config::Settings;
 use movie_bag::domain::Role;
 use movie_bag::startup::{Application, shutdown_signal};
-use movie_bag::{backup, service, store, telemetry};
+use movie_bag::{backup, files, service, store, telemetry};
 
 #[derive(Parser)]
 #[command(name = "movie-bag", version, about = "The movie-bag catalogue API server")]
@@ -194,7 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             // Every process using the database holds this lock shared; taking it alone proves
             // none is running, and keeps one from starting until the restore is done.
             let in_use =
-                store::lock_beside(&database, store::IN_USE_LOCK, store::LockKind::ExclusiveNow).await.map_err(
+                files::lock_beside(&database, store::IN_USE_LOCK, files::LockKind::ExclusiveNow).await.map_err(
                     |error| anyhow::anyhow!("the database {} is in use: {error:#}; stop it first", database.display()),
                 )?;
             let restored = database.clone();

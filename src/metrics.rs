@@ -10,8 +10,6 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use crate::store::MailCounts;
-
 /// Upper bounds of the latency histogram's buckets, in seconds.
 const BUCKETS: [f64; 12] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 10.0];
 
@@ -47,6 +45,14 @@ pub struct Readings {
     pub emails: Option<MailCounts>,
     pub hashes_computed: u64,
     pub hashes_skipped: u64,
+}
+
+/// The email outbox's rows by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailCounts {
+    pub queued: u64,
+    pub sent: u64,
+    pub failed: u64,
 }
 
 /// Database pool figures at the moment of a scrape.

@@ -148,11 +148,7 @@ pub fn resolve(settings: &Settings) -> anyhow::Result<SigningKey> {
         (DatabaseUrl::Postgres(_), _) => {
             anyhow::bail!("JWT_SECRET_KEY must be set with PostgreSQL: every replica must sign with the same key")
         }
-        (_, Some(database)) => {
-            let mut name = database.file_name().unwrap_or_default().to_os_string();
-            name.push(".jwt-key");
-            load_or_create(&database.with_file_name(name))
-        }
+        (_, Some(database)) => load_or_create(&crate::files::beside(&database, ".jwt-key")),
         (_, None) => {
             tracing::warn!(
                 "JWT_SECRET_KEY is not set: using a random key for this in-memory database; tokens die with the process"
@@ -194,18 +190,12 @@ fn load(path: &Path) -> anyhow::Result<SigningKey> {
     SigningKey::parse(existing.trim(), || format!("the key file {} (delete it or set JWT_SECRET_KEY)", path.display()))
 }
 
-#[cfg(unix)]
+/// Written 0600 and synced: the key is the database's secret.
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    let mut file = crate::files::create_private(path)?;
     file.write_all(contents.as_bytes())?;
     file.sync_all()
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
-    std::fs::write(path, contents)
 }
 
 #[cfg(test)]

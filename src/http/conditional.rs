@@ -8,9 +8,9 @@
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 
+use super::page_body::ContentCoding;
 use crate::model::Movie;
 use crate::service::movies::ExpectedVersions;
-use crate::store::page_cache::ContentCoding;
 
 pub fn movie_etag(movie: &Movie) -> HeaderValue {
     let tag = format!("\"{}\"", movie.updated_at.timestamp_micros());

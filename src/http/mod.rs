@@ -10,6 +10,7 @@ mod movies;
 mod observe;
 pub mod openapi;
 mod ops;
+mod page_body;
 mod received;
 pub mod serve;
 mod users;

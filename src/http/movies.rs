@@ -13,13 +13,14 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::IdResponse;
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
+use super::page_body::{self, ContentCoding};
 use super::{conditional, cursor, openapi};
 use crate::domain::UserId;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
 use crate::service::movies::{self, Change, MovieError, MovieFields};
 use crate::state::SharedState;
-use crate::store::page_cache::{ContentCoding, MoviePage};
+use crate::store::MoviePage;
 use crate::store::{MovieCursor, MovieQuery};
 
 /// The catalogue's refusals as HTTP, in the tutorial's words where it had them.
@@ -177,7 +178,7 @@ pub async fn list_movies(
 ) -> ApiResult<Listing> {
     let (query, params) = parse_query(raw.as_deref())?;
     let page = movies::list(state.store.as_ref(), &query).await?;
-    let etag = conditional::page_etag(&page.digest);
+    let etag = conditional::page_etag(&page_body::digest(&page));
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok(Listing::NotModified { etag });
     }
@@ -199,7 +200,7 @@ impl IntoResponse for Listing {
             Self::Page { page, coding, etag, next } => (page, coding, etag, next),
         };
         // Compressed here, once per page, rather than by the compression layer once per request.
-        let (coding, body) = page.body_in(coding);
+        let (coding, body) = page_body::body_in(&page, coding);
         let mut response = (
             [
                 (header::CONTENT_TYPE, HeaderValue::from_static("application/json")),
@@ -209,12 +210,7 @@ impl IntoResponse for Listing {
             body,
         )
             .into_response();
-        let content_encoding = match coding {
-            ContentCoding::Identity => None,
-            ContentCoding::Gzip => Some("gzip"),
-            ContentCoding::Brotli => Some("br"),
-        };
-        if let Some(encoding) = content_encoding {
+        if let Some(encoding) = coding.header_value() {
             response.headers_mut().insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
         }
         if let Some(link) = next {

@@ -21,7 +21,7 @@ use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
 use crate::model::{new_id, now};
 use crate::store::{
-    Credentials, LimitStore, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore,
+    Conflict, LimitStore, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore, UserWithHash,
 };
 
 /// Why a request about an account's credentials or sessions was refused.
@@ -138,7 +138,7 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthRes
             tracing::info!(user_id = %id, "user signed up");
             Ok(id)
         }
-        Err(StoreError::Conflict(_)) => Err(AuthError::EmailTaken),
+        Err(StoreError::Conflict(Conflict::EmailTaken)) => Err(AuthError::EmailTaken),
         Err(other) => Err(other.into()),
     }
 }
@@ -185,7 +185,7 @@ fn token_pair(
 pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
     let reserved = deps.limits.login(deps.limit_store, client, &account_key(email)).await?;
     let credentials = match Email::parse(email) {
-        Ok(email) => deps.users.credentials_by_email(&email).await?,
+        Ok(email) => deps.users.user_with_hash_by_email(&email).await?,
         Err(_) => None,
     };
     let stored_hash = credentials.as_ref().map(|c| c.password_hash.as_str());
@@ -216,7 +216,7 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
 /// Replaces an imported account's bcrypt hash with argon2id, now that the password is known.
 /// Best effort: when it fails the login still succeeds, and the next one tries again. Returns
 /// the new hash when it replaced the old one.
-async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) -> Option<String> {
+async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &UserWithHash, password: &str) -> Option<String> {
     let hash = match deps.hasher.hash(&Password::known(password), WhenClientLeaves::Finish).await {
         Ok(hash) => hash,
         Err(error) => {
@@ -241,9 +241,9 @@ async fn upgrade_imported_hash(deps: &AuthDeps<'_>, credentials: &Credentials, p
 /// a concurrent login of the same account may have upgraded it first (to the same password,
 /// which one more verification shows), or the password changed (and the old hash, which then
 /// starts no session, is kept).
-async fn hash_now_current(deps: &AuthDeps<'_>, credentials: &Credentials, password: &str) -> AuthResult<String> {
+async fn hash_now_current(deps: &AuthDeps<'_>, credentials: &UserWithHash, password: &str) -> AuthResult<String> {
     let old = &credentials.password_hash;
-    let Some(now) = deps.users.credentials_by_id(&credentials.user.id).await? else { return Ok(old.clone()) };
+    let Some(now) = deps.users.user_with_hash_by_id(&credentials.user.id).await? else { return Ok(old.clone()) };
     if now.password_hash == *old
         || !deps.hasher.verify(password, Some(&now.password_hash), WhenClientLeaves::Finish).await?
     {

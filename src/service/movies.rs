@@ -7,8 +7,7 @@ use chrono::{DateTime, Utc};
 use super::{Actor, Invalid, Validator};
 use crate::domain::{MovieId, MovieName, TagList};
 use crate::model::{Movie, now};
-use crate::store::page_cache::MoviePage;
-use crate::store::{GuardedWrite, MovieChange, MovieGuard, MovieQuery, MovieStore, StoreError, refusal};
+use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreError};
 
 /// Why a catalogue request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -73,7 +72,7 @@ fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
 
 fn map_conflict(error: StoreError) -> MovieError {
     match error {
-        StoreError::Conflict(_) => MovieError::NameTaken,
+        StoreError::Conflict(Conflict::MovieNameTaken) => MovieError::NameTaken,
         other => MovieError::Store(other),
     }
 }
@@ -138,23 +137,24 @@ async fn guard_for(
             let guard = MovieGuard { owner: owner.clone(), unchanged_since: None };
             match current {
                 Some(movie) if versions.contains(&movie.updated_at) => Some(movie.updated_at),
-                current => return Err(refusal_error(refusal::<()>(current.as_ref(), &guard), change)),
+                current => return Err(refusal_error(current.as_ref(), &guard, change)),
             }
         }
     };
     Ok(MovieGuard { owner, unchanged_since })
 }
 
-/// Why a guarded write (a `change`) was refused.
-fn refusal_error<T>(refusal: GuardedWrite<T>, change: Change) -> MovieError {
-    match refusal {
-        GuardedWrite::NotOwner => {
+/// Why a guarded write (a `change`) was refused, read from the movie as it stands after the
+/// fact: gone, someone else's, or (the guard's last condition) changed since the client's version.
+fn refusal_error(current: Option<&Movie>, guard: &MovieGuard, change: Change) -> MovieError {
+    match current {
+        None => MovieError::NotFound,
+        Some(movie) if guard.owner.as_ref().is_some_and(|owner| *owner != movie.added_by) => {
             // The span of the write names the actor and the movie.
             tracing::warn!("refused: a movie change asked for by a user who does not own it");
             MovieError::NotOwner(change)
         }
-        GuardedWrite::Changed => MovieError::Changed,
-        GuardedWrite::NotFound | GuardedWrite::Done(_) => MovieError::NotFound,
+        Some(_) => MovieError::Changed,
     }
 }
 
@@ -178,7 +178,7 @@ pub async fn update(
             tracing::info!("movie updated");
             Ok(movie)
         }
-        refusal => Err(refusal_error(refusal, Change::Update)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, Change::Update)),
     }
 }
 
@@ -196,6 +196,6 @@ pub async fn delete(
             tracing::info!("movie deleted");
             Ok(())
         }
-        refusal => Err(refusal_error(refusal, Change::Delete)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, Change::Delete)),
     }
 }

@@ -11,7 +11,7 @@ use super::{Actor, Invalid};
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::domain::{Email, MovieId, Role, UserId};
 use crate::model::User;
-use crate::store::{LAST_ADMIN, LimitStore, MovieStore, StoreError, UserStore};
+use crate::store::{Conflict, LimitStore, MovieStore, StoreError, UserStore};
 
 /// Why an account request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ pub struct PasswordGate<'a> {
 impl From<StoreError> for UserError {
     fn from(error: StoreError) -> Self {
         match error {
-            StoreError::Conflict(LAST_ADMIN) => Self::LastAdmin,
+            StoreError::Conflict(Conflict::LastAdmin) => Self::LastAdmin,
             other => Self::Store(other),
         }
     }
@@ -77,7 +77,7 @@ pub(crate) async fn confirm_password(
     gate.limits.password_check(gate.store, gate.client, &actor.user.email).await.inspect_err(|_| {
         tracing::warn!(user_id = %actor.user.id, client = %gate.client, "password check of a signed-in account refused");
     })?;
-    let credentials = users.credentials_by_id(&actor.user.id).await?;
+    let credentials = users.user_with_hash_by_id(&actor.user.id).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
     if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {
         Ok(())
@@ -149,7 +149,7 @@ pub async fn set_role_by_email(store: &dyn UserStore, email: &str, role: Role) -
     let parsed = Email::parse(email).map_err(|_| no_such_user())?;
     let user = store.user_by_email(&parsed).await?.ok_or_else(no_such_user)?;
     match store.set_role(&user.id, role).await {
-        Err(StoreError::Conflict(LAST_ADMIN)) => {
+        Err(StoreError::Conflict(Conflict::LastAdmin)) => {
             anyhow::bail!("{:?} is the last admin: promote another user first", email.trim())
         }
         outcome => outcome?.ok_or_else(|| anyhow::anyhow!("user {:?} was deleted meanwhile", email.trim())),

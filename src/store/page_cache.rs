@@ -6,12 +6,13 @@
 //! serialising a page of movies; a write by any process sharing the database invalidates every
 //! process's entries on their next request. Bounded in bytes: past the budget it starts over.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 
 use bytes::Bytes;
 
-use super::{MovieCursor, MovieQuery};
+use super::records::{MovieCursor, MovieQuery};
 
 /// What an entry costs beside its body (its key, its bookkeeping), for the budget.
 const ENTRY_OVERHEAD_BYTES: usize = 512;
@@ -20,78 +21,35 @@ const BUDGET_BYTES: usize = 16 * 1024 * 1024;
 /// Bodies larger than this are not cached at all.
 const MAX_ENTRY_BYTES: usize = 1024 * 1024;
 
-/// A rendered page of `GET /api/movies`: the JSON array of its movies, ready to send (its
-/// schema is `[Movie]`, see `http::movies`).
-#[derive(Debug)]
+/// A rendered page of `GET /api/movies`: the JSON array of its movies, ready to send.
 pub struct MoviePage {
     /// The JSON array.
     pub body: Bytes,
     /// Set when another page follows: the last movie of this one.
     pub next: Option<MovieCursor>,
-    /// A digest of `body`: the page's validator (`ETag`), the same in every process.
-    pub digest: String,
-    /// `body` compressed, made on first demand and kept with the page: compressing a 100-movie
-    /// page costs more than serving it from the cache (BENCHMARKS.md), so a cached page is
-    /// compressed once, not once per request.
-    gzip: OnceLock<Bytes>,
-    brotli: OnceLock<Bytes>,
+    /// What the layer that sends the page derives from `body` (its validator, its compressed
+    /// forms), made on first demand and kept with the page for as long as the page is cached:
+    /// compressing a 100-movie page costs more than serving it from the cache. The store keeps
+    /// it without knowing what it is.
+    derived: OnceLock<Box<dyn Any + Send + Sync>>,
 }
-
-/// A content coding a page can be sent in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ContentCoding {
-    Identity,
-    Gzip,
-    Brotli,
-}
-
-/// Smaller bodies are sent as they are: compression would save too little to pay for itself.
-const COMPRESS_FROM_BYTES: usize = 1024;
 
 impl MoviePage {
     pub fn new(body: Bytes, next: Option<MovieCursor>) -> Self {
-        use sha2::Digest as _;
-        let hash = sha2::Sha256::digest(&body);
-        let digest = hash[..16].iter().map(|byte| format!("{byte:02x}")).collect();
-        Self { body, next, digest, gzip: OnceLock::new(), brotli: OnceLock::new() }
+        Self { body, next, derived: OnceLock::new() }
     }
 
-    /// The body in `coding`, or as it is (with `Identity`) when it is too small to compress or
-    /// compressing fails.
-    pub fn body_in(&self, coding: ContentCoding) -> (ContentCoding, Bytes) {
-        if self.body.len() < COMPRESS_FROM_BYTES {
-            return (ContentCoding::Identity, self.body.clone());
-        }
-        let compressed = match coding {
-            ContentCoding::Identity => None,
-            ContentCoding::Gzip => Some(self.gzip.get_or_init(|| gzip(&self.body))),
-            ContentCoding::Brotli => Some(self.brotli.get_or_init(|| brotli(&self.body))),
-        };
-        match compressed {
-            Some(bytes) if !bytes.is_empty() => (coding, bytes.clone()),
-            _ => (ContentCoding::Identity, self.body.clone()),
-        }
+    /// What `derive` makes of the body, made once per page. `None` if a different type was
+    /// derived first (one layer derives from pages, so it is not).
+    pub fn derived<T: Any + Send + Sync>(&self, derive: impl FnOnce(&Bytes) -> T) -> Option<&T> {
+        self.derived.get_or_init(|| Box::new(derive(&self.body))).downcast_ref()
     }
 }
 
-/// Empty when compression failed (it writes to memory, so it does not).
-fn gzip(body: &[u8]) -> Bytes {
-    use std::io::Write as _;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(body.len() / 4), flate2::Compression::new(6));
-    let written = encoder.write_all(body).and_then(|()| encoder.finish());
-    written.map(Bytes::from).unwrap_or_default()
-}
-
-fn brotli(body: &[u8]) -> Bytes {
-    use std::io::Write as _;
-    let mut out = Vec::with_capacity(body.len() / 4);
-    {
-        let mut encoder = brotli::CompressorWriter::new(&mut out, 4096, 6, 22);
-        if encoder.write_all(body).and_then(|()| encoder.flush()).is_err() {
-            return Bytes::new();
-        }
+impl std::fmt::Debug for MoviePage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MoviePage").field("bytes", &self.body.len()).field("next", &self.next).finish()
     }
-    Bytes::from(out)
 }
 
 #[derive(Default)]

@@ -398,10 +398,10 @@ impl TestApp {
         drop(self);
         if let Some(path) = database.url.strip_prefix("sqlite://") {
             // Waits (blocking, on the blocking pool) until the last holder lets go.
-            let released = movie_bag::store::lock_beside(
+            let released = movie_bag::files::lock_beside(
                 std::path::Path::new(path),
                 movie_bag::store::IN_USE_LOCK,
-                movie_bag::store::LockKind::Exclusive,
+                movie_bag::files::LockKind::Exclusive,
             );
             let lock = tokio::time::timeout(Duration::from_secs(60), released)
                 .await

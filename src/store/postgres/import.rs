@@ -5,14 +5,32 @@
 use std::collections::HashSet;
 
 use async_trait::async_trait;
-use sqlx::{AssertSqlSafe, PgConnection, Row};
+use sqlx::{PgConnection, Row};
 use tokio::sync::mpsc;
 
 use super::PgStore;
+use super::movies::{IMPORT_MOVIES, MovieArrays};
 use crate::domain::UserId;
 use crate::model::Movie;
-use crate::store::movie_columns::{PG_IMPORT_ARRAYS, PgColumnArrays};
+use crate::store::statement::Sql;
 use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
+
+/// Every user whose id and address are free, as a regular user.
+static IMPORT_USERS: Sql = Sql::new(
+    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
+     SELECT t.id, t.email, t.email_lower, t.password_hash, 'user', t.created_at
+     FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
+          AS t(id, email, email_lower, password_hash, created_at)
+     ON CONFLICT DO NOTHING
+     RETURNING id",
+);
+
+static USERS_AMONG: Sql = Sql::new("SELECT id FROM users WHERE id = ANY($1)");
+
+static MOVIES_AMONG: Sql = Sql::new("SELECT id FROM movies WHERE id = ANY($1)");
+
+#[cfg(test)]
+pub(super) static STATEMENTS: &[&Sql] = &[&IMPORT_USERS, &USERS_AMONG, &MOVIES_AMONG];
 
 #[async_trait]
 impl ImportStore for PgStore {
@@ -49,25 +67,18 @@ async fn add_users(
     skipped: &(dyn Fn(ImportSkip) + Send + Sync),
 ) -> StoreResult<()> {
     let ids: Vec<&str> = users.iter().map(|u| u.id.as_str()).collect();
-    let added: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
-         SELECT t.id, t.email, t.email_lower, t.password_hash, 'user', t.created_at
-         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
-              AS t(id, email, email_lower, password_hash, created_at)
-         ON CONFLICT DO NOTHING
-         RETURNING id",
-    )
-    .bind(&ids)
-    .bind(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>())
-    .bind(users.iter().map(|u| u.email.normalized()).collect::<Vec<_>>())
-    .bind(users.iter().map(|u| u.password_hash.as_str()).collect::<Vec<_>>())
-    .bind(users.iter().map(|u| u.created_at).collect::<Vec<_>>())
-    .fetch_all(&mut *db)
-    .await?;
+    let added: Vec<String> = sqlx::query_scalar(IMPORT_USERS.postgres())
+        .bind(&ids)
+        .bind(users.iter().map(|u| u.email.as_str()).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.email.normalized()).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.password_hash.as_str()).collect::<Vec<_>>())
+        .bind(users.iter().map(|u| u.created_at).collect::<Vec<_>>())
+        .fetch_all(&mut *db)
+        .await?;
     outcome.users_added = added.len() as u64;
     let added: HashSet<String> = added.into_iter().collect();
     let missed: Vec<&str> = ids.iter().copied().filter(|id| !added.contains(*id)).collect();
-    let present = existing(db, "SELECT id FROM users WHERE id = ANY($1)", &missed).await?;
+    let present = existing(db, &USERS_AMONG, &missed).await?;
     for id in missed {
         if present.contains(id) {
             outcome.users_present += 1;
@@ -84,8 +95,7 @@ async fn add_movies(
     outcome: &mut ImportOutcome,
     skipped: &(dyn Fn(ImportSkip) + Send + Sync),
 ) -> StoreResult<()> {
-    let arrays = PgColumnArrays::of(movies.iter())?;
-    let rows = arrays.bind_to(sqlx::query(AssertSqlSafe(PG_IMPORT_ARRAYS.as_str()))).fetch_all(&mut *db).await?;
+    let rows = MovieArrays::of(movies.iter())?.bound_to(&IMPORT_MOVIES).fetch_all(&mut *db).await?;
     let added: HashSet<String> = rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?;
     outcome.movies_added += added.len() as u64;
     let missed: Vec<&Movie> = movies.iter().filter(|m| !added.contains(m.id.as_str())).collect();
@@ -93,9 +103,9 @@ async fn add_movies(
         return Ok(());
     }
     let ids: Vec<&str> = missed.iter().map(|m| m.id.as_str()).collect();
-    let present = existing(db, "SELECT id FROM movies WHERE id = ANY($1)", &ids).await?;
+    let present = existing(db, &MOVIES_AMONG, &ids).await?;
     let owners: Vec<&str> = missed.iter().map(|m| m.added_by.as_str()).collect();
-    let owners_present = existing(db, "SELECT id FROM users WHERE id = ANY($1)", &owners).await?;
+    let owners_present = existing(db, &USERS_AMONG, &owners).await?;
     for movie in missed {
         if present.contains(movie.id.as_str()) {
             outcome.movies_present += 1;
@@ -109,10 +119,10 @@ async fn add_movies(
 }
 
 /// Which of `ids` the query (`... WHERE id = ANY($1)`) finds.
-async fn existing(db: &mut PgConnection, sql: &'static str, ids: &[&str]) -> StoreResult<HashSet<String>> {
+async fn existing(db: &mut PgConnection, sql: &'static Sql, ids: &[&str]) -> StoreResult<HashSet<String>> {
     if ids.is_empty() {
         return Ok(HashSet::new());
     }
-    let found: Vec<String> = sqlx::query_scalar(sql).bind(ids).fetch_all(db).await?;
+    let found: Vec<String> = sqlx::query_scalar(sql.postgres()).bind(ids).fetch_all(db).await?;
     Ok(found.into_iter().collect())
 }

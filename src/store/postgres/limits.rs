@@ -4,29 +4,32 @@
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
+use sqlx::Row;
 use sqlx::postgres::PgRow;
-use sqlx::{AssertSqlSafe, Row};
 
 use super::PgStore;
-use crate::store::StoreResult;
-use crate::store::limits::{
-    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE_ACCOUNTS, PRUNE_WINDOWS,
-    PasswordCheck, RESERVE_CHECK, WindowCount, WindowHit,
-};
+use crate::store::limits::{CheckReservation, LoginReservation, LoginReserved, PasswordCheck, WindowCount, WindowHit};
+use crate::store::sql::limits::{COUNT_HIT, PRUNE_ACCOUNTS, PRUNE_WINDOWS, RESERVE_CHECK};
+use crate::store::statement::Sql;
+use crate::store::{LimitStore, StoreResult};
 
 /// [`COUNT_HIT`] and then [`RESERVE_CHECK`] in one statement, the second fed by the first:
 /// `$1`-`$6` as in [`RESERVE_CHECK`], `$7` the address's key, `$8` its window, `$9` its limit.
-static RESERVE_LOGIN: LazyLock<String> = LazyLock::new(|| {
-    let address = COUNT_HIT.replace("$3", "$8").replace("$1", "$7");
-    let check = RESERVE_CHECK.replace(
+pub(super) static RESERVE_LOGIN: LazyLock<Sql> = LazyLock::new(|| {
+    let address = COUNT_HIT.postgres().replace("$3", "$8").replace("$1", "$7");
+    let check = RESERVE_CHECK.postgres().replace(
         "VALUES ($1, $2, 1, $2, $2)",
         "SELECT $1::text, $2::bigint, 1, $2::bigint, $2::bigint FROM address WHERE address.hits <= $9::bigint",
     );
-    format!(
-        "WITH address AS ({address}), account AS ({check})
-         SELECT address.hits, address.window_start, account.allowed, account.hits AS failures, account.last_at,
-                account.known_clients
-         FROM address LEFT JOIN account ON TRUE"
+    // Built once per process from the two statements it joins, and kept for good.
+    Sql::new(
+        format!(
+            "WITH address AS ({address}), account AS ({check})
+             SELECT address.hits, address.window_start, account.allowed, account.hits AS failures, account.last_at,
+                    account.known_clients
+             FROM address LEFT JOIN account ON TRUE"
+        )
+        .leak(),
     )
 });
 
@@ -61,20 +64,24 @@ fn bind_check<'q>(
 #[async_trait]
 impl LimitStore for PgStore {
     async fn count_hit(&self, hit: &WindowHit) -> StoreResult<WindowCount> {
-        let row =
-            sqlx::query(COUNT_HIT).bind(&hit.key).bind(hit.now_ms).bind(hit.window_ms).fetch_one(&self.pool).await?;
+        let row = sqlx::query(COUNT_HIT.postgres())
+            .bind(&hit.key)
+            .bind(hit.now_ms)
+            .bind(hit.window_ms)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(count_from(&row)?)
     }
 
     async fn reserve_check(&self, check: &PasswordCheck) -> StoreResult<CheckReservation> {
-        let row = bind_check(sqlx::query(RESERVE_CHECK), check).fetch_one(&self.pool).await?;
+        let row = bind_check(sqlx::query(RESERVE_CHECK.postgres()), check).fetch_one(&self.pool).await?;
         Ok(reservation_from(&row, "hits")?)
     }
 
     async fn reserve_login(&self, login: &LoginReservation) -> StoreResult<LoginReserved> {
         match (&login.address, &login.check) {
             (Some((hit, limit)), Some(check)) => {
-                let row = bind_check(sqlx::query(AssertSqlSafe(RESERVE_LOGIN.as_str())), check)
+                let row = bind_check(sqlx::query(RESERVE_LOGIN.postgres()), check)
                     .bind(&hit.key)
                     .bind(hit.window_ms)
                     .bind(i64::from(*limit))
@@ -94,10 +101,16 @@ impl LimitStore for PgStore {
     }
 
     async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64> {
-        let windows =
-            sqlx::query(PRUNE_WINDOWS).bind(windows_before_ms).bind(i64::from(batch)).execute(&self.pool).await?;
-        let accounts =
-            sqlx::query(PRUNE_ACCOUNTS).bind(accounts_before_ms).bind(i64::from(batch)).execute(&self.pool).await?;
+        let windows = sqlx::query(PRUNE_WINDOWS.postgres())
+            .bind(windows_before_ms)
+            .bind(i64::from(batch))
+            .execute(&self.pool)
+            .await?;
+        let accounts = sqlx::query(PRUNE_ACCOUNTS.postgres())
+            .bind(accounts_before_ms)
+            .bind(i64::from(batch))
+            .execute(&self.pool)
+            .await?;
         Ok(windows.rows_affected() + accounts.rows_affected())
     }
 }

@@ -4,7 +4,7 @@
 //! the rest of the time waiting for commits: each create was its own statement, trigger run and
 //! WAL flush. Here creates queue to one task, which inserts everything queued in one statement
 //! and one commit, and answers each request after that commit. A duplicate name is skipped by
-//! `ON CONFLICT DO NOTHING` and answered as a conflict; if the statement fails as a whole (say,
+//! `ON CONFLICT (name) DO NOTHING` and answered as a conflict; if the statement fails as a whole (say,
 //! one movie's owner was deleted meanwhile), the batch is retried one movie at a time so each
 //! request gets its own answer. Every queued create is inserted, even when its request has gone:
 //! the request was received whole, so its write must not vanish. The queue is bounded; a create
@@ -12,12 +12,12 @@
 
 use std::collections::HashSet;
 
-use sqlx::{AssertSqlSafe, PgPool, Row};
+use sqlx::{PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
+use super::movies::{INSERT_MOVIES, MovieArrays};
 use crate::model::Movie;
-use crate::store::movie_columns::{PG_INSERT_ARRAYS, PgColumnArrays};
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Conflict, StoreError, StoreResult};
 
 /// Most creates in one statement.
 const MAX_BATCH: usize = 256;
@@ -38,7 +38,7 @@ impl MovieInserts {
         Self { queue }
     }
 
-    /// Inserts `movie`; `Conflict("name")` when the name is taken.
+    /// Inserts `movie`; [`Conflict::MovieNameTaken`] when the name is taken.
     pub(super) async fn insert(&self, movie: Movie) -> StoreResult<()> {
         let closed = || StoreError::unavailable("the movie insert queue has stopped");
         let (reply, answer) = oneshot::channel();
@@ -67,7 +67,7 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>)
                     let answer = if inserted.contains(insert.movie.id.as_str()) {
                         Ok(())
                     } else {
-                        Err(StoreError::Conflict("name"))
+                        Err(Conflict::MovieNameTaken.into())
                     };
                     let _ = insert.reply.send(answer);
                 }
@@ -75,7 +75,7 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>)
             Err(_) => {
                 for insert in batch.drain(..) {
                     let answer = insert_all(&pool, &[&insert.movie]).await.and_then(|inserted| {
-                        if inserted.is_empty() { Err(StoreError::Conflict("name")) } else { Ok(()) }
+                        if inserted.is_empty() { Err(Conflict::MovieNameTaken.into()) } else { Ok(()) }
                     });
                     let _ = insert.reply.send(answer);
                 }
@@ -87,7 +87,6 @@ async fn insert_queued(pool: PgPool, mut pending: mpsc::Receiver<PendingInsert>)
 /// Inserts the movies in one statement; returns the ids actually inserted (a movie whose name
 /// is taken, by another movie or an earlier one of the same batch, is skipped).
 async fn insert_all(pool: &PgPool, movies: &[&Movie]) -> StoreResult<HashSet<String>> {
-    let arrays = PgColumnArrays::of(movies.iter().copied())?;
-    let rows = arrays.bind_to(sqlx::query(AssertSqlSafe(PG_INSERT_ARRAYS.as_str()))).fetch_all(pool).await?;
+    let rows = MovieArrays::of(movies.iter().copied())?.bound_to(&INSERT_MOVIES).fetch_all(pool).await?;
     Ok(rows.iter().map(|row| row.try_get("id")).collect::<Result<_, _>>()?)
 }

@@ -21,7 +21,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags};
 use tokio::sync::{Semaphore, mpsc, oneshot};
 
 use crate::metrics::PoolUse;
-use crate::store::{StoreError, StoreResult};
+use crate::store::{Conflict, StoreError, StoreResult};
 
 /// Most writes committed together; bounds how long the first of a batch waits for the last.
 const MAX_BATCH: usize = 256;
@@ -224,14 +224,14 @@ impl From<rusqlite::Error> for StoreError {
     }
 }
 
-/// Turns a unique-constraint failure into `Conflict(what)`.
-pub(super) fn unique_as(what: &'static str) -> impl FnOnce(rusqlite::Error) -> StoreError {
+/// Turns a unique-constraint failure into the conflict it means.
+pub(super) fn unique_as(conflict: Conflict) -> impl FnOnce(rusqlite::Error) -> StoreError {
     move |error| match &error {
         rusqlite::Error::SqliteFailure(failure, _)
             if failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
                 || failure.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
         {
-            StoreError::Conflict(what)
+            StoreError::Conflict(conflict)
         }
         _ => StoreError::from(error),
     }

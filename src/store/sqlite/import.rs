@@ -8,11 +8,14 @@ use std::collections::HashSet;
 use std::sync::LazyLock;
 use tokio::sync::mpsc;
 
+use super::SqliteStore;
 use super::engine::Finish;
 use super::micros;
-use super::{SqliteStore, user_exists};
+use super::movies::movie_values;
+use super::users::user_exists;
 use crate::domain::MovieId;
-use crate::store::movie_columns::{self, SELECT_LIST};
+use crate::store::sql::movies::{MOVIE_COLUMNS, MOVIE_EXISTS, movie_columns};
+use crate::store::statement::Sql;
 use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
 
 /// The writer's page cache while importing (SQLite's default is 2,000 KiB).
@@ -25,23 +28,31 @@ const MOVIES_PER_STATEMENT: usize = 1000;
 
 /// Adds up to `rows` movies, each when its id and name are free and its owner exists; returns
 /// the ids added.
-fn import_movies_sql(rows: usize) -> String {
-    let columns = &movie_columns::COLUMNS;
-    let tuple = format!("({})", vec!["?"; columns.len()].join(", "));
+pub(super) fn import_movies_sql(rows: usize) -> String {
+    let tuple = format!("({})", vec!["?"; MOVIE_COLUMNS].join(", "));
     let values = vec![tuple; rows].join(", ");
-    let selected: Vec<String> = (1..=columns.len()).map(|i| format!("v.column{i}")).collect();
-    let owner = columns.iter().position(|(name, _)| *name == "added_by").expect("movies have an owner column") + 1;
+    let selected: Vec<String> = (1..=MOVIE_COLUMNS).map(|i| format!("v.column{i}")).collect();
+    // `added_by` is the fifth of `movie_columns!`.
     format!(
         "INSERT INTO movies ({}) SELECT {} FROM (VALUES {values}) AS v
-         WHERE EXISTS (SELECT 1 FROM users WHERE id = v.column{owner})
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = v.column5)
          ON CONFLICT DO NOTHING RETURNING id",
-        *SELECT_LIST,
+        movie_columns!(),
         selected.join(", ")
     )
 }
 
 /// The statement for full chunks, built once.
 static IMPORT_MOVIES: LazyLock<String> = LazyLock::new(|| import_movies_sql(MOVIES_PER_STATEMENT));
+
+/// A user whose id and address are free, as a regular user.
+static IMPORT_USER: Sql = Sql::new(
+    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
+     VALUES ($1, $2, $3, $4, 'user', $5) ON CONFLICT DO NOTHING",
+);
+
+#[cfg(test)]
+pub(super) static STATEMENTS: &[&Sql] = &[&IMPORT_USER];
 
 #[async_trait]
 impl ImportStore for SqliteStore {
@@ -77,10 +88,7 @@ fn import_all(
     skipped: &(dyn Fn(ImportSkip) + Send + Sync),
 ) -> StoreResult<Option<ImportOutcome>> {
     let mut outcome = ImportOutcome::default();
-    let mut add_user = db.prepare_cached(
-        "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
-         VALUES (?, ?, ?, ?, 'user', ?) ON CONFLICT DO NOTHING",
-    )?;
+    let mut add_user = db.prepare_cached(IMPORT_USER.sqlite())?;
     for user in users {
         let added = add_user.execute(params![
             user.id,
@@ -107,7 +115,10 @@ fn import_all(
             } else {
                 Cow::Owned(import_movies_sql(chunk.len()))
             };
-            let values: Vec<_> = chunk.iter().flat_map(movie_columns::values_of).collect();
+            let mut values = Vec::with_capacity(chunk.len() * MOVIE_COLUMNS);
+            for movie in chunk {
+                values.extend(movie_values(movie)?);
+            }
             let mut statement = db.prepare_cached(&sql)?;
             let added: HashSet<String> =
                 statement.query_map(params_from_iter(values.iter()), |row| row.get(0))?.collect::<Result<_, _>>()?;
@@ -127,5 +138,5 @@ fn import_all(
 }
 
 fn movie_exists(db: &Connection, movie_id: &MovieId) -> rusqlite::Result<bool> {
-    db.prepare_cached("SELECT EXISTS (SELECT 1 FROM movies WHERE id = ?)")?.query_row([movie_id], |row| row.get(0))
+    db.prepare_cached(MOVIE_EXISTS.sqlite())?.query_row([movie_id], |row| row.get(0))
 }

@@ -1,25 +1,16 @@
 //! The limits' counters on SQLite: each a statement on the one writer, which also makes a
 //! login's two counters one hand-off.
 
-use std::sync::LazyLock;
-
 use async_trait::async_trait;
 use rusqlite::{Connection, params};
 
 use super::SqliteStore;
-use crate::store::StoreResult;
-use crate::store::limits::{
-    COUNT_HIT, CheckReservation, LimitStore, LoginReservation, LoginReserved, PRUNE_ACCOUNTS, PRUNE_WINDOWS,
-    PasswordCheck, RESERVE_CHECK, WindowCount, WindowHit, for_sqlite,
-};
-
-static COUNT_HIT_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(COUNT_HIT));
-static RESERVE_CHECK_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(RESERVE_CHECK));
-static PRUNE_WINDOWS_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(PRUNE_WINDOWS));
-static PRUNE_ACCOUNTS_SQL: LazyLock<String> = LazyLock::new(|| for_sqlite(PRUNE_ACCOUNTS));
+use crate::store::limits::{CheckReservation, LoginReservation, LoginReserved, PasswordCheck, WindowCount, WindowHit};
+use crate::store::sql::limits::{COUNT_HIT, PRUNE_ACCOUNTS, PRUNE_WINDOWS, RESERVE_CHECK};
+use crate::store::{LimitStore, StoreResult};
 
 fn count_hit(db: &Connection, hit: &WindowHit) -> rusqlite::Result<WindowCount> {
-    db.prepare_cached(&COUNT_HIT_SQL)?.query_row(params![hit.key, hit.now_ms, hit.window_ms], |row| {
+    db.prepare_cached(COUNT_HIT.sqlite())?.query_row(params![hit.key, hit.now_ms, hit.window_ms], |row| {
         Ok(WindowCount { hits: row.get(0)?, window_start_ms: row.get(1)? })
     })
 }
@@ -27,7 +18,7 @@ fn count_hit(db: &Connection, hit: &WindowHit) -> rusqlite::Result<WindowCount> 
 fn reserve_check(db: &Connection, check: &PasswordCheck) -> rusqlite::Result<CheckReservation> {
     let values =
         params![check.key, check.now_ms, check.client_pattern, check.limit, check.hard_limit, check.backoff_ms];
-    db.prepare_cached(&RESERVE_CHECK_SQL)?.query_row(values, |row| {
+    db.prepare_cached(RESERVE_CHECK.sqlite())?.query_row(values, |row| {
         Ok(CheckReservation {
             allowed: row.get(0)?,
             failures: row.get(1)?,
@@ -72,8 +63,9 @@ impl LimitStore for SqliteStore {
     async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64> {
         self.engine
             .write(move |db| {
-                let windows = db.prepare_cached(&PRUNE_WINDOWS_SQL)?.execute(params![windows_before_ms, batch])?;
-                let accounts = db.prepare_cached(&PRUNE_ACCOUNTS_SQL)?.execute(params![accounts_before_ms, batch])?;
+                let windows = db.prepare_cached(PRUNE_WINDOWS.sqlite())?.execute(params![windows_before_ms, batch])?;
+                let accounts =
+                    db.prepare_cached(PRUNE_ACCOUNTS.sqlite())?.execute(params![accounts_before_ms, batch])?;
                 Ok((windows + accounts) as u64)
             })
             .await

@@ -1,0 +1,213 @@
+//! What goes in and out of a store: records as stored, the writes to make, the queries to answer.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::limits::CheckSucceeded;
+use crate::auth::secret_token::TokenHash;
+use crate::domain::{Email, MovieId, Role, SessionId, UserId};
+use crate::model::{Movie, User};
+
+/// An account to create. Its address is kept as typed and, for uniqueness and lookups, in the
+/// folded form [`Email::normalized`] gives.
+#[derive(Debug, Clone)]
+pub struct NewUser<'a> {
+    pub id: &'a UserId,
+    pub email: &'a Email,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub password_hash: &'a str,
+}
+
+/// A user together with their password hash: only the auth service sees this.
+#[derive(Debug, Clone)]
+pub struct UserWithHash {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// What an access token resolves to when its session is live and its user exists.
+#[derive(Debug, Clone)]
+pub struct SessionOwner {
+    pub session_id: SessionId,
+    pub user: User,
+}
+
+/// A session that has not been revoked; whether it is still live is the service's rule.
+#[derive(Debug, Clone)]
+pub struct UnrevokedSession {
+    pub owner: SessionOwner,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A refresh token as stored, with the state of its session.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshTokenRecord {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    /// It was traded for a newer token already.
+    pub rotated: bool,
+    pub session_revoked: bool,
+    pub session_expires_at: DateTime<Utc>,
+}
+
+/// Trading a refresh token for a new one. Named fields, so the two hashes cannot be swapped.
+#[derive(Debug, Clone)]
+pub struct Rotation {
+    pub presented: TokenHash,
+    pub replacement: TokenHash,
+    pub at: DateTime<Utc>,
+}
+
+/// A new session and its first refresh token hash.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub user_id: UserId,
+    pub refresh_token_hash: TokenHash,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The password hash the login verified the password against.
+    pub verified_hash: String,
+    /// The account's failed-login count to clear with the session, in the same transaction.
+    pub check_succeeded: Option<CheckSucceeded>,
+}
+
+/// An email to a user, queued in the outbox by the write that calls for it; the recipient is
+/// the user's address as stored at that moment.
+#[derive(Debug, Clone)]
+pub struct MailDraft {
+    pub id: String,
+    pub subject: String,
+    pub body: String,
+}
+
+/// An email claimed from the outbox for delivery.
+#[derive(Debug, Clone)]
+pub struct QueuedMail {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// The end of this claim's lease, which also names the claim: recording the outcome checks
+    /// that the row is still this claim's.
+    pub lease: DateTime<Utc>,
+}
+
+/// Who may change a movie and in which state: both are checked by the write statement itself,
+/// so no other write can slip in between a check and the change.
+#[derive(Debug, Clone, Default)]
+pub struct MovieGuard {
+    /// The movie must have been added by this user (`None`: an admin, anyone's movie).
+    pub owner: Option<UserId>,
+    /// The movie's `updated_at` must still be this (the client's `If-Match`).
+    pub unchanged_since: Option<DateTime<Utc>>,
+}
+
+/// The fields a replace or patch sets; `None` keeps the stored value.
+#[derive(Debug, Clone)]
+pub struct MovieChange {
+    pub name: Option<String>,
+    pub casts: Option<Vec<String>>,
+    pub genres: Option<Vec<String>>,
+    /// The new `updated_at`: at least this, and always later than the stored one, so that each
+    /// change gives the movie a new version.
+    pub at: DateTime<Utc>,
+}
+
+/// What a guarded write did. Why a refused write was refused (the movie is gone, someone
+/// else's, or changed since the client's version) is the service's reading of `current`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardedWrite<T> {
+    Done(T),
+    /// The guard did not hold; `current` is the movie as it stands (`None`: no such movie).
+    Refused {
+        current: Option<Movie>,
+    },
+}
+
+/// Where a page of the newest-first listing starts: after this (created_at, id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MovieCursor {
+    pub created_at: DateTime<Utc>,
+    pub id: MovieId,
+}
+
+/// Filters and page of `GET /api/movies`; every filter is optional and they combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct MovieQuery {
+    pub limit: u32,
+    pub after: Option<MovieCursor>,
+    /// Exact entry, case-insensitive.
+    pub genre: Option<String>,
+    /// Exact entry, case-insensitive.
+    pub cast: Option<String>,
+    /// Case-insensitive substring of the name, matched literally.
+    pub name_contains: Option<String>,
+    pub added_by: Option<UserId>,
+}
+
+/// A user from another system (`movie-bag import`), with the id and password hash it had there.
+#[derive(Debug, Clone)]
+pub struct ImportedUser {
+    pub id: UserId,
+    pub email: Email,
+    /// A bcrypt hash; login replaces it with argon2id on the first success.
+    pub password_hash: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the reader of an import's movies file hands the store.
+#[derive(Debug)]
+pub enum ImportBatch {
+    Movies(Vec<Movie>),
+    /// The file turned out malformed: roll everything back.
+    Abort,
+}
+
+/// What an import wrote (counts; what it skipped went to [`ImportSkips`] as it was found).
+#[derive(Debug, Default)]
+pub struct ImportOutcome {
+    pub users_added: u64,
+    /// Already in the database with the same id (an earlier import): left as they are.
+    pub users_present: u64,
+    pub movies_added: u64,
+    /// Already in the database with the same id: left as they are.
+    pub movies_present: u64,
+}
+
+/// A user or movie an import did not add, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImportSkip {
+    /// Another account has the user's email.
+    EmailTaken(UserId),
+    /// The movie's owner is not in the database (was not imported).
+    MovieWithoutOwner(MovieId),
+    /// Another movie has the movie's name.
+    MovieNameTaken(MovieId),
+}
+
+/// Where a store hands each [`ImportSkip`] as it finds it: handed on, not collected, so that
+/// skipping a million movies costs no memory per movie.
+pub type ImportSkips = Arc<dyn Fn(ImportSkip) + Send + Sync>;
+
+/// Ids of synthetic movies start with this; the rest is the movie's number in hex.
+pub const SEED_ID_PREFIX: &str = "00000000-5eed-7000-8000-";
+
+/// One batch of synthetic movies, numbered `first ..= last`. Movie `i` gets a unique name made
+/// of two [`super::seed_words::SEED_WORDS`] and its number, two genres of
+/// [`super::seed_words::SEED_GENRES`], two casts of 5,000
+/// "Actor N", and `created_at = oldest + i milliseconds`.
+#[derive(Debug, Clone)]
+pub struct SeedBatch {
+    pub owner_id: UserId,
+    pub first: u64,
+    pub last: u64,
+    pub oldest: DateTime<Utc>,
+}
+
+pub const SEED_CASTS: u64 = 5000;

@@ -1,0 +1,18 @@
+//! SQL both backends run as written, one module per aggregate, with `$N` parameters (see
+//! [`Sql`](super::statement::Sql)). A statement whose text differs between the dialects sits
+//! beside the method that runs it, in the backend's own file for the aggregate.
+
+pub mod limits;
+pub mod mail;
+pub mod movies;
+pub mod sessions;
+pub mod users;
+
+#[cfg(test)]
+use super::statement::Sql;
+
+/// Every shared statement, for the test that prepares each one on both backends.
+#[cfg(test)]
+pub fn all() -> impl Iterator<Item = &'static Sql> {
+    [limits::ALL, mail::ALL, movies::ALL, sessions::ALL, users::ALL].into_iter().flatten().copied()
+}

@@ -1,0 +1,36 @@
+//! The catalogue.
+
+use crate::store::statement::Sql;
+
+/// Every column of `movies`, in the order both backends bind a movie's values.
+macro_rules! movie_columns {
+    () => {
+        "id, name, casts, genres, added_by, created_at, updated_at"
+    };
+}
+pub(crate) use movie_columns;
+
+/// How many columns `movie_columns!` names.
+pub const MOVIE_COLUMNS: usize = 7;
+
+/// The same, qualified for queries that join other tables to `movies m`.
+macro_rules! movie_columns_of_m {
+    () => {
+        "m.id, m.name, m.casts, m.genres, m.added_by, m.created_at, m.updated_at"
+    };
+}
+pub(crate) use movie_columns_of_m;
+
+pub static MOVIE_BY_ID: Sql = Sql::new(concat!("SELECT ", movie_columns!(), " FROM movies WHERE id = $1"));
+
+pub static MOVIE_IDS_OF: Sql = Sql::new("SELECT id FROM movies WHERE added_by = $1 ORDER BY created_at DESC, id DESC");
+
+pub static MOVIE_EXISTS: Sql = Sql::new("SELECT EXISTS (SELECT 1 FROM movies WHERE id = $1)");
+
+/// `$1` the id prefix of synthetic movies, `$2` the prefix with `g` appended (just past every
+/// hex digit).
+pub static COUNT_SEEDED_MOVIES: Sql = Sql::new("SELECT count(*) FROM movies WHERE id >= $1 AND id < $2");
+
+#[cfg(test)]
+#[cfg(test)]
+pub static ALL: &[&Sql] = &[&MOVIE_BY_ID, &MOVIE_IDS_OF, &MOVIE_EXISTS, &COUNT_SEEDED_MOVIES];

@@ -1,0 +1,298 @@
+//! The catalogue on SQLite: lists are kept as JSON text, times as microseconds.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use rusqlite::types::{ToSqlOutput, Value};
+use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
+
+use super::engine::unique_as;
+use super::{SqliteStore, corrupt, micros, time_of};
+use crate::domain::{MovieId, UserId};
+use crate::model::Movie;
+use crate::store::listing_plan::{ListingPlan, escape_like};
+use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns, movie_columns_of_m};
+use crate::store::statement::Sql;
+use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreResult};
+
+static INSERT_MOVIE: Sql =
+    Sql::new(concat!("INSERT INTO movies (", movie_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+
+/// A guarded replace or patch. Each changeable column takes a flag and a value: the value is
+/// written (`NULL` too) when its flag is true, the stored one kept otherwise. Then the new
+/// `updated_at` (later than the stored one, so each change is a new version), the id, the owner
+/// the guard requires (or `NULL`) and the version it requires (or `NULL`): both conditions sit in
+/// the statement, so nothing slips in between check and write.
+static UPDATE_MOVIE: Sql = Sql::new(concat!(
+    "UPDATE movies SET name = CASE WHEN $1 THEN $2 ELSE name END,
+        casts = CASE WHEN $3 THEN $4 ELSE casts END,
+        genres = CASE WHEN $5 THEN $6 ELSE genres END,
+        updated_at = max($7, updated_at + 1)
+     WHERE id = $8 AND ($9 IS NULL OR added_by = $9) AND ($10 IS NULL OR updated_at = $10)
+     RETURNING ",
+    movie_columns!()
+));
+
+static DELETE_MOVIE: Sql =
+    Sql::new("DELETE FROM movies WHERE id = $1 AND ($2 IS NULL OR added_by = $2) AND ($3 IS NULL OR updated_at = $3)");
+
+static CATALOGUE_VERSION: Sql = Sql::new("SELECT version FROM catalogue_version WHERE id = 1");
+
+#[cfg(test)]
+pub(super) static STATEMENTS: &[&Sql] = &[&INSERT_MOVIE, &UPDATE_MOVIE, &DELETE_MOVIE, &CATALOGUE_VERSION];
+
+/// A list as the JSON text SQLite keeps.
+fn json_list(list: &[String]) -> rusqlite::Result<ToSqlOutput<'static>> {
+    serde_json::to_string(list).map(ToSqlOutput::from).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+}
+
+/// A movie's values in `movie_columns!` order.
+pub(super) fn movie_values(movie: &Movie) -> rusqlite::Result<[ToSqlOutput<'_>; MOVIE_COLUMNS]> {
+    Ok([
+        ToSqlOutput::from(movie.id.as_str()),
+        ToSqlOutput::from(movie.name.as_str()),
+        json_list(&movie.casts)?,
+        json_list(&movie.genres)?,
+        ToSqlOutput::from(movie.added_by.as_str()),
+        ToSqlOutput::from(micros(movie.created_at)),
+        ToSqlOutput::from(micros(movie.updated_at)),
+    ])
+}
+
+fn list_of(row: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
+    let text: String = row.get(column)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(row, column, e))
+}
+
+/// The movie in a row that holds the `movie_columns!` (by name: extra columns are fine).
+pub(super) fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
+    Ok(Movie {
+        id: row.get("id")?,
+        name: row.get("name")?,
+        casts: list_of(row, "casts")?,
+        genres: list_of(row, "genres")?,
+        added_by: row.get("added_by")?,
+        created_at: time_of(row, "created_at")?,
+        updated_at: time_of(row, "updated_at")?,
+    })
+}
+
+/// The movie as the writer sees it, inside its transaction.
+fn current_movie(db: &Connection, movie_id: &MovieId) -> rusqlite::Result<Option<Movie>> {
+    db.prepare_cached(movies::MOVIE_BY_ID.sqlite())?.query_row([movie_id], movie_from_row).optional()
+}
+
+#[async_trait]
+impl MovieStore for SqliteStore {
+    async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
+        let movie = movie.clone();
+        self.engine
+            .write(move |db| {
+                db.prepare_cached(INSERT_MOVIE.sqlite())?
+                    .execute(params_from_iter(movie_values(&movie)?))
+                    .map_err(unique_as(Conflict::MovieNameTaken))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
+        let movie_id = movie_id.to_owned();
+        self.engine.read(move |db| current_movie(db, &movie_id)).await
+    }
+
+    async fn update_movie(
+        &self,
+        movie_id: &MovieId,
+        change: &MovieChange,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>> {
+        let (movie_id, change, guard) = (movie_id.to_owned(), change.clone(), guard.clone());
+        self.engine
+            .write(move |db| {
+                let casts = change.casts.as_deref().map(json_list).transpose()?;
+                let genres = change.genres.as_deref().map(json_list).transpose()?;
+                let updated = db
+                    .prepare_cached(UPDATE_MOVIE.sqlite())?
+                    .query_row(
+                        params![
+                            change.name.is_some(),
+                            change.name,
+                            casts.is_some(),
+                            casts,
+                            genres.is_some(),
+                            genres,
+                            micros(change.at),
+                            movie_id,
+                            guard.owner,
+                            guard.unchanged_since.map(micros)
+                        ],
+                        movie_from_row,
+                    )
+                    .optional()
+                    .map_err(unique_as(Conflict::MovieNameTaken))?;
+                match updated {
+                    Some(movie) => Ok(GuardedWrite::Done(movie)),
+                    None => Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)? }),
+                }
+            })
+            .await
+    }
+
+    async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>> {
+        let (movie_id, guard) = (movie_id.to_owned(), guard.clone());
+        self.engine
+            .write(move |db| {
+                let deleted = db.prepare_cached(DELETE_MOVIE.sqlite())?.execute(params![
+                    movie_id,
+                    guard.owner,
+                    guard.unchanged_since.map(micros)
+                ])?;
+                if deleted > 0 {
+                    return Ok(GuardedWrite::Done(()));
+                }
+                Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)? })
+            })
+            .await
+    }
+
+    async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
+        self.listings.page(self, query).await
+    }
+
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
+        let query = query.clone();
+        self.engine
+            .scan(move |db| {
+                let name_match = match &query.name_contains {
+                    None => NameMatch::Any,
+                    Some(fragment) if fragment.chars().count() < 3 => NameMatch::Scan,
+                    Some(_) => {
+                        // A common fragment's newest matches sit near the front of the walk,
+                        // where a plain substring test finds them at once; a rare one's do not,
+                        // and the trigram index finds them instead. Try the cheap window first.
+                        let window = fetch_movies(db, &listing_sql(&query, NameMatch::Window(TRIGRAM_WINDOW)))?;
+                        if window.len() == query.limit as usize {
+                            return Ok(window);
+                        }
+                        NameMatch::Trigram
+                    }
+                };
+                fetch_movies(db, &listing_sql(&query, name_match))
+            })
+            .await
+    }
+
+    async fn catalogue_version(&self) -> StoreResult<i64> {
+        self.engine.read(|db| db.prepare_cached(CATALOGUE_VERSION.sqlite())?.query_row([], |row| row.get(0))).await
+    }
+
+    async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
+        let user_id = user_id.to_owned();
+        self.engine
+            .scan(move |db| {
+                db.prepare_cached(movies::MOVIE_IDS_OF.sqlite())?.query_map([user_id], |row| row.get(0))?.collect()
+            })
+            .await
+    }
+}
+
+/// Rows of the newest-first walk examined with a plain substring test before falling back to
+/// the trigram index (see `list_movies`).
+const TRIGRAM_WINDOW: u32 = 5000;
+
+/// How a listing applies the name filter `q`.
+#[derive(Clone, Copy, Debug)]
+pub(super) enum NameMatch {
+    /// No name filter.
+    Any,
+    /// `LIKE` on every row of the walk (fragments shorter than a trigram).
+    Scan,
+    /// `LIKE` on the first N rows of the walk only.
+    Window(u32),
+    /// The FTS5 trigram index.
+    Trigram,
+}
+
+/// Listing SQL with its positional (`?`) parameters, built in step: which filters a listing has
+/// decides which conditions it holds.
+#[derive(Default)]
+pub(super) struct BuiltQuery {
+    pub(super) text: String,
+    params: Vec<Value>,
+}
+
+impl BuiltQuery {
+    fn push(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        use std::fmt::Write as _;
+        let _ = write!(self.text, "{text}");
+        self
+    }
+
+    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
+        self.text.push('?');
+        self.params.push(value.into());
+        self
+    }
+}
+
+pub(super) fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> BuiltQuery {
+    let plan = ListingPlan::for_query(query);
+    let mut sql = BuiltQuery::default();
+    if let NameMatch::Window(_) = name_match {
+        sql.push("SELECT * FROM (");
+    }
+    sql.push(format_args!(
+        "SELECT {}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
+        movie_columns_of_m!(),
+        plan.order_at,
+        plan.order_id,
+        plan.from
+    ));
+    if let Some(value) = plan.driving_value {
+        sql.push(format_args!(" AND {} = lower(", plan.driving_column)).bind(value.to_owned()).push(")");
+    }
+    if let Some(cursor) = &query.after {
+        sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+        sql.bind(micros(cursor.created_at)).push(", ").bind(cursor.id.to_string()).push(")");
+    }
+    if let Some(cast) = plan.cast_check {
+        sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+            .bind(cast.to_owned())
+            .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
+    }
+    if let Some(owner) = &query.added_by {
+        sql.push(" AND m.added_by = ").bind(owner.to_string());
+    }
+    let fragment = query.name_contains.as_deref().unwrap_or_default();
+    let like_pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+    match name_match {
+        NameMatch::Any | NameMatch::Window(_) => {}
+        NameMatch::Scan => {
+            sql.push(" AND lower(m.name) LIKE ").bind(like_pattern.clone()).push(" ESCAPE '\\'");
+        }
+        NameMatch::Trigram => {
+            // A quoted FTS5 phrase matches the characters literally.
+            let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
+            sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ").bind(phrase).push(")");
+        }
+    }
+    sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+    match name_match {
+        NameMatch::Window(window) => {
+            sql.bind(i64::from(window));
+            sql.push(") WHERE lower(name) LIKE ").bind(like_pattern).push(" ESCAPE '\\'");
+            sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").bind(i64::from(query.limit));
+        }
+        _ => {
+            sql.bind(i64::from(query.limit));
+        }
+    }
+    sql
+}
+
+fn fetch_movies(db: &Connection, sql: &BuiltQuery) -> rusqlite::Result<Vec<Movie>> {
+    let mut statement = db.prepare_cached(&sql.text)?;
+    let rows = statement.query_map(params_from_iter(sql.params.iter()), movie_from_row)?;
+    rows.collect()
+}

@@ -1,0 +1,206 @@
+//! The traits a store implements, one per aggregate, and [`Store`], which is all of them.
+//! Services take the narrowest trait that serves them.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::limits::{CheckReservation, LoginReservation, LoginReserved, PasswordCheck, WindowCount, WindowHit};
+use super::records::*;
+use super::{MailCounts, MoviePage, PoolUse, StoreResult};
+use crate::auth::secret_token::TokenHash;
+use crate::domain::{Email, MovieId, Role, SessionId, UserId};
+use crate::model::{Movie, User};
+
+/// One database: every aggregate's storage, and the upkeep of the connections. Services take the
+/// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
+/// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
+#[async_trait]
+pub trait Store:
+    UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
+{
+    /// Answers when the database answers a trivial query.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Connections in use and idle, for `/metrics`.
+    fn pool_use(&self) -> PoolUse;
+    /// Closes every connection, waiting for those in use to be returned.
+    async fn close(&self);
+}
+
+/// Accounts and their credentials.
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// [`Conflict::EmailTaken`](super::Conflict::EmailTaken) when the address is taken, case-insensitively.
+    async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()>;
+    /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
+    async fn user_with_hash_by_email(&self, email: &Email) -> StoreResult<Option<UserWithHash>>;
+    async fn user_with_hash_by_id(&self, user_id: &UserId) -> StoreResult<Option<UserWithHash>>;
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>>;
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    async fn list_users(&self) -> StoreResult<Vec<User>>;
+    /// `None` when there is no such user; [`Conflict::LastAdmin`](super::Conflict::LastAdmin) when it would leave no admin.
+    async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<Option<User>>;
+    /// Deletes the user, their sessions and their movies. False when there was no such user;
+    /// [`Conflict::LastAdmin`](super::Conflict::LastAdmin) when it is the last admin.
+    async fn delete_user(&self, user_id: &UserId) -> StoreResult<bool>;
+    /// Replaces the hash `old` with `new` (the same password, hashed anew), unless the password
+    /// changed meanwhile. False when it did.
+    async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str) -> StoreResult<bool>;
+    /// Replaces the password hash, revokes every session, voids pending reset tokens and queues
+    /// `notice` to the user, atomically.
+    async fn set_password(
+        &self,
+        user_id: &UserId,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        notice: &MailDraft,
+    ) -> StoreResult<()>;
+}
+
+/// Sessions, their refresh tokens, and password-reset tokens.
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    /// Creates the session only while the user's password hash is still
+    /// [`NewSession::verified_hash`], checked in the insert itself: false when the password was
+    /// changed or reset since the login verified it (and nothing was created). The check and a
+    /// password change serialize on the user's row, so once a change has answered, no session
+    /// of a login that verified the old password exists.
+    async fn create_session(&self, session: &NewSession) -> StoreResult<bool>;
+    /// The session and its user unless the session was revoked. One round trip.
+    async fn unrevoked_session(&self, session_id: &SessionId) -> StoreResult<Option<UnrevokedSession>>;
+    async fn refresh_token(&self, presented: &TokenHash) -> StoreResult<Option<RefreshTokenRecord>>;
+    /// Marks the presented token rotated and stores its replacement for the same session, in one
+    /// transaction, only if it was not rotated already: false when another presentation of it
+    /// won the race.
+    async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool>;
+    async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()>;
+    async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// Deletes at most `batch` sessions that ended (expired or revoked) before `before`, with
+    /// their refresh tokens, and at most `batch` reset tokens that expired before it; how many
+    /// sessions and reset tokens went.
+    async fn prune_ended_sessions(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<(u64, u64)>;
+
+    /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
+    /// (which carries the token) to the user in the same transaction.
+    async fn replace_reset_token(
+        &self,
+        user_id: &UserId,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+        mail: &MailDraft,
+    ) -> StoreResult<()>;
+    /// The user a live (unused, unexpired) reset token belongs to, without using it: the new
+    /// password is checked against their account before it is hashed.
+    async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>>;
+    /// Uses a live reset token: marks it used, sets the password hash, revokes every session,
+    /// queues `confirmation` to the user. Returns the user id, or `None` for an unknown, used or
+    /// expired token.
+    async fn consume_reset_token(
+        &self,
+        token_hash: &TokenHash,
+        password_hash: &str,
+        now: DateTime<Utc>,
+        confirmation: &MailDraft,
+    ) -> StoreResult<Option<UserId>>;
+}
+
+/// The outbox of emails (see [`crate::mail::outbox`]).
+#[async_trait]
+pub trait MailStore: Send + Sync {
+    /// Claims up to `limit` due emails until `lease_until`: no other sender gets them meanwhile.
+    async fn claim_mail(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<QueuedMail>>;
+    /// The email was delivered: it is never sent again, and its body (a reset token) is erased.
+    /// Delivered. False (and nothing recorded) when the claim `lease` no longer holds the row.
+    async fn mail_sent(&self, mail_id: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
+    /// Delivery failed: try again at `retry_at`, or give up when it is `None`. False (and
+    /// nothing recorded) when the claim `lease` no longer holds the row.
+    async fn mail_not_sent(
+        &self,
+        mail_id: &str,
+        lease: DateTime<Utc>,
+        error: &str,
+        retry_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// Emails waiting, delivered and given up, for `/metrics`.
+    async fn mail_counts(&self) -> StoreResult<MailCounts>;
+}
+
+/// The catalogue.
+#[async_trait]
+pub trait MovieStore: Send + Sync {
+    /// [`Conflict::MovieNameTaken`](super::Conflict::MovieNameTaken) when the name is taken.
+    async fn insert_movie(&self, movie: &Movie) -> StoreResult<()>;
+    async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>>;
+    /// Applies the fields `change` names, in one statement, when `guard` holds; returns the
+    /// movie as written. [`Conflict::MovieNameTaken`](super::Conflict::MovieNameTaken) when the new
+    /// name is taken.
+    async fn update_movie(
+        &self,
+        movie_id: &MovieId,
+        change: &MovieChange,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>>;
+    /// Deletes the movie, in one statement, when `guard` holds.
+    async fn delete_movie(&self, movie_id: &MovieId, guard: &MovieGuard) -> StoreResult<GuardedWrite<()>>;
+    /// A page of the listing, rendered, with where the next one starts: what `GET /api/movies`
+    /// sends. Backends answer it through their [`super::listing::Listings`], which caches pages.
+    async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>>;
+    /// Newest first; at most `query.limit` movies.
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
+    /// The catalogue's change counter: raised by every committed movie write, in the write's own
+    /// transaction, so an unchanged value means an unchanged catalogue (see [`listing`]).
+    async fn catalogue_version(&self) -> StoreResult<i64>;
+    /// Ids of the user's movies, newest first.
+    async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>>;
+}
+
+/// Synthetic data for demos and benchmarks (`movie-bag seed`).
+#[async_trait]
+pub trait SeedStore: Send + Sync {
+    async fn count_users_other_than(&self, email: &Email) -> StoreResult<u64>;
+    /// Generates `batch.count` movies inside the database (no round trip per row), numbered on
+    /// from the synthetic movies already there; see [`SeedBatch`].
+    async fn seed_movies(&self, batch: &SeedBatch) -> StoreResult<()>;
+    /// Refreshes the query planner's statistics after a bulk load.
+    async fn refresh_statistics(&self) -> StoreResult<()>;
+    /// How many synthetic movies exist (their ids share the [`SEED_ID_PREFIX`]).
+    async fn count_seeded_movies(&self) -> StoreResult<u64>;
+}
+
+/// Bulk loading from another system (`movie-bag import`).
+#[async_trait]
+pub trait ImportStore: Send + Sync {
+    /// In one transaction: adds `users`, then the movies of every batch `movies` yields, each
+    /// only when it is new (by id), its owner exists and its name is free; hands the others
+    /// to `skipped`. Rolled back at the end with `dry_run`, or when the reader sends
+    /// [`ImportBatch::Abort`] (then the outcome is meaningless).
+    async fn import(
+        &self,
+        users: Vec<ImportedUser>,
+        movies: tokio::sync::mpsc::Receiver<ImportBatch>,
+        skipped: ImportSkips,
+        dry_run: bool,
+    ) -> StoreResult<ImportOutcome>;
+}
+
+/// The abuse limits' counters (see [`super::limits`]).
+#[async_trait]
+pub trait LimitStore: Send + Sync {
+    /// Counts one hit in its window (a new window starts when the last one has ended).
+    async fn count_hit(&self, hit: &WindowHit) -> StoreResult<WindowCount>;
+    /// Reserves a password check, atomically with its decision.
+    async fn reserve_check(&self, check: &PasswordCheck) -> StoreResult<CheckReservation>;
+    /// Counts a login's address and reserves its password check in one round trip.
+    async fn reserve_login(&self, login: &LoginReservation) -> StoreResult<LoginReserved>;
+    /// Forgets at most `batch` windows unseen since `windows_before_ms` and at most `batch`
+    /// accounts' counters unseen since `accounts_before_ms`; how many went.
+    async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64>;
+}
