@@ -11,16 +11,15 @@
 
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::BackupSettings;
-use crate::state::AppState;
+use crate::metrics::Metrics;
 
 /// How long a backup waits for a lock another connection holds (a checkpoint, recovery).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,7 +194,7 @@ pub fn scheduled_backup(database: &Path, dir: &Path, keep: usize) -> anyhow::Res
 
 /// Takes a backup into `settings.backup_dir` every `backup_interval` while the server runs,
 /// keeping the newest `backup_keep`; outcomes go to `/metrics` and the log.
-pub async fn run_schedule(database: PathBuf, settings: BackupSettings, state: Arc<AppState>) {
+pub async fn run_schedule(database: PathBuf, settings: BackupSettings, metrics: Arc<Metrics>) {
     let Some(dir) = settings.backup_dir.clone() else {
         return;
     };
@@ -211,15 +210,15 @@ pub async fn run_schedule(database: PathBuf, settings: BackupSettings, state: Ar
         match outcome {
             Ok(Ok(done)) => {
                 let at = u64::try_from(Utc::now().timestamp()).unwrap_or_default();
-                state.metrics.backup_succeeded(at, done.bytes, done.took);
+                metrics.backup_succeeded(at, done.bytes, done.took);
                 tracing::info!(path = %done.path.display(), bytes = done.bytes, millis = done.took.as_millis() as u64, "backup taken");
             }
             Ok(Err(error)) => {
-                state.metrics.backup_failed();
+                metrics.backup_failed();
                 tracing::error!(error = format!("{error:#}"), "scheduled backup failed");
             }
             Err(error) => {
-                state.metrics.backup_failed();
+                metrics.backup_failed();
                 tracing::error!(error = %error, "scheduled backup stopped");
             }
         }
