@@ -9,7 +9,6 @@ pub mod backup;
 pub mod client_presence;
 pub mod config;
 pub mod domain;
-pub mod error;
 pub mod http;
 pub mod mail;
 pub mod metrics;

@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{AuthRateLimit, AuthUser, ClientAddr};
 use super::json::AppJson;
-use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::auth::{self, AuthError, TokenPair};
 use crate::state::SharedState;
 

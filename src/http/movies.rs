@@ -11,11 +11,11 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::IdResponse;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
 use super::{conditional, cursor, openapi};
 use crate::domain::UserId;
-use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::Movie;
 use crate::service::movies::{self, Change, MovieError, MovieFields};
 use crate::state::SharedState;

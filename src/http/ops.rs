@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use std::sync::atomic::Ordering;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::metrics::Readings;
 use crate::state::SharedState;
 

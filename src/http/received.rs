@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tracing::Instrument as _;
 
+use super::error::ApiError;
 use crate::client_presence::{ClientPresence, PeerClosed};
-use crate::error::ApiError;
 use crate::state::SharedState;
 
 /// Reads the body of a request that may write, whole, within `BODY_READ_TIMEOUT`: 408 past the

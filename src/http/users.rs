@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{AdminUser, AuthRateLimit, AuthUser};
 use super::json::AppJson;
-use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::model::User;
 use crate::service::users::{self, Profile, UserError};
 use crate::state::SharedState;

@@ -16,7 +16,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use super::conditional::if_none_match_matches;
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::SharedState;
 
 /// Scripts, styles, connections and images from this origin only; no inline code, no plugins,

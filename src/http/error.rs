@@ -3,7 +3,6 @@
 //! Each variant names its HTTP status. Server-side failures are logged with their detail and
 //! answered with "Something went wrong" only: no SQL, no stack, no paths reach a client.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,10 +11,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::password::HashError;
+use crate::service::FieldErrors;
 use crate::store::StoreError;
-
-/// Field name -> reasons it was rejected.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
