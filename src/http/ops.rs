@@ -45,10 +45,12 @@ pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> 
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Status { status: "ok" })),
         Ok(Err(error)) => {
+            // Logged here, as what it is (a failed probe, at warn); the answer carries no cause,
+            // so it is not logged again.
             tracing::warn!(error = %error, "readiness check failed");
-            Err(ApiError::Unavailable)
+            Err(ApiError::Unavailable(None))
         }
-        Err(_) => Err(ApiError::Unavailable),
+        Err(_) => Err(ApiError::Unavailable(None)),
     }
 }
 
