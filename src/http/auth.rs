@@ -97,8 +97,6 @@ pub struct ResetRequest {
         (status = 200, description = "Account created", body = IdResponse),
         (status = 400, description = "Invalid or missing fields", body = ErrorBody),
         (status = 409, description = "Email already taken", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn signup(
@@ -116,8 +114,6 @@ pub async fn signup(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn login(
@@ -137,8 +133,6 @@ pub async fn login(
         (status = 200, description = "New token pair", body = TokenPair),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Unknown, used, revoked or expired refresh token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn refresh(
@@ -153,7 +147,6 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
     auth::logout(&state.auth(), &actor).await?;
@@ -164,7 +157,6 @@ pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser)
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session ended"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
     auth::logout_all(&state.auth(), &actor).await?;
@@ -176,9 +168,6 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
     responses(
         (status = 204, description = "Password changed"),
         (status = 400, description = "Wrong current password or invalid new one", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn change_password(
@@ -196,8 +185,6 @@ pub async fn change_password(
     responses(
         (status = 202, description = "Accepted; an email is sent if the account exists", body = MessageResponse),
         (status = 400, description = "Invalid email", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn forgot(
@@ -214,8 +201,6 @@ pub async fn forgot(
     responses(
         (status = 200, description = "Password reset", body = MessageResponse),
         (status = 400, description = "Bad, used or expired token, or invalid password", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn reset(

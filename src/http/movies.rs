@@ -244,10 +244,7 @@ impl utoipa::ToSchema for MoviePage {
     responses(
         (status = 200, description = "Created", body = IdResponse),
         (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn create_movie(
     State(state): State<SharedState>,
@@ -295,13 +292,10 @@ fn with_etag(movie: Movie) -> Response {
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn replace_movie(
     State(state): State<SharedState>,
@@ -322,13 +316,10 @@ pub async fn replace_movie(
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid or unknown fields, or none given", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn patch_movie(
     State(state): State<SharedState>,
@@ -351,7 +342,6 @@ pub async fn patch_movie(
         ("If-Match" = Option<String>, Header, description = "Delete only this version (an ETag); `*` for any")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Deleting movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
