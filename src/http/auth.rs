@@ -44,9 +44,11 @@ pub fn router() -> Router<SharedState> {
         .route("/api/auth/reset", post(reset))
 }
 
+// The body of signup and login; in the document its schema keeps the name `Credentials`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = Credentials)]
 #[serde(deny_unknown_fields)]
-pub struct Credentials {
+pub struct EmailAndPassword {
     #[schema(example = "ann@example.com", max_length = 254)]
     pub email: String,
     #[schema(example = "correct horse battery staple", min_length = 1, max_length = 256)]
@@ -92,7 +94,7 @@ pub struct ResetRequest {
 }
 
 /// Create an account.
-#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = EmailAndPassword,
     responses(
         (status = 200, description = "Account created", body = IdResponse),
         (status = 400, description = "Invalid or missing fields", body = ErrorBody),
@@ -102,14 +104,14 @@ pub struct ResetRequest {
 pub async fn signup(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
-    AppJson(body): AppJson<Credentials>,
+    AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<IdResponse>> {
     let id = auth::signup(&state.auth(), &body.email, &body.password).await?;
     Ok(Json(IdResponse { id: id.to_string() }))
 }
 
 /// Log in: starts a session and returns its access and refresh tokens.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = EmailAndPassword,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
@@ -120,7 +122,7 @@ pub async fn login(
     // The address's limit is counted by the service, with the account's, in one round trip.
     ClientAddr(client): ClientAddr,
     State(state): State<SharedState>,
-    AppJson(body): AppJson<Credentials>,
+    AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client).await?))
 }

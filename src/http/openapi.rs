@@ -110,6 +110,7 @@ pub fn field_errors() -> Schema {
 pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     let mut schemas = document.components.as_mut().map(|c| &mut c.schemas);
+    // By schema name: `Credentials` is the body of signup and login (`auth::EmailAndPassword`).
     for (schema, field) in
         [("Credentials", "password"), ("ChangePasswordRequest", "new_password"), ("ResetRequest", "password")]
     {
