@@ -24,7 +24,7 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::{Email, Mailer};
+use super::{Mailer, OutgoingMail};
 use crate::model::now;
 use crate::store::{DynStore, QueuedMail};
 
@@ -74,7 +74,7 @@ impl Outbox {
 }
 
 async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_after: Duration, lease: Duration) {
-    let email = Email { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
+    let email = OutgoingMail { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
     // The SMTP timeout bounds each step of a delivery, not the whole: a server answering each
     // step slowly could outlast the lease, and another sender would take the email over while
     // this one still sends it. A delivery is cut off within three quarters of its lease.
