@@ -17,7 +17,7 @@ use super::json::{AppJson, present};
 use super::{conditional, cursor, openapi};
 use crate::domain::UserId;
 use crate::model::Movie;
-use crate::service::movies::{self, Change, MovieError, MovieFields};
+use crate::service::movies::{self, MovieError, MovieFields, WriteKind};
 use crate::state::SharedState;
 use crate::store::page_cache::{ContentCoding, MoviePage};
 use crate::store::{MovieCursor, MovieQuery};
@@ -28,10 +28,10 @@ impl From<MovieError> for ApiError {
         match error {
             MovieError::Invalid(invalid) => invalid.into(),
             MovieError::NotFound => Self::NotFound("Movie with given id doesn't exist".into()),
-            MovieError::NotOwner(Change::Update) => {
+            MovieError::NotOwner(WriteKind::Update) => {
                 Self::Forbidden("Updating movie added by other is forbidden".into())
             }
-            MovieError::NotOwner(Change::Delete) => {
+            MovieError::NotOwner(WriteKind::Delete) => {
                 Self::Forbidden("Deleting movie added by other is forbidden".into())
             }
             MovieError::Changed => Self::PreconditionFailed,

@@ -19,7 +19,7 @@ pub enum MovieError {
     NotFound,
     /// Only its owner or an admin may make the change.
     #[error("the movie was added by someone else")]
-    NotOwner(Change),
+    NotOwner(WriteKind),
     /// `If-Match` named a version the movie no longer has.
     #[error("the movie changed since the version given")]
     Changed,
@@ -29,9 +29,9 @@ pub enum MovieError {
     Store(#[from] StoreError),
 }
 
-/// The kind of change refused to someone who does not own the movie.
+/// The kind of write refused to someone who does not own the movie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub enum WriteKind {
     Update,
     Delete,
 }
@@ -47,13 +47,13 @@ pub struct MovieFields {
 }
 
 /// Validated changes: each `Some` replaces the stored value.
-struct MovieChanges {
+struct ValidMovieFields {
     name: Option<String>,
     casts: Option<Vec<String>>,
     genres: Option<Vec<String>>,
 }
 
-fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
+fn validate(fields: &MovieFields) -> MovieResult<ValidMovieFields> {
     let mut v = Validator::default();
     let name = fields.name.as_deref().map(|n| v.check("name", MovieName::parse(n).map(MovieName::into_inner)));
     let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
@@ -63,7 +63,7 @@ fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
         [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
             .iter()
             .all(|valid| valid.unwrap_or(true));
-    v.finish(all_valid.then_some(MovieChanges {
+    v.finish(all_valid.then_some(ValidMovieFields {
         name: name.flatten(),
         casts: casts.flatten(),
         genres: genres.flatten(),
@@ -127,7 +127,7 @@ async fn guard_for(
     actor: &Actor,
     movie_id: &MovieId,
     expected: &ExpectedVersions,
-    change: Change,
+    change: WriteKind,
 ) -> MovieResult<MovieGuard> {
     let owner = (!actor.is_admin()).then(|| actor.user.id.clone());
     let unchanged_since = match expected.as_deref() {
@@ -146,7 +146,7 @@ async fn guard_for(
 }
 
 /// Why a guarded write (a `change`) was refused.
-fn refusal_error<T>(refusal: GuardedWrite<T>, change: Change) -> MovieError {
+fn refusal_error<T>(refusal: GuardedWrite<T>, change: WriteKind) -> MovieError {
     match refusal {
         GuardedWrite::NotOwner => {
             // The span of the write names the actor and the movie.
@@ -171,14 +171,14 @@ pub async fn update(
 ) -> MovieResult<Movie> {
     let changes = validate(fields)?;
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, Change::Update).await?;
+    let guard = guard_for(store, actor, movie_id, expected, WriteKind::Update).await?;
     let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
     match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
         GuardedWrite::Done(movie) => {
             tracing::info!("movie updated");
             Ok(movie)
         }
-        refusal => Err(refusal_error(refusal, Change::Update)),
+        refusal => Err(refusal_error(refusal, WriteKind::Update)),
     }
 }
 
@@ -190,12 +190,12 @@ pub async fn delete(
     expected: &ExpectedVersions,
 ) -> MovieResult<()> {
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, Change::Delete).await?;
+    let guard = guard_for(store, actor, movie_id, expected, WriteKind::Delete).await?;
     match store.delete_movie(movie_id, &guard).await? {
         GuardedWrite::Done(()) => {
             tracing::info!("movie deleted");
             Ok(())
         }
-        refusal => Err(refusal_error(refusal, Change::Delete)),
+        refusal => Err(refusal_error(refusal, WriteKind::Delete)),
     }
 }
