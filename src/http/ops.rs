@@ -1,4 +1,4 @@
-//! Operational endpoints: liveness and readiness.
+//! Operational endpoints: liveness, readiness and metrics.
 
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 //! read before the request takes a turn of the server's.
 //!
 //! hyper drops a handler's future when the connection closes, and a future that is dropped
-//! between two awaits simply stops: a logout whose client closed the socket before reading the
-//! 204 was never written. Here every request that may write (any method but GET, HEAD, OPTIONS)
+//! between two awaits simply stops: a logout whose client closes the socket before reading the
+//! 204 would never be written. Here every request that may write (any method but GET, HEAD, OPTIONS)
 //! first reads its body to the end ([`read_whole_body`]), then runs on its own task
 //! ([`run_to_completion`]), which the connection's going cannot cancel; the connection only
 //! waits for it. A request whose body never arrives whole is dropped with nothing done, as it

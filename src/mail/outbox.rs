@@ -7,8 +7,8 @@
 //! 60 s, longer than the SMTP timeout) so that no other sender takes it meanwhile (PostgreSQL:
 //! `FOR UPDATE SKIP LOCKED`; SQLite: the single writer), tries it once, and records the outcome
 //! only if the row is still its claim's (the lease's end names the claim). One at a time because
-//! a lease over a batch ran out while its last emails waited behind a slow SMTP server, and
-//! another replica sent them a second time:
+//! a lease over a batch can run out while its last emails wait behind a slow SMTP server, and
+//! another replica would then send them a second time:
 //! - delivered: marked sent, and the body (which may hold a reset token) is erased;
 //! - refused or unreachable: retried after 2 s, then 4, 8, ... at most [`MAX_BACKOFF`] apart;
 //! - still failing `MAIL_GIVE_UP_AFTER` (default 24 h) after it was queued: given up, with an
