@@ -9,18 +9,18 @@
 //! a temporary name, created 0600 before any data goes in, checked with `PRAGMA
 //! integrity_check`, and only then renamed to its name: a backup file that exists is whole.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail, ensure};
 use chrono::Utc;
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::BackupSettings;
-use crate::state::AppState;
+use crate::files;
+use crate::metrics::Metrics;
 
 /// How long a backup waits for a lock another connection holds (a checkpoint, recovery).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -78,11 +78,7 @@ fn copy_and_verify(database: &Path, partial: &Path) -> anyhow::Result<()> {
 }
 
 fn create_private(path: &Path) -> anyhow::Result<File> {
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).with_context(|| format!("cannot create {}", path.display()))
+    files::create_private(path).with_context(|| format!("cannot create {}", path.display()))
 }
 
 /// `PRAGMA integrity_check` answers "ok".
@@ -137,10 +133,10 @@ pub fn restore(database: &Path, backup: &Path, latest_version: i64) -> anyhow::R
         // Fold the WAL into the file first, so the kept copy is complete on its own.
         Connection::open(database)?.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
-        let kept = sibling(database, &format!(".replaced-{stamp}"));
+        let kept = files::beside(database, &format!(".replaced-{stamp}"));
         std::fs::rename(database, &kept).with_context(|| format!("cannot move {} aside", database.display()))?;
         for suffix in ["-wal", "-shm"] {
-            let _ = std::fs::remove_file(sibling(database, suffix));
+            let _ = std::fs::remove_file(files::beside(database, suffix));
         }
         Some(kept)
     } else {
@@ -162,13 +158,6 @@ pub fn restore(database: &Path, backup: &Path, latest_version: i64) -> anyhow::R
     }
     std::fs::rename(&partial, database)?;
     Ok(kept)
-}
-
-/// `path` with `suffix` added to its file name.
-pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(suffix);
-    path.with_file_name(name)
 }
 
 /// Takes one scheduled backup into `dir` and deletes the oldest beyond `keep`.
@@ -195,7 +184,7 @@ pub fn scheduled_backup(database: &Path, dir: &Path, keep: usize) -> anyhow::Res
 
 /// Takes a backup into `settings.backup_dir` every `backup_interval` while the server runs,
 /// keeping the newest `backup_keep`; outcomes go to `/metrics` and the log.
-pub async fn run_schedule(database: PathBuf, settings: BackupSettings, state: Arc<AppState>) {
+pub async fn run_schedule(database: PathBuf, settings: BackupSettings, metrics: Arc<Metrics>) {
     let Some(dir) = settings.backup_dir.clone() else {
         return;
     };
@@ -211,15 +200,15 @@ pub async fn run_schedule(database: PathBuf, settings: BackupSettings, state: Ar
         match outcome {
             Ok(Ok(done)) => {
                 let at = u64::try_from(Utc::now().timestamp()).unwrap_or_default();
-                state.metrics.backup_succeeded(at, done.bytes, done.took);
+                metrics.backup_succeeded(at, done.bytes, done.took);
                 tracing::info!(path = %done.path.display(), bytes = done.bytes, millis = done.took.as_millis() as u64, "backup taken");
             }
             Ok(Err(error)) => {
-                state.metrics.backup_failed();
+                metrics.backup_failed();
                 tracing::error!(error = format!("{error:#}"), "scheduled backup failed");
             }
             Err(error) => {
-                state.metrics.backup_failed();
+                metrics.backup_failed();
                 tracing::error!(error = %error, "scheduled backup stopped");
             }
         }

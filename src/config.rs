@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use clap::builder::BoolishValueParser;
 
-/// A string that must never appear in logs: its `Debug` and `Display` print a placeholder.
+/// A string that must never appear in logs: its `Debug` prints a placeholder, and it has no
+/// `Display`, so it cannot be formatted into a message by accident; [`Secret::expose`] gives the
+/// value to what needs it.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Secret(String);
 
@@ -106,7 +108,8 @@ fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
     DatabaseUrl::parse(value)
 }
 
-fn parse_ip_list(value: &str) -> Result<IpAddr, String> {
+/// One entry of `TRUSTED_PROXIES` (clap splits the list at its commas).
+fn parse_ip_address(value: &str) -> Result<IpAddr, String> {
     value.trim().parse().map_err(|_| format!("'{value}' is not an IP address"))
 }
 
@@ -248,7 +251,7 @@ pub struct LimitSettings {
     pub account_failed_login_limit: u32,
 
     /// Proxies whose `X-Forwarded-For` is believed (comma-separated IP addresses).
-    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_list, global = true)]
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_ip_address, global = true)]
     pub trusted_proxies: Vec<IpAddr>,
 
     /// Writes that may wait for the database at once (the SQLite writer's queue, PostgreSQL's

@@ -51,7 +51,7 @@ impl Application {
             mailer: Mailer::from_settings(&settings)?,
             outbox: Outbox::default(),
             limits: Limits::new(settings.limits.auth_rate_limit_per_minute, settings.limits.account_failed_login_limit),
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             keys,
             store,
             settings,
@@ -120,7 +120,7 @@ impl Application {
         match &self.state.settings.database_url {
             DatabaseUrl::Sqlite(_) => {
                 let path = self.state.settings.database_url.sqlite_path()?;
-                Some(crate::backup::run_schedule(path, settings, self.state.clone()))
+                Some(crate::backup::run_schedule(path, settings, self.state.metrics.clone()))
             }
             DatabaseUrl::Postgres(_) => {
                 tracing::warn!("BACKUP_DIR is ignored with PostgreSQL: back it up with pg_dump (see the README)");

@@ -22,7 +22,8 @@ pub struct AppState {
     pub outbox: Outbox,
     /// The abuse limits; their counters live in the database.
     pub limits: Limits,
-    pub metrics: Metrics,
+    /// Shared with the background tasks that report to `/metrics` (scheduled backups).
+    pub metrics: Arc<Metrics>,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -9,19 +9,28 @@ const main = document.getElementById("main");
 
 // ---- Routing ----
 
+// The pages, by path in the server's syntax (`{id}` is one path segment), first match wins. The
+// server reads this table to serve the page shell at exactly these paths (`src/http/web.rs`), so
+// a page is added here only: one `["/path", page],` entry a line.
 const routes = [
-  [/^\/$/, catalogue],
-  [/^\/index\.html$/, catalogue],
-  [/^\/signin$/, signInPage],
-  [/^\/signup$/, signUpPage],
-  [/^\/forgot$/, forgotPage],
-  [/^\/reset$/, resetPage],
-  [/^\/account$/, accountPage],
-  [/^\/admin\/users$/, usersPage],
-  [/^\/movies\/new$/, newMoviePage],
-  [/^\/movies\/([^/]+)\/edit$/, editMoviePage],
-  [/^\/movies\/([^/]+)$/, moviePage],
-];
+  ["/", catalogue],
+  ["/index.html", catalogue],
+  ["/signin", signInPage],
+  ["/signup", signUpPage],
+  ["/forgot", forgotPage],
+  ["/reset", resetPage],
+  ["/account", accountPage],
+  ["/admin/users", usersPage],
+  ["/movies/new", newMoviePage],
+  ["/movies/{id}/edit", editMoviePage],
+  ["/movies/{id}", moviePage],
+].map(([path, page]) => [pathPattern(path), page]);
+
+/** `/movies/{id}` as `^/movies/([^/]+)$`: each `{name}` captures one path segment. */
+function pathPattern(path) {
+  const literal = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`^${path.split(/\{[^/{}]+\}/).map(literal).join("([^/]+)")}$`);
+}
 
 /** Goes to `url` in this tab, as a link would; `message` shows in the status line there. */
 export function navigate(url, { replace = false, message = null } = {}) {

@@ -60,7 +60,7 @@ impl TokenKeys {
         let claims = AccessClaims {
             sub: user_id.to_owned(),
             sid: session_id.to_owned(),
-            jti: crate::model::new_id(),
+            jti: crate::domain::new_id(),
             iat: now.timestamp(),
             exp: now.timestamp() + ttl,
         };

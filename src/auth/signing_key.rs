@@ -169,7 +169,7 @@ fn load_or_create(path: &Path) -> anyhow::Result<SigningKey> {
     // Written whole to a private temporary file, then linked into place: a second process
     // starting at the same moment either links first (and we read its key) or finds ours
     // complete. Never a half-written key, never two keys.
-    let temporary = path.with_extension(format!("tmp-{}", crate::model::new_id()));
+    let temporary = path.with_extension(format!("tmp-{}", crate::domain::new_id()));
     write_private(&temporary, key.0.expose())
         .with_context(|| format!("cannot write the generated JWT key to {}", temporary.display()))?;
     let linked = std::fs::hard_link(&temporary, path);

@@ -1,4 +1,5 @@
-//! Input types that validate once, at the edge: a value of one of these types is known good.
+//! What the service is about: the entities it hands out ([`User`], [`Movie`]) and the input
+//! types that validate once, at the edge, so that a value of one of them is known good.
 //!
 //! Each `parse` returns the reason a value is rejected, in words fit for the `errors` map of the
 //! contract's error body.
@@ -8,5 +9,20 @@ mod movie;
 mod user;
 
 pub use ids::{MovieId, SessionId, UserId};
-pub use movie::{MovieName, TAGS_MAX, TagList};
-pub use user::{Email, Password, Role, normalized as normalized_password};
+pub use movie::{Movie, MovieName, TAGS_MAX, TagList};
+pub use user::{Email, Password, Role, User, normalized as normalized_password};
+
+use chrono::{DateTime, Utc};
+
+/// Now, at the precision both databases keep (microseconds), so a value read back compares
+/// equal to the value written.
+pub fn now() -> DateTime<Utc> {
+    let now = Utc::now();
+    DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// A new time-ordered id (UUID v7) for what has no id type of its own (emails, token ids):
+/// index-friendly, and not guessable like a counter.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

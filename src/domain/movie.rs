@@ -8,6 +8,12 @@
 //! (U+202E) makes a name show other than it reads. Refused rather than stripped, so that a
 //! client learns why, and what is stored is what was sent (save the normal form).
 
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::{MovieId, UserId};
+
 const NAME_MAX_CHARS: usize = 200;
 const TAG_MAX_CHARS: usize = 200;
 /// The most entries a list (casts, genres) may have.
@@ -113,6 +119,24 @@ const INVISIBLE: [(u32, u32); 18] = [
 fn is_invisible(c: char) -> bool {
     let c = u32::from(c);
     INVISIBLE.iter().any(|(first, last)| (*first..=*last).contains(&c))
+}
+
+/// A movie of the catalogue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Movie {
+    #[schema(value_type = String, example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
+    pub id: MovieId,
+    #[schema(example = "Heat")]
+    pub name: String,
+    #[schema(example = json!(["Al Pacino", "Robert De Niro"]))]
+    pub casts: Vec<String>,
+    #[schema(example = json!(["Crime", "Drama"]))]
+    pub genres: Vec<String>,
+    /// Id of the user who added it.
+    #[schema(value_type = String)]
+    pub added_by: UserId,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

@@ -1,7 +1,10 @@
 //! Account inputs: email address, password, role.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+
+use super::UserId;
 
 /// The longest address SMTP can carry (RFC 5321 path limit).
 const EMAIL_MAX_LEN: usize = 254;
@@ -165,6 +168,18 @@ impl Role {
             _ => Err("must be \"user\" or \"admin\"".into()),
         }
     }
+}
+
+/// A user account, without its password hash (which never leaves the store layer's
+/// [`crate::store::UserWithHash`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct User {
+    #[schema(value_type = String, example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
+    pub id: UserId,
+    #[schema(example = "ann@example.com")]
+    pub email: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
 }
 
 #[cfg(test)]

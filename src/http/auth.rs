@@ -7,9 +7,9 @@ use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{AuthRateLimit, AuthUser, ClientAddr};
 use super::json::AppJson;
-use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::service::auth::{self, AuthError, TokenPair};
 use crate::state::SharedState;
 
@@ -44,9 +44,11 @@ pub fn router() -> Router<SharedState> {
         .route("/api/auth/reset", post(reset))
 }
 
+// The body of signup and login; in the document its schema keeps the name `Credentials`.
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = Credentials)]
 #[serde(deny_unknown_fields)]
-pub struct Credentials {
+pub struct EmailAndPassword {
     #[schema(example = "ann@example.com", max_length = 254)]
     pub email: String,
     #[schema(example = "correct horse battery staple", min_length = 1, max_length = 256)]
@@ -92,39 +94,35 @@ pub struct ResetRequest {
 }
 
 /// Create an account.
-#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/api/auth/signup", tag = "auth", request_body = EmailAndPassword,
     responses(
         (status = 200, description = "Account created", body = IdResponse),
         (status = 400, description = "Invalid or missing fields", body = ErrorBody),
         (status = 409, description = "Email already taken", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn signup(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
-    AppJson(body): AppJson<Credentials>,
+    AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<IdResponse>> {
     let id = auth::signup(&state.auth(), &body.email, &body.password).await?;
     Ok(Json(IdResponse { id: id.to_string() }))
 }
 
 /// Log in: starts a session and returns its access and refresh tokens.
-#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = Credentials,
+#[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = EmailAndPassword,
     responses(
         (status = 200, description = "Logged in", body = TokenPair),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn login(
     // The address's limit is counted by the service, with the account's, in one round trip.
     ClientAddr(client): ClientAddr,
     State(state): State<SharedState>,
-    AppJson(body): AppJson<Credentials>,
+    AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<TokenPair>> {
     Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client).await?))
 }
@@ -137,8 +135,6 @@ pub async fn login(
         (status = 200, description = "New token pair", body = TokenPair),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Unknown, used, revoked or expired refresh token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn refresh(
@@ -153,7 +149,6 @@ pub async fn refresh(
 #[utoipa::path(post, path = "/api/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
     auth::logout(&state.auth(), &actor).await?;
@@ -164,7 +159,6 @@ pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser)
 #[utoipa::path(post, path = "/api/auth/logout-all", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Every session ended"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
     auth::logout_all(&state.auth(), &actor).await?;
@@ -176,9 +170,6 @@ pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthU
     responses(
         (status = 204, description = "Password changed"),
         (status = 400, description = "Wrong current password or invalid new one", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn change_password(
@@ -196,8 +187,6 @@ pub async fn change_password(
     responses(
         (status = 202, description = "Accepted; an email is sent if the account exists", body = MessageResponse),
         (status = 400, description = "Invalid email", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn forgot(
@@ -214,8 +203,6 @@ pub async fn forgot(
     responses(
         (status = 200, description = "Password reset", body = MessageResponse),
         (status = 400, description = "Bad, used or expired token, or invalid password", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn reset(

@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 
 use super::page_body::ContentCoding;
-use crate::model::Movie;
+use crate::domain::Movie;
 use crate::service::movies::ExpectedVersions;
 
 pub fn movie_etag(movie: &Movie) -> HeaderValue {

@@ -16,8 +16,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::error::ApiError;
 use super::web::Asset;
-use crate::error::ApiError;
 use crate::state::SharedState;
 
 /// Swagger UI's React code sets styles through the DOM (which a policy does not restrict), and

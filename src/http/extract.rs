@@ -7,7 +7,7 @@ use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::service::limits::LimitError;
 use crate::service::{self, Actor};
 use crate::state::SharedState;

@@ -14,7 +14,8 @@ use axum::extract::{FromRequest, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldErrors};
+use super::error::ApiError;
+use crate::service::FieldErrors;
 
 pub struct AppJson<T>(pub T);
 

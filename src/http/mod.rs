@@ -4,6 +4,7 @@ mod auth;
 mod conditional;
 mod cursor;
 mod docs;
+pub mod error;
 mod extract;
 pub mod json;
 mod movies;
@@ -31,7 +32,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::error::ApiError;
+use self::error::ApiError;
 use crate::service::Invalid;
 use crate::state::SharedState;
 

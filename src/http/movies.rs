@@ -11,14 +11,14 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::auth::IdResponse;
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
 use super::page_body::{self, ContentCoding};
 use super::{conditional, cursor, openapi};
+use crate::domain::Movie;
 use crate::domain::UserId;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::model::Movie;
-use crate::service::movies::{self, Change, MovieError, MovieFields};
+use crate::service::movies::{self, MovieError, MovieFields, WriteKind};
 use crate::state::SharedState;
 use crate::store::MoviePage;
 use crate::store::{MovieCursor, MovieQuery};
@@ -29,10 +29,10 @@ impl From<MovieError> for ApiError {
         match error {
             MovieError::Invalid(invalid) => invalid.into(),
             MovieError::NotFound => Self::NotFound("Movie with given id doesn't exist".into()),
-            MovieError::NotOwner(Change::Update) => {
+            MovieError::NotOwner(WriteKind::Update) => {
                 Self::Forbidden("Updating movie added by other is forbidden".into())
             }
-            MovieError::NotOwner(Change::Delete) => {
+            MovieError::NotOwner(WriteKind::Delete) => {
                 Self::Forbidden("Deleting movie added by other is forbidden".into())
             }
             MovieError::Changed => Self::PreconditionFailed,
@@ -240,10 +240,7 @@ impl utoipa::ToSchema for MoviePage {
     responses(
         (status = 200, description = "Created", body = IdResponse),
         (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn create_movie(
     State(state): State<SharedState>,
@@ -291,13 +288,10 @@ fn with_etag(movie: Movie) -> Response {
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid, missing or unknown fields", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn replace_movie(
     State(state): State<SharedState>,
@@ -318,13 +312,10 @@ pub async fn replace_movie(
         (status = 200, description = "The updated movie", body = Movie,
             headers(("ETag" = String, description = "The new version's validator"))),
         (status = 400, description = "Invalid or unknown fields, or none given", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Updating movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 409, description = "Movie with given name already exists", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn patch_movie(
     State(state): State<SharedState>,
@@ -347,7 +338,6 @@ pub async fn patch_movie(
         ("If-Match" = Option<String>, Header, description = "Delete only this version (an ETag); `*` for any")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Deleting movie added by other is forbidden", body = ErrorBody),
         (status = 404, description = "No such movie", body = ErrorBody),
         (status = 412, description = "`If-Match` names a version the movie no longer has; nothing changed", body = ErrorBody),

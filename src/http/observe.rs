@@ -11,7 +11,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
 
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::SharedState;
 
 /// The method as a metrics label from a fixed set: a client may send any token as a method, and

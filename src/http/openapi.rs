@@ -2,7 +2,7 @@
 
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::openapi::{ContentBuilder, RefOr, ResponseBuilder};
+use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use super::{auth, movies, ops, users};
@@ -24,7 +24,7 @@ use super::{auth, movies, ops, users};
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         ops::health, ops::ready, ops::metrics,
     ),
-    modifiers(&BearerAuth, &DefaultErrorResponse),
+    modifiers(&BearerAuth, &SharedErrorResponses),
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "movies", description = "The catalogue"),
@@ -46,26 +46,42 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Every operation can also answer an error the list of its responses does not name (a 500, a
-/// 503 under overload or while the database is away, a 413): its body is the contract's
-/// `ErrorBody` too, so generated clients keep it.
-struct DefaultErrorResponse;
+/// The error answers every operation shares, added here so that a handler's annotation lists only
+/// the ones particular to it: 401 on each operation that needs a token (a missing, malformed,
+/// expired or revoked one), 413 and 415 on each that takes a JSON body (see `http/json.rs`), and a
+/// `default` for any other error (a 500, a 503 under overload or while the database is away). A
+/// response the annotation names itself is kept. Every body is the contract's `ErrorBody`, so
+/// generated clients keep it.
+struct SharedErrorResponses;
 
-impl Modify for DefaultErrorResponse {
+impl SharedErrorResponses {
+    fn response(description: &str) -> RefOr<Response> {
+        let body =
+            ContentBuilder::new().schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody")))).build();
+        ResponseBuilder::new().description(description).content("application/json", body).build().into()
+    }
+}
+
+impl Modify for SharedErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let response = ResponseBuilder::new()
-            .description("Any other error, e.g. 500, or 503 `unavailable` with `Retry-After`")
-            .content(
-                "application/json",
-                ContentBuilder::new()
-                    .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name("ErrorBody"))))
-                    .build(),
-            )
-            .build();
+        let unauthorized = [("401", Self::response("Missing or invalid token"))];
+        let body = [
+            ("413", Self::response("Body too large")),
+            ("415", Self::response("Not JSON, or a Content-Encoding other than identity")),
+        ];
+        let default =
+            [("default", Self::response("Any other error, e.g. 500, or 503 `unavailable` with `Retry-After`"))];
         for item in openapi.paths.paths.values_mut() {
             let operations = [&mut item.get, &mut item.put, &mut item.post, &mut item.patch, &mut item.delete];
             for operation in operations.into_iter().flatten() {
-                operation.responses.responses.entry("default".to_owned()).or_insert_with(|| response.clone().into());
+                let secured = operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty());
+                let shared = default
+                    .iter()
+                    .chain(unauthorized.iter().filter(|_| secured))
+                    .chain(body.iter().filter(|_| operation.request_body.is_some()));
+                for (status, response) in shared {
+                    operation.responses.responses.entry((*status).to_owned()).or_insert_with(|| response.clone());
+                }
             }
         }
     }
@@ -94,6 +110,7 @@ pub fn field_errors() -> Schema {
 pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
     let mut document = ApiDoc::openapi();
     let mut schemas = document.components.as_mut().map(|c| &mut c.schemas);
+    // By schema name: `Credentials` is the body of signup and login (`auth::EmailAndPassword`).
     for (schema, field) in
         [("Credentials", "password"), ("ChangePasswordRequest", "new_password"), ("ResetRequest", "password")]
     {
@@ -114,4 +131,30 @@ pub fn document(password_min_length: u16) -> utoipa::openapi::OpenApi {
         }
     }
     document
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_operation_has_the_shared_error_responses_that_apply_to_it() {
+        let document = document(8);
+        let mut checked = 0;
+        for (path, item) in &document.paths.paths {
+            let operations = [&item.get, &item.put, &item.post, &item.patch, &item.delete];
+            for operation in operations.into_iter().flatten() {
+                let has = |status: &str| operation.responses.responses.contains_key(status);
+                assert!(has("default"), "{path}");
+                if operation.security.as_ref().is_some_and(|requirements| !requirements.is_empty()) {
+                    assert!(has("401"), "{path}");
+                }
+                if operation.request_body.is_some() {
+                    assert!(has("413") && has("415"), "{path}");
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 20, "{checked} operations");
+    }
 }

@@ -1,4 +1,4 @@
-//! Operational endpoints: liveness and readiness.
+//! Operational endpoints: liveness, readiness and metrics.
 
 use std::time::Duration;
 
@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use std::sync::atomic::Ordering;
 
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use super::error::{ApiError, ApiResult, ErrorBody};
 use crate::metrics::Readings;
 use crate::state::SharedState;
 
@@ -45,10 +45,12 @@ pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> 
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Status { status: "ok" })),
         Ok(Err(error)) => {
+            // Logged here, as what it is (a failed probe, at warn); the answer carries no cause,
+            // so it is not logged again.
             tracing::warn!(error = %error, "readiness check failed");
-            Err(ApiError::Unavailable)
+            Err(ApiError::Unavailable(None))
         }
-        Err(_) => Err(ApiError::Unavailable),
+        Err(_) => Err(ApiError::Unavailable(None)),
     }
 }
 

@@ -2,8 +2,8 @@
 //! read before the request takes a turn of the server's.
 //!
 //! hyper drops a handler's future when the connection closes, and a future that is dropped
-//! between two awaits simply stops: a logout whose client closed the socket before reading the
-//! 204 was never written. Here every request that may write (any method but GET, HEAD, OPTIONS)
+//! between two awaits simply stops: a logout whose client closes the socket before reading the
+//! 204 would never be written. Here every request that may write (any method but GET, HEAD, OPTIONS)
 //! first reads its body to the end ([`read_whole_body`]), then runs on its own task
 //! ([`run_to_completion`]), which the connection's going cannot cancel; the connection only
 //! waits for it. A request whose body never arrives whole is dropped with nothing done, as it
@@ -22,8 +22,8 @@ use axum::response::{IntoResponse, Response};
 use http_body_util::{BodyExt as _, LengthLimitError, Limited};
 use tracing::Instrument as _;
 
+use super::error::ApiError;
 use crate::client_presence::{ClientPresence, PeerClosed};
-use crate::error::ApiError;
 use crate::state::SharedState;
 
 /// Reads the body of a request that may write, whole, within `BODY_READ_TIMEOUT`: 408 past the

@@ -14,7 +14,8 @@
 //!   connections each sending a huge header hold a bounded amount of memory.
 //! - At most `MAX_CONNECTIONS` connections are open at once, below the open-file limit: past
 //!   it a new connection is answered 503 and closed at once, and the open ones go on being
-//!   served. Without it, silent sockets used up the descriptors and `/health` waited seconds.
+//!   served. Without it, silent sockets can use up the descriptors, and `/health` then waits
+//!   seconds.
 
 use std::convert::Infallible;
 use std::future::Future;

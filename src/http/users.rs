@@ -7,10 +7,10 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{AdminUser, AuthRateLimit, AuthUser};
 use super::json::AppJson;
-use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::model::User;
+use crate::domain::User;
 use crate::service::users::{self, Profile, UserError};
 use crate::state::SharedState;
 
@@ -58,7 +58,6 @@ pub struct RoleRequest {
 #[utoipa::path(get, path = "/api/users/me", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "The account", body = Profile),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
     ))]
 pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<Json<Profile>> {
     Ok(Json(users::profile(state.store.as_ref(), &actor).await?))
@@ -69,10 +68,7 @@ pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> 
     responses(
         (status = 204, description = "Deleted"),
         (status = 400, description = "Wrong or missing password", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
         (status = 409, description = "The last admin cannot delete their account", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
     ))]
 pub async fn delete_me(
@@ -90,7 +86,6 @@ pub async fn delete_me(
 #[utoipa::path(get, path = "/api/users", tag = "users", security(("bearer" = [])),
     responses(
         (status = 200, description = "All users", body = [User]),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
     ))]
 pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> ApiResult<Json<Vec<User>>> {
@@ -103,12 +98,9 @@ pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> 
     responses(
         (status = 200, description = "The updated user", body = User),
         (status = 400, description = "Invalid role", body = ErrorBody),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "It would leave no admin", body = ErrorBody),
-        (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 415, description = "Not JSON, or a Content-Encoding other than identity", body = ErrorBody),
     ))]
 pub async fn set_role(
     State(state): State<SharedState>,
@@ -124,7 +116,6 @@ pub async fn set_role(
     params(("id" = String, Path, description = "User id")),
     responses(
         (status = 204, description = "Deleted"),
-        (status = 401, description = "Missing or invalid token", body = ErrorBody),
         (status = 403, description = "Not an admin, or the admin's own account (use DELETE /api/users/me)", body = ErrorBody),
         (status = 404, description = "No such user", body = ErrorBody),
         (status = 409, description = "It would leave no admin", body = ErrorBody),

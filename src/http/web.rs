@@ -16,7 +16,7 @@ use axum::routing::get;
 use sha2::{Digest, Sha256};
 
 use super::conditional::if_none_match_matches;
-use crate::error::ApiError;
+use super::error::ApiError;
 use crate::state::SharedState;
 
 /// Scripts, styles, connections and images from this origin only; no inline code, no plugins,
@@ -60,7 +60,7 @@ static SHELL: LazyLock<Asset> =
 /// The assets under `/assets/`, by file name.
 static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
     vec![
-        ("app.js", Asset::new(include_bytes!("../../web/app.js"), "text/javascript; charset=utf-8")),
+        ("app.js", Asset::new(APP_JS.as_bytes(), "text/javascript; charset=utf-8")),
         ("api.js", Asset::new(include_bytes!("../../web/api.js"), "text/javascript; charset=utf-8")),
         ("ui.js", Asset::new(include_bytes!("../../web/ui.js"), "text/javascript; charset=utf-8")),
         ("app.css", Asset::new(include_bytes!("../../web/app.css"), "text/css; charset=utf-8")),
@@ -68,25 +68,27 @@ static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
     ]
 });
 
-/// The page paths the app draws; anything else that is not an asset or under `/api/` gets the
-/// shell with a 404, and the app says the page does not exist.
-const PAGES: [&str; 11] = [
-    "/",
-    "/signin",
-    "/signup",
-    "/forgot",
-    "/reset",
-    "/account",
-    "/admin/users",
-    "/movies/new",
-    "/movies/{id}",
-    "/movies/{id}/edit",
-    "/index.html",
-];
+const APP_JS: &str = include_str!("../../web/app.js");
+
+/// The page paths the app draws, in axum's syntax: read from the `routes` table of
+/// `web/app.js`, the one list of them, so a page added there is served here too. Anything else
+/// that is not an asset or under `/api/` gets the shell with a 404, and the app says the page
+/// does not exist.
+static PAGES: LazyLock<Vec<&str>> = LazyLock::new(|| page_paths(APP_JS));
+
+/// The path of each `["/path", page],` line of the `const routes = [` table in `script`.
+fn page_paths(script: &str) -> Vec<&str> {
+    let table = script.split_once("const routes = [").map_or("", |(_, table)| table);
+    table
+        .lines()
+        .skip(1)
+        .map_while(|line| line.trim().strip_prefix("[\"")?.split_once('"').map(|(path, _)| path))
+        .collect()
+}
 
 pub fn router() -> Router<SharedState> {
     let mut router = Router::new().route("/assets/{name}", get(asset)).route("/favicon.ico", get(favicon));
-    for page in PAGES {
+    for page in PAGES.iter() {
         router = router.route(page, get(page_shell));
     }
     router
@@ -130,4 +132,19 @@ fn with_page_headers(mut response: Response) -> Response {
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_of_the_apps_route_table_is_a_page_path() {
+        let table = APP_JS.split_once("const routes = [\n").unwrap().1.split_once("\n]").unwrap().0;
+        assert_eq!(PAGES.len(), table.lines().count(), "a line of the table was not read: {table}");
+        assert!(PAGES.iter().all(|path| path.starts_with('/')), "{PAGES:?}");
+        for page in ["/", "/index.html", "/signin", "/movies/new", "/movies/{id}", "/movies/{id}/edit"] {
+            assert!(PAGES.contains(&page), "{page} in {PAGES:?}");
+        }
+    }
 }

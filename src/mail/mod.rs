@@ -17,9 +17,9 @@ use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::Settings;
 
-/// One email to one recipient.
+/// One email to one recipient, as it is sent (an account's address is [`crate::domain::Email`]).
 #[derive(Debug, Clone)]
-pub struct Email {
+pub struct OutgoingMail {
     pub to: String,
     pub subject: String,
     pub body: String,
@@ -63,7 +63,7 @@ impl Mailer {
     }
 
     /// Delivers one email; an error says why it was not accepted.
-    pub async fn send(&self, email: &Email) -> anyhow::Result<()> {
+    pub async fn send(&self, email: &OutgoingMail) -> anyhow::Result<()> {
         match self {
             Self::Log => {
                 tracing::info!(to = %email.to, subject = %email.subject, body = %email.body, "email (MAIL_SERVER unset, not sent)");

@@ -7,8 +7,8 @@
 //! 60 s, longer than the SMTP timeout) so that no other sender takes it meanwhile (PostgreSQL:
 //! `FOR UPDATE SKIP LOCKED`; SQLite: the single writer), tries it once, and records the outcome
 //! only if the row is still its claim's (the lease's end names the claim). One at a time because
-//! a lease over a batch ran out while its last emails waited behind a slow SMTP server, and
-//! another replica sent them a second time:
+//! a lease over a batch can run out while its last emails wait behind a slow SMTP server, and
+//! another replica would then send them a second time:
 //! - delivered: marked sent, and the body (which may hold a reset token) is erased;
 //! - refused or unreachable: retried after 2 s, then 4, 8, ... at most [`MAX_BACKOFF`] apart;
 //! - still failing `MAIL_GIVE_UP_AFTER` (default 24 h) after it was queued: given up, with an
@@ -24,8 +24,8 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use tokio::sync::Notify;
 
-use super::{Email, Mailer};
-use crate::model::now;
+use super::{Mailer, OutgoingMail};
+use crate::domain::now;
 use crate::store::{DynStore, QueuedMail};
 
 /// The longest wait between two attempts.
@@ -74,7 +74,7 @@ impl Outbox {
 }
 
 async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_after: Duration, lease: Duration) {
-    let email = Email { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
+    let email = OutgoingMail { to: mail.recipient.clone(), subject: mail.subject.clone(), body: mail.body.clone() };
     // The SMTP timeout bounds each step of a delivery, not the whole: a server answering each
     // step slowly could outlast the lease, and another sender would take the email over while
     // this one still sends it. A delivery is cut off within three quarters of its lease.

@@ -17,9 +17,9 @@ use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::auth::secret_token;
 use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
+use crate::domain::{new_id, now};
 use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
-use crate::model::{new_id, now};
 use crate::store::{
     Conflict, LimitStore, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore, UserWithHash,
 };

@@ -33,8 +33,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::auth::bcrypt_hash::{VERIFIED_COSTS, bcrypt_cost};
+use crate::domain::Movie;
 use crate::domain::{Email, MovieId, MovieName, UserId};
-use crate::model::Movie;
 use crate::mongo_export::{Documents, FileError, ObjectId, object_id};
 use crate::service::import_fields::tag_list;
 use crate::store::{ImportBatch, ImportSkip, ImportStore, ImportedUser, StoreError};

@@ -13,9 +13,10 @@ pub mod movies;
 pub mod seed;
 pub mod users;
 
+use std::collections::BTreeMap;
+
+use crate::domain::User;
 use crate::domain::{Role, SessionId};
-use crate::error::FieldErrors;
-use crate::model::User;
 use crate::store::SessionOwner;
 
 /// Who is making an authenticated request: a live session of an existing user.
@@ -36,6 +37,9 @@ impl From<SessionOwner> for Actor {
         Self { user: owner.user, session_id: owner.session_id }
     }
 }
+
+/// Field name -> reasons it was rejected.
+pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// Collects field errors while validating several inputs, so a client sees all problems at once.
 #[derive(Default)]

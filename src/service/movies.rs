@@ -5,8 +5,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{Actor, Invalid, Validator};
+use crate::domain::{Movie, now};
 use crate::domain::{MovieId, MovieName, TagList};
-use crate::model::{Movie, now};
 use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreError};
 
 /// Why a catalogue request was refused.
@@ -18,7 +18,7 @@ pub enum MovieError {
     NotFound,
     /// Only its owner or an admin may make the change.
     #[error("the movie was added by someone else")]
-    NotOwner(Change),
+    NotOwner(WriteKind),
     /// `If-Match` named a version the movie no longer has.
     #[error("the movie changed since the version given")]
     Changed,
@@ -28,9 +28,9 @@ pub enum MovieError {
     Store(#[from] StoreError),
 }
 
-/// The kind of change refused to someone who does not own the movie.
+/// The kind of write refused to someone who does not own the movie.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Change {
+pub enum WriteKind {
     Update,
     Delete,
 }
@@ -46,13 +46,13 @@ pub struct MovieFields {
 }
 
 /// Validated changes: each `Some` replaces the stored value.
-struct MovieChanges {
+struct ValidMovieFields {
     name: Option<String>,
     casts: Option<Vec<String>>,
     genres: Option<Vec<String>>,
 }
 
-fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
+fn validate(fields: &MovieFields) -> MovieResult<ValidMovieFields> {
     let mut v = Validator::default();
     let name = fields.name.as_deref().map(|n| v.check("name", MovieName::parse(n).map(MovieName::into_inner)));
     let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
@@ -62,7 +62,7 @@ fn validate(fields: &MovieFields) -> MovieResult<MovieChanges> {
         [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
             .iter()
             .all(|valid| valid.unwrap_or(true));
-    v.finish(all_valid.then_some(MovieChanges {
+    v.finish(all_valid.then_some(ValidMovieFields {
         name: name.flatten(),
         casts: casts.flatten(),
         genres: genres.flatten(),
@@ -126,7 +126,7 @@ async fn guard_for(
     actor: &Actor,
     movie_id: &MovieId,
     expected: &ExpectedVersions,
-    change: Change,
+    change: WriteKind,
 ) -> MovieResult<MovieGuard> {
     let owner = (!actor.is_admin()).then(|| actor.user.id.clone());
     let unchanged_since = match expected.as_deref() {
@@ -146,7 +146,7 @@ async fn guard_for(
 
 /// Why a guarded write (a `change`) was refused, read from the movie as it stands after the
 /// fact: gone, someone else's, or (the guard's last condition) changed since the client's version.
-fn refusal_error(current: Option<&Movie>, guard: &MovieGuard, change: Change) -> MovieError {
+fn refusal_error(current: Option<&Movie>, guard: &MovieGuard, change: WriteKind) -> MovieError {
     match current {
         None => MovieError::NotFound,
         Some(movie) if guard.owner.as_ref().is_some_and(|owner| *owner != movie.added_by) => {
@@ -171,14 +171,14 @@ pub async fn update(
 ) -> MovieResult<Movie> {
     let changes = validate(fields)?;
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, Change::Update).await?;
+    let guard = guard_for(store, actor, movie_id, expected, WriteKind::Update).await?;
     let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
     match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
         GuardedWrite::Done(movie) => {
             tracing::info!("movie updated");
             Ok(movie)
         }
-        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, Change::Update)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, WriteKind::Update)),
     }
 }
 
@@ -190,12 +190,12 @@ pub async fn delete(
     expected: &ExpectedVersions,
 ) -> MovieResult<()> {
     let movie_id = &parse_id(movie_id)?;
-    let guard = guard_for(store, actor, movie_id, expected, Change::Delete).await?;
+    let guard = guard_for(store, actor, movie_id, expected, WriteKind::Delete).await?;
     match store.delete_movie(movie_id, &guard).await? {
         GuardedWrite::Done(()) => {
             tracing::info!("movie deleted");
             Ok(())
         }
-        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, Change::Delete)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, WriteKind::Delete)),
     }
 }

@@ -5,8 +5,8 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
+use crate::domain::now;
 use crate::domain::{Email, Password, Role, UserId};
-use crate::model::now;
 use crate::store::{DynStore, NewUser, SeedBatch};
 
 /// The owner of every synthetic movie.

@@ -9,8 +9,8 @@ use std::time::Duration;
 use super::limits::{LimitError, Limits};
 use super::{Actor, Invalid};
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
+use crate::domain::User;
 use crate::domain::{Email, MovieId, Role, UserId};
-use crate::model::User;
 use crate::store::{Conflict, LimitStore, MovieStore, StoreError, UserStore};
 
 /// Why an account request was refused.
@@ -74,9 +74,9 @@ pub(crate) async fn confirm_password(
     field: &str,
     password: &str,
 ) -> UserResult<()> {
-    gate.limits.password_check(gate.store, gate.client, &actor.user.email).await.inspect_err(|_| {
-        tracing::warn!(user_id = %actor.user.id, client = %gate.client, "password check of a signed-in account refused");
-    })?;
+    // A throttled check is logged by the limits, inside the caller's span (which names the user);
+    // a store failure where the answer is made.
+    gate.limits.password_check(gate.store, gate.client, &actor.user.email).await?;
     let credentials = users.user_with_hash_by_id(&actor.user.id).await?;
     let stored = credentials.as_ref().map(|c| c.password_hash.as_str());
     if hasher.verify(password, stored, WhenClientLeaves::Finish).await? {

@@ -8,16 +8,16 @@ use std::sync::Arc;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum Conflict {
     /// Another account has the address (compared folded).
-    #[error("another account has this email")]
+    #[error("Another account has this email")]
     EmailTaken,
     /// Another movie has the name.
-    #[error("another movie has this name")]
+    #[error("Another movie has this name")]
     MovieNameTaken,
     /// The change would leave no admin.
-    #[error("the last admin cannot lose the role")]
+    #[error("The last admin cannot lose the role")]
     LastAdmin,
     /// A synthetic movie with that number exists already (`movie-bag seed`).
-    #[error("a synthetic movie with this number exists")]
+    #[error("A synthetic movie with this number exists")]
     SeededMovieExists,
 }
 

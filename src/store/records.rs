@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::limits::CheckSucceeded;
 use crate::auth::secret_token::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
-use crate::model::{Movie, User};
+use crate::domain::{Movie, User};
 
 /// An account to create. Its address is kept as typed and, for uniqueness and lookups, in the
 /// folded form [`Email::normalized`] gives.

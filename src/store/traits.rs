@@ -11,7 +11,7 @@ use super::records::*;
 use super::{MailCounts, MoviePage, PoolUse, StoreResult};
 use crate::auth::secret_token::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
-use crate::model::{Movie, User};
+use crate::domain::{Movie, User};
 
 /// One database: every aggregate's storage, and the upkeep of the connections. Services take the
 /// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::backend_tests;
 use crate::helpers::{PASSWORD, TestApp, TestUser};
-use crate::recovery::{MAIL_WAIT, app_with_mail, forgot, reset};
+use crate::password_reset::{MAIL_WAIT, app_with_mail, forgot, reset};
 use crate::smtp::SmtpServer;
 
 /// Logins with the old password, one started every few milliseconds until `stop` is set, so

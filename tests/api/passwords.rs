@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::backend_tests;
 use crate::helpers::{PASSWORD, TestApp};
-use crate::recovery::{MAIL_WAIT, app_with_mail, forgot, reset};
+use crate::password_reset::{MAIL_WAIT, app_with_mail, forgot, reset};
 use crate::smtp::SmtpServer;
 
 /// "Crème brûlée café" composed (NFC) and decomposed (NFD, as macOS file names hold it).

@@ -8,7 +8,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::backend_tests;
 use crate::helpers::{PASSWORD, Reply, TestApp, read};
-use crate::recovery::{MAIL_WAIT, app_with_mail, forgot, reset};
+use crate::password_reset::{MAIL_WAIT, app_with_mail, forgot, reset};
 use crate::smtp::SmtpServer;
 
 /// A login as if from `client`, through a trusted proxy on loopback.

@@ -10,8 +10,8 @@ use tokio::sync::mpsc;
 
 use super::PgStore;
 use super::movies::{IMPORT_MOVIES, MovieArrays};
+use crate::domain::Movie;
 use crate::domain::UserId;
-use crate::model::Movie;
 use crate::store::statement::Sql;
 use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
 

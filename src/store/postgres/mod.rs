@@ -24,8 +24,8 @@ use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
 use super::listing::Listings;
 use super::{Conflict, PoolUse, Store, StoreError, StoreLimits, StoreResult, UnrevokedSession};
+use crate::domain::{Movie, User};
 use crate::domain::{MovieId, Role, SessionId};
-use crate::model::{Movie, User};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
 

@@ -16,7 +16,7 @@ use sqlx::{PgPool, Row};
 use tokio::sync::{mpsc, oneshot};
 
 use super::movies::{INSERT_MOVIES, MovieArrays};
-use crate::model::Movie;
+use crate::domain::Movie;
 use crate::store::{Conflict, StoreError, StoreResult};
 
 /// Most creates in one statement.

@@ -9,8 +9,8 @@ use sqlx::query::Query;
 use sqlx::{Postgres, QueryBuilder, Row};
 
 use super::{PgStore, unique_as};
+use crate::domain::Movie;
 use crate::domain::{MovieId, UserId};
-use crate::model::Movie;
 use crate::store::listing_plan::{ListingPlan, escape_like};
 use crate::store::sql::movies::{self, movie_columns, movie_columns_of_m};
 use crate::store::statement::Sql;

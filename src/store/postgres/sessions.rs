@@ -7,8 +7,8 @@ use sqlx::Row;
 use super::users::{queue_mail, replace_password};
 use super::{PgStore, user_from_row};
 use crate::auth::secret_token::TokenHash;
+use crate::domain::User;
 use crate::domain::{SessionId, UserId};
-use crate::model::User;
 use crate::store::sql::{limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{

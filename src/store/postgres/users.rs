@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
 use super::{PgStore, unique_as, user_from_row};
+use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
-use crate::model::User;
 use crate::store::sql::{limits, mail, sessions, users};
 use crate::store::statement::Sql;
 use crate::store::{Conflict, MailDraft, NewUser, StoreResult, UserStore, UserWithHash};

@@ -2,7 +2,7 @@
 
 use crate::store::statement::Sql;
 
-/// The columns a [`User`](crate::model::User) is read from; `user_from_row` reads them by name.
+/// The columns a [`User`](crate::domain::User) is read from; `user_from_row` reads them by name.
 macro_rules! user_columns {
     () => {
         "id, email, role, created_at"

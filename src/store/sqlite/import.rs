@@ -29,7 +29,7 @@ const MOVIES_PER_STATEMENT: usize = 1000;
 /// Adds up to `rows` movies, each when its id and name are free and its owner exists; returns
 /// the ids added.
 pub(super) fn import_movies_sql(rows: usize) -> String {
-    let tuple = format!("({})", vec!["?"; MOVIE_COLUMNS].join(", "));
+    let tuple = format!("({})", ["?"; MOVIE_COLUMNS].join(", "));
     let values = vec![tuple; rows].join(", ");
     let selected: Vec<String> = (1..=MOVIE_COLUMNS).map(|i| format!("v.column{i}")).collect();
     // `added_by` is the fifth of `movie_columns!`.

@@ -27,8 +27,8 @@ use super::listing::Listings;
 use super::{PoolUse, Store, StoreLimits, StoreResult};
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
+use crate::domain::User;
 use crate::files::{LockKind, create_private_unless_present, lock_beside};
-use crate::model::User;
 
 pub use schema::check_migrated_schema;
 

@@ -8,8 +8,8 @@ use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::engine::unique_as;
 use super::{SqliteStore, corrupt, micros, time_of};
+use crate::domain::Movie;
 use crate::domain::{MovieId, UserId};
-use crate::model::Movie;
 use crate::store::listing_plan::{ListingPlan, escape_like};
 use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns, movie_columns_of_m};
 use crate::store::statement::Sql;

@@ -23,7 +23,7 @@ pub(crate) fn listing_queries() -> Vec<MovieQuery> {
         for cast in [None, Some("al pacino".to_owned())] {
             for name_contains in [None, Some("he".to_owned()), Some("heat".to_owned())] {
                 for added_by in [None, Some(UserId::generate())] {
-                    for after in [None, Some(MovieCursor { created_at: crate::model::now(), id: MovieId::generate() })]
+                    for after in [None, Some(MovieCursor { created_at: crate::domain::now(), id: MovieId::generate() })]
                     {
                         queries.push(MovieQuery {
                             limit: 10,

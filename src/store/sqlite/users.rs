@@ -6,8 +6,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::engine::unique_as;
 use super::{SqliteStore, micros, user_from_row};
+use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
-use crate::model::User;
 use crate::store::sql::{limits, mail, sessions, users};
 use crate::store::{Conflict, MailDraft, NewUser, StoreResult, UserStore, UserWithHash};
 

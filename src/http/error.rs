@@ -1,9 +1,11 @@
 //! The one error type every handler returns, and the contract's JSON error body.
 //!
-//! Each variant names its HTTP status. Server-side failures are logged with their detail and
-//! answered with "Something went wrong" only: no SQL, no stack, no paths reach a client.
+//! Each variant names its HTTP status. Server-side failures carry their cause, which is logged
+//! once, where the response is made ([`IntoResponse`]), and never sent: a client reads "Something
+//! went wrong" or "Service unavailable" only, with no SQL, no stack, no paths. Converting an error
+//! into an `ApiError` logs nothing.
 
-use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -12,10 +14,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::auth::password::HashError;
+use crate::service::FieldErrors;
 use crate::store::StoreError;
-
-/// Field name -> reasons it was rejected.
-pub type FieldErrors = BTreeMap<String, Vec<String>>;
 
 /// The body of every error response.
 #[derive(Debug, Serialize, ToSchema)]
@@ -80,18 +80,31 @@ pub enum ApiError {
     /// 429 with `Retry-After`.
     #[error("Too many requests, try again later")]
     TooManyRequests { retry_after: Duration },
-    /// 503 with `Retry-After`: a dependency (the database) does not answer.
+    /// 503 with `Retry-After`: a dependency (the database) does not answer. The cause, when
+    /// there is one, is logged, not sent.
     #[error("Service unavailable")]
-    Unavailable,
+    Unavailable(Option<Arc<dyn std::error::Error + Send + Sync>>),
     /// 503 with `Retry-After`: an internal queue is at its bound; nothing was done.
     #[error("The server is busy, try again shortly")]
-    Overloaded,
+    Overloaded(Overload),
     /// 503: the request took longer than `REQUEST_TIMEOUT`; its work was cancelled.
     #[error("The request took too long")]
     Timeout,
     /// 500: logged in full, answered without detail.
     #[error("Something went wrong")]
     Internal(#[source] anyhow::Error),
+}
+
+/// What was at its bound when a request was answered [`ApiError::Overloaded`]; for the log only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overload {
+    /// An internal queue of the store, by name.
+    Queue(&'static str),
+    /// The password hashing queue.
+    PasswordHashing,
+    /// The client left while its password hash waited: nobody reads the answer, which only has
+    /// to be something other than success; not logged.
+    ClientGone,
 }
 
 impl ApiError {
@@ -118,8 +131,22 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable | Self::Overloaded | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Unavailable(_) | Self::Overloaded(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The one log line of a server-side failure, with what the client is not told; nothing for
+    /// the client's own mistakes.
+    fn log(&self) {
+        match self {
+            Self::Unavailable(Some(cause)) => tracing::error!(error = %cause, "database unavailable"),
+            Self::Overloaded(Overload::Queue(queue)) => tracing::warn!(queue = *queue, "request refused: queue full"),
+            Self::Overloaded(Overload::PasswordHashing) => {
+                tracing::warn!("request refused: password hashing queue full");
+            }
+            Self::Internal(source) => tracing::error!(error = ?source, "request failed"),
+            _ => {}
         }
     }
 
@@ -137,7 +164,7 @@ impl ApiError {
             Self::PayloadTooLarge => "payload_too_large",
             Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
-            Self::Unavailable | Self::Overloaded => "unavailable",
+            Self::Unavailable(_) | Self::Overloaded(_) => "unavailable",
             Self::Timeout => "timeout",
             Self::Internal(_) => "internal_error",
         }
@@ -149,15 +176,9 @@ impl From<StoreError> for ApiError {
         match error {
             // Callers that expect a conflict map it to their own message first; one that
             // reaches here is still the client's doing, not a server fault.
-            StoreError::Conflict(what) => Self::Conflict(format!("{what} already exists")),
-            StoreError::Unavailable(e) => {
-                tracing::error!(error = %e, "database unavailable");
-                Self::Unavailable
-            }
-            StoreError::Overloaded(queue) => {
-                tracing::warn!(queue, "request refused: queue full");
-                Self::Overloaded
-            }
+            StoreError::Conflict(conflict) => Self::Conflict(conflict.to_string()),
+            StoreError::Unavailable(e) => Self::Unavailable(Some(e)),
+            StoreError::Overloaded(queue) => Self::Overloaded(Overload::Queue(queue)),
             StoreError::Other(e) => Self::Internal(anyhow::anyhow!("{e:#}")),
         }
     }
@@ -166,12 +187,8 @@ impl From<StoreError> for ApiError {
 impl From<HashError> for ApiError {
     fn from(error: HashError) -> Self {
         match error {
-            HashError::Busy => {
-                tracing::warn!("request refused: password hashing queue full");
-                Self::Overloaded
-            }
-            // Nobody reads this answer; it only has to be something other than success.
-            HashError::ClientGone => Self::Overloaded,
+            HashError::Busy => Self::Overloaded(Overload::PasswordHashing),
+            HashError::ClientGone => Self::Overloaded(Overload::ClientGone),
             HashError::Failed(e) => Self::Internal(e),
         }
     }
@@ -180,9 +197,7 @@ impl From<HashError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
-        if let Self::Internal(source) = &self {
-            tracing::error!(error = ?source, "request failed");
-        }
+        self.log();
         let errors = match &self {
             Self::Validation { errors, .. } => Some(errors.clone()),
             _ => None,
@@ -200,7 +215,7 @@ impl IntoResponse for ApiError {
                     headers.insert(header::RETRY_AFTER, value);
                 }
             }
-            Self::Unavailable | Self::Overloaded => {
+            Self::Unavailable(_) | Self::Overloaded(_) => {
                 headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
             }
             // The rest of the body may still be on its way: the connection cannot carry another
@@ -218,3 +233,33 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_store_or_hashing_refusal_keeps_its_cause_for_the_log_and_answers_503_with_retry_after() {
+        let cases = [
+            ApiError::from(StoreError::unavailable("connection refused")),
+            ApiError::from(StoreError::Overloaded("write")),
+            ApiError::from(HashError::Busy),
+            ApiError::from(HashError::ClientGone),
+        ];
+        for error in cases {
+            let shown = error.to_string();
+            assert!(!shown.contains("connection refused") && !shown.contains("write"), "{shown}");
+            let response = error.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+        assert!(matches!(
+            ApiError::from(StoreError::unavailable("connection refused")),
+            ApiError::Unavailable(Some(cause)) if cause.to_string() == "connection refused"
+        ));
+        assert!(matches!(
+            ApiError::from(StoreError::Overloaded("write")),
+            ApiError::Overloaded(Overload::Queue("write"))
+        ));
+    }
+}
