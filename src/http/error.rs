@@ -33,7 +33,7 @@ pub struct ErrorBody {
     pub code: &'static str,
     /// Per-field reasons, on validation failures only.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(schema_with = crate::http::openapi::field_errors)]
+    #[schema(schema_with = super::schemas::field_errors)]
     pub errors: Option<FieldErrors>,
 }
 

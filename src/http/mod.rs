@@ -13,6 +13,7 @@ pub mod openapi;
 mod ops;
 mod page_body;
 mod received;
+mod schemas;
 pub mod serve;
 mod users;
 mod web;

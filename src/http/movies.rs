@@ -15,7 +15,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::AuthUser;
 use super::json::{AppJson, present};
 use super::page_body::{self, ContentCoding};
-use super::{conditional, cursor, openapi};
+use super::{conditional, cursor, schemas};
 use crate::domain::Movie;
 use crate::domain::UserId;
 use crate::service::movies::{self, MovieError, MovieFields, WriteKind};
@@ -57,9 +57,9 @@ pub fn router() -> Router<SharedState> {
 pub struct MovieInput {
     #[schema(example = "Heat", min_length = 1, max_length = 200)]
     pub name: String,
-    #[schema(schema_with = openapi::tag_list, example = json!(["Al Pacino", "Robert De Niro"]))]
+    #[schema(schema_with = schemas::tag_list, example = json!(["Al Pacino", "Robert De Niro"]))]
     pub casts: Vec<String>,
-    #[schema(schema_with = openapi::tag_list, example = json!(["Crime", "Drama"]))]
+    #[schema(schema_with = schemas::tag_list, example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
 }
 
@@ -78,10 +78,10 @@ pub struct MoviePatch {
     #[schema(value_type = String, required = false, min_length = 1, max_length = 200)]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = openapi::tag_list, required = false)]
+    #[schema(schema_with = schemas::tag_list, required = false)]
     pub casts: Option<Vec<String>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(schema_with = openapi::tag_list, required = false)]
+    #[schema(schema_with = schemas::tag_list, required = false)]
     pub genres: Option<Vec<String>>,
 }
 

@@ -1,6 +1,6 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations.
 
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Schema, Type};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
@@ -85,24 +85,6 @@ impl Modify for SharedErrorResponses {
             }
         }
     }
-}
-
-/// A list of casts or genres: 1 to 100 entries, each 1 to 200 characters.
-pub fn tag_list() -> Schema {
-    let entry = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(200));
-    Schema::Array(ArrayBuilder::new().items(entry).min_items(Some(1)).max_items(Some(100)).build())
-}
-
-/// Per-field reasons: each rejected field's name, with the list of why.
-pub fn field_errors() -> Schema {
-    let reasons = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));
-    Schema::Object(
-        ObjectBuilder::new()
-            .schema_type(Type::Object)
-            .additional_properties(Some(reasons))
-            .description(Some("Each rejected field, with why"))
-            .build(),
-    )
 }
 
 /// The document, with what depends on the settings: the shortest password accepted (and the

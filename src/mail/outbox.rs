@@ -26,7 +26,7 @@ use tokio::sync::Notify;
 
 use super::{Mailer, OutgoingMail};
 use crate::domain::now;
-use crate::store::{DynStore, QueuedMail};
+use crate::store::{DynStore, FailedDelivery, QueuedMail};
 
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(300);
@@ -91,11 +91,11 @@ async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_a
             if retry_at > at(mail.created_at, give_up_after) {
                 tracing::error!(mail_id = %mail.id, attempts = mail.attempts, %error,
                     "email given up: still undeliverable after MAIL_GIVE_UP_AFTER");
-                store.mail_not_sent(&mail.id, mail.lease, &error, None, now).await
+                store.mail_not_sent(&failure(mail, error, None, now)).await
             } else {
                 tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, %error, retry_at = %retry_at,
                     "email not delivered; will retry");
-                store.mail_not_sent(&mail.id, mail.lease, &error, Some(retry_at), now).await
+                store.mail_not_sent(&failure(mail, error, Some(retry_at), now)).await
             }
         }
     };
@@ -105,6 +105,11 @@ async fn deliver(store: &DynStore, mailer: &Mailer, mail: &QueuedMail, give_up_a
         // The lease runs out and the email is tried again.
         Err(error) => tracing::warn!(mail_id = %mail.id, %error, "cannot record an email's delivery outcome"),
     }
+}
+
+/// What to record of a failed attempt at `mail`, under its claim.
+fn failure(mail: &QueuedMail, error: String, retry_at: Option<DateTime<Utc>>, at: DateTime<Utc>) -> FailedDelivery {
+    FailedDelivery { mail_id: mail.id.clone(), lease: mail.lease, error, retry_at, at }
 }
 
 /// The end of a lease taken now, to the microsecond both databases keep, so that comparing the

@@ -21,7 +21,8 @@ use crate::domain::{new_id, now};
 use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
 use crate::store::{
-    Conflict, LimitStore, MailDraft, NewSession, NewUser, Rotation, SessionStore, StoreError, UserStore, UserWithHash,
+    Conflict, LimitStore, MailDraft, NewResetToken, NewSession, NewUser, PasswordChange, PasswordReset, Rotation,
+    SessionStore, StoreError, UserStore, UserWithHash,
 };
 
 /// Why a request about an account's credentials or sessions was refused.
@@ -315,7 +316,8 @@ pub async fn change_password(
                logged out.\n\nIf this was not you, reset it at once with \"forgot password\" and contact support.\n"
             .into(),
     };
-    deps.users.set_password(&actor.user.id, &hash, now(), &notice).await?;
+    let change = PasswordChange { user_id: actor.user.id.clone(), password_hash: hash, at: now(), notice };
+    deps.users.set_password(&change).await?;
     deps.outbox.wake();
     deps.metrics.record(AuthEvent::Revocation);
     tracing::info!("password changed; every session revoked");
@@ -361,7 +363,14 @@ async fn request_reset(deps: &AuthDeps<'_>, email: &Email) -> AuthResult<()> {
         ),
     };
     // The email is queued in the same transaction as the token it carries.
-    deps.sessions.replace_reset_token(&user.id, &secret_token::hash(&token), now, expires_at, &mail).await?;
+    let stored = NewResetToken {
+        user_id: user.id.clone(),
+        token_hash: secret_token::hash(&token),
+        created_at: now,
+        expires_at,
+        mail,
+    };
+    deps.sessions.replace_reset_token(&stored).await?;
     deps.outbox.wake();
     tracing::info!(user_id = %user.id, "password reset requested");
     Ok(())
@@ -390,7 +399,8 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
                logged out.\n\nIf this was not you, reset it again at once and contact support.\n"
             .into(),
     };
-    let consumed = deps.sessions.consume_reset_token(&presented, &hash, now(), &confirmation).await?;
+    let reset = PasswordReset { token_hash: presented, password_hash: hash, at: now(), confirmation };
+    let consumed = deps.sessions.consume_reset_token(&reset).await?;
     let Some(user_id) = consumed else {
         return Err(AuthError::InvalidResetToken);
     };

@@ -74,6 +74,34 @@ pub struct NewSession {
     pub check_succeeded: Option<CheckSucceeded>,
 }
 
+/// A new password hash for a signed-in user, and the notice to queue with it.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub user_id: UserId,
+    pub password_hash: String,
+    pub at: DateTime<Utc>,
+    pub notice: MailDraft,
+}
+
+/// A reset token to store (its hash) and the email that carries it.
+#[derive(Debug, Clone)]
+pub struct NewResetToken {
+    pub user_id: UserId,
+    pub token_hash: TokenHash,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub mail: MailDraft,
+}
+
+/// Using a reset token: the presented token's hash, the new password's hash, the confirmation.
+#[derive(Debug, Clone)]
+pub struct PasswordReset {
+    pub token_hash: TokenHash,
+    pub password_hash: String,
+    pub at: DateTime<Utc>,
+    pub confirmation: MailDraft,
+}
+
 /// An email to a user, queued in the outbox by the write that calls for it; the recipient is
 /// the user's address as stored at that moment.
 #[derive(Debug, Clone)]
@@ -96,6 +124,17 @@ pub struct QueuedMail {
     /// The end of this claim's lease, which also names the claim: recording the outcome checks
     /// that the row is still this claim's.
     pub lease: DateTime<Utc>,
+}
+
+/// A delivery that failed, for the claim `lease` names: try again at `retry_at`, or give up
+/// when it is `None`.
+#[derive(Debug, Clone)]
+pub struct FailedDelivery {
+    pub mail_id: String,
+    pub lease: DateTime<Utc>,
+    pub error: String,
+    pub retry_at: Option<DateTime<Utc>>,
+    pub at: DateTime<Utc>,
 }
 
 /// Who may change a movie and in which state: both are checked by the write statement itself,

@@ -49,13 +49,7 @@ pub trait UserStore: Send + Sync {
     async fn rehash_password(&self, user_id: &UserId, old: &str, new: &str) -> StoreResult<bool>;
     /// Replaces the password hash, revokes every session, voids pending reset tokens and queues
     /// `notice` to the user, atomically.
-    async fn set_password(
-        &self,
-        user_id: &UserId,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        notice: &MailDraft,
-    ) -> StoreResult<()>;
+    async fn set_password(&self, change: &PasswordChange) -> StoreResult<()>;
 }
 
 /// Sessions, their refresh tokens, and password-reset tokens.
@@ -83,27 +77,14 @@ pub trait SessionStore: Send + Sync {
 
     /// Stores a reset token hash, superseding every earlier token of the user, and queues `mail`
     /// (which carries the token) to the user in the same transaction.
-    async fn replace_reset_token(
-        &self,
-        user_id: &UserId,
-        token_hash: &TokenHash,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        mail: &MailDraft,
-    ) -> StoreResult<()>;
+    async fn replace_reset_token(&self, token: &NewResetToken) -> StoreResult<()>;
     /// The user a live (unused, unexpired) reset token belongs to, without using it: the new
     /// password is checked against their account before it is hashed.
     async fn reset_token_owner(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<User>>;
     /// Uses a live reset token: marks it used, sets the password hash, revokes every session,
     /// queues `confirmation` to the user. Returns the user id, or `None` for an unknown, used or
     /// expired token.
-    async fn consume_reset_token(
-        &self,
-        token_hash: &TokenHash,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        confirmation: &MailDraft,
-    ) -> StoreResult<Option<UserId>>;
+    async fn consume_reset_token(&self, reset: &PasswordReset) -> StoreResult<Option<UserId>>;
 }
 
 /// The outbox of emails (see [`crate::mail::outbox`]).
@@ -121,14 +102,7 @@ pub trait MailStore: Send + Sync {
     async fn mail_sent(&self, mail_id: &str, lease: DateTime<Utc>, now: DateTime<Utc>) -> StoreResult<bool>;
     /// Delivery failed: try again at `retry_at`, or give up when it is `None`. False (and
     /// nothing recorded) when the claim `lease` no longer holds the row.
-    async fn mail_not_sent(
-        &self,
-        mail_id: &str,
-        lease: DateTime<Utc>,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool>;
+    async fn mail_not_sent(&self, failure: &FailedDelivery) -> StoreResult<bool>;
     /// Emails waiting, delivered and given up, for `/metrics`.
     async fn mail_counts(&self) -> StoreResult<MailCounts>;
 }

@@ -7,7 +7,7 @@ use sqlx::Row;
 use super::PgStore;
 use crate::store::sql::mail;
 use crate::store::statement::Sql;
-use crate::store::{MailCounts, MailStore, QueuedMail, StoreResult};
+use crate::store::{FailedDelivery, MailCounts, MailStore, QueuedMail, StoreResult};
 
 /// `$1` now, `$2` lease end, `$3` limit. SKIP LOCKED: two replicas claiming at once take
 /// different rows instead of waiting for (and then re-claiming) each other's.
@@ -68,20 +68,13 @@ impl MailStore for PgStore {
         Ok(recorded.rows_affected() > 0)
     }
 
-    async fn mail_not_sent(
-        &self,
-        mail_id: &str,
-        lease: DateTime<Utc>,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
+    async fn mail_not_sent(&self, failure: &FailedDelivery) -> StoreResult<bool> {
         let recorded = sqlx::query(MAIL_NOT_SENT.postgres())
-            .bind(mail_id)
-            .bind(error)
-            .bind(retry_at)
-            .bind(now)
-            .bind(lease)
+            .bind(&failure.mail_id)
+            .bind(&failure.error)
+            .bind(failure.retry_at)
+            .bind(failure.at)
+            .bind(failure.lease)
             .execute(&self.pool)
             .await?;
         Ok(recorded.rows_affected() > 0)

@@ -12,7 +12,8 @@ use crate::domain::{SessionId, UserId};
 use crate::store::sql::{limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    MailDraft, NewSession, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult, UnrevokedSession,
+    NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult,
+    UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. `FOR SHARE`: a password
@@ -136,22 +137,15 @@ impl SessionStore for PgStore {
         Ok((sessions_gone.rows_affected(), resets_gone.rows_affected()))
     }
 
-    async fn replace_reset_token(
-        &self,
-        user_id: &UserId,
-        token_hash: &TokenHash,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        mail: &MailDraft,
-    ) -> StoreResult<()> {
+    async fn replace_reset_token(&self, token: &NewResetToken) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(sessions::DELETE_RESET_TOKENS_OF.postgres()).bind(user_id).execute(&mut *tx).await?;
-        queue_mail(&mut tx, user_id, mail, now).await?;
+        sqlx::query(sessions::DELETE_RESET_TOKENS_OF.postgres()).bind(&token.user_id).execute(&mut *tx).await?;
+        queue_mail(&mut tx, &token.user_id, &token.mail, token.created_at).await?;
         sqlx::query(sessions::INSERT_RESET_TOKEN.postgres())
-            .bind(token_hash.as_str())
-            .bind(user_id)
-            .bind(now)
-            .bind(expires_at)
+            .bind(token.token_hash.as_str())
+            .bind(&token.user_id)
+            .bind(token.created_at)
+            .bind(token.expires_at)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -167,22 +161,16 @@ impl SessionStore for PgStore {
         row.as_ref().map(user_from_row).transpose()
     }
 
-    async fn consume_reset_token(
-        &self,
-        token_hash: &TokenHash,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        confirmation: &MailDraft,
-    ) -> StoreResult<Option<UserId>> {
+    async fn consume_reset_token(&self, reset: &PasswordReset) -> StoreResult<Option<UserId>> {
         let mut tx = self.pool.begin().await?;
         let user_id: Option<UserId> = sqlx::query_scalar(sessions::CONSUME_RESET_TOKEN.postgres())
-            .bind(now)
-            .bind(token_hash.as_str())
+            .bind(reset.at)
+            .bind(reset.token_hash.as_str())
             .fetch_optional(&mut *tx)
             .await?;
         let Some(user_id) = user_id else { return Ok(None) };
-        replace_password(&mut tx, &user_id, password_hash, now).await?;
-        queue_mail(&mut tx, &user_id, confirmation, now).await?;
+        replace_password(&mut tx, &user_id, &reset.password_hash, reset.at).await?;
+        queue_mail(&mut tx, &user_id, &reset.confirmation, reset.at).await?;
         tx.commit().await?;
         Ok(Some(user_id))
     }

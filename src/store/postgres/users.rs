@@ -9,7 +9,7 @@ use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
 use crate::store::sql::{limits, mail, sessions, users};
 use crate::store::statement::Sql;
-use crate::store::{Conflict, MailDraft, NewUser, StoreResult, UserStore, UserWithHash};
+use crate::store::{Conflict, MailDraft, NewUser, PasswordChange, StoreResult, UserStore, UserWithHash};
 
 /// Locks the admins' rows, so that two admins demoting or deleting each other at the same moment
 /// take turns, and the second sees that only one admin is left.
@@ -136,16 +136,10 @@ impl UserStore for PgStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn set_password(
-        &self,
-        user_id: &UserId,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        notice: &MailDraft,
-    ) -> StoreResult<()> {
+    async fn set_password(&self, change: &PasswordChange) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
-        replace_password(&mut tx, user_id, password_hash, now).await?;
-        queue_mail(&mut tx, user_id, notice, now).await?;
+        replace_password(&mut tx, &change.user_id, &change.password_hash, change.at).await?;
+        queue_mail(&mut tx, &change.user_id, &change.notice, change.at).await?;
         tx.commit().await?;
         Ok(())
     }

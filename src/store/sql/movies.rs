@@ -34,3 +34,16 @@ pub static COUNT_SEEDED_MOVIES: Sql = Sql::new("SELECT count(*) FROM movies WHER
 #[cfg(test)]
 #[cfg(test)]
 pub static ALL: &[&Sql] = &[&MOVIE_BY_ID, &MOVIE_IDS_OF, &MOVIE_EXISTS, &COUNT_SEEDED_MOVIES];
+
+#[cfg(test)]
+mod tests {
+    use super::MOVIE_COLUMNS;
+
+    #[test]
+    fn the_column_count_and_the_qualified_list_agree_with_the_column_list() {
+        let columns: Vec<&str> = movie_columns!().split(", ").collect();
+        assert_eq!(columns.len(), MOVIE_COLUMNS);
+        let qualified: Vec<String> = columns.iter().map(|column| format!("m.{column}")).collect();
+        assert_eq!(movie_columns_of_m!(), qualified.join(", "));
+    }
+}

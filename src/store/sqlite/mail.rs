@@ -7,7 +7,7 @@ use rusqlite::params;
 use super::{SqliteStore, micros, time_of};
 use crate::store::sql::mail;
 use crate::store::statement::Sql;
-use crate::store::{MailCounts, MailStore, QueuedMail, StoreResult};
+use crate::store::{FailedDelivery, MailCounts, MailStore, QueuedMail, StoreResult};
 
 /// `$1` now: whether anything is due, answered by a read without the write lock.
 static ANYTHING_DUE: Sql = Sql::new(
@@ -91,23 +91,16 @@ impl MailStore for SqliteStore {
             .await
     }
 
-    async fn mail_not_sent(
-        &self,
-        mail_id: &str,
-        lease: DateTime<Utc>,
-        error: &str,
-        retry_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        let (mail_id, error) = (mail_id.to_owned(), error.to_owned());
+    async fn mail_not_sent(&self, failure: &FailedDelivery) -> StoreResult<bool> {
+        let failure = failure.clone();
         self.engine
             .write(move |db| {
                 let recorded = db.prepare_cached(MAIL_NOT_SENT.sqlite())?.execute(params![
-                    mail_id,
-                    error,
-                    retry_at.map(micros),
-                    micros(now),
-                    micros(lease)
+                    failure.mail_id,
+                    failure.error,
+                    failure.retry_at.map(micros),
+                    micros(failure.at),
+                    micros(failure.lease)
                 ])?;
                 Ok(recorded > 0)
             })

@@ -12,7 +12,8 @@ use crate::domain::{SessionId, UserId};
 use crate::store::sql::{limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    MailDraft, NewSession, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult, UnrevokedSession,
+    NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult,
+    UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. One writer: a password
@@ -145,24 +146,18 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn replace_reset_token(
-        &self,
-        user_id: &UserId,
-        token_hash: &TokenHash,
-        now: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-        mail: &MailDraft,
-    ) -> StoreResult<()> {
-        let (user_id, token_hash, mail) = (user_id.to_owned(), token_hash.as_str().to_owned(), mail.clone());
+    async fn replace_reset_token(&self, token: &NewResetToken) -> StoreResult<()> {
+        let token = token.clone();
         self.engine
             .write(move |db| {
-                db.prepare_cached(sessions::DELETE_RESET_TOKENS_OF.sqlite())?.execute([&user_id])?;
-                queue_mail(db, &user_id, &mail, micros(now))?;
+                let (user_id, now) = (&token.user_id, micros(token.created_at));
+                db.prepare_cached(sessions::DELETE_RESET_TOKENS_OF.sqlite())?.execute([user_id])?;
+                queue_mail(db, user_id, &token.mail, now)?;
                 db.prepare_cached(sessions::INSERT_RESET_TOKEN.sqlite())?.execute(params![
-                    token_hash,
+                    token.token_hash.as_str(),
                     user_id,
-                    micros(now),
-                    micros(expires_at)
+                    now,
+                    micros(token.expires_at)
                 ])?;
                 Ok(())
             })
@@ -180,24 +175,18 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn consume_reset_token(
-        &self,
-        token_hash: &TokenHash,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        confirmation: &MailDraft,
-    ) -> StoreResult<Option<UserId>> {
-        let (token_hash, password_hash, now) = (token_hash.as_str().to_owned(), password_hash.to_owned(), micros(now));
-        let confirmation = confirmation.clone();
+    async fn consume_reset_token(&self, reset: &PasswordReset) -> StoreResult<Option<UserId>> {
+        let reset = reset.clone();
         self.engine
             .write(move |db| {
+                let now = micros(reset.at);
                 let user_id: Option<UserId> = db
                     .prepare_cached(sessions::CONSUME_RESET_TOKEN.sqlite())?
-                    .query_row(params![now, token_hash], |row| row.get(0))
+                    .query_row(params![now, reset.token_hash.as_str()], |row| row.get(0))
                     .optional()?;
                 let Some(user_id) = user_id else { return Ok(None) };
-                replace_password(db, &user_id, &password_hash, now)?;
-                queue_mail(db, &user_id, &confirmation, now)?;
+                replace_password(db, &user_id, &reset.password_hash, now)?;
+                queue_mail(db, &user_id, &reset.confirmation, now)?;
                 Ok(Some(user_id))
             })
             .await

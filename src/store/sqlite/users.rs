@@ -1,7 +1,6 @@
 //! Accounts on SQLite.
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::engine::unique_as;
@@ -9,7 +8,7 @@ use super::{SqliteStore, micros, user_from_row};
 use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
 use crate::store::sql::{limits, mail, sessions, users};
-use crate::store::{Conflict, MailDraft, NewUser, StoreResult, UserStore, UserWithHash};
+use crate::store::{Conflict, MailDraft, NewUser, PasswordChange, StoreResult, UserStore, UserWithHash};
 
 impl SqliteStore {
     async fn user_with_hash(
@@ -130,18 +129,12 @@ impl UserStore for SqliteStore {
             .await
     }
 
-    async fn set_password(
-        &self,
-        user_id: &UserId,
-        password_hash: &str,
-        now: DateTime<Utc>,
-        notice: &MailDraft,
-    ) -> StoreResult<()> {
-        let (user_id, password_hash, notice) = (user_id.to_owned(), password_hash.to_owned(), notice.clone());
+    async fn set_password(&self, change: &PasswordChange) -> StoreResult<()> {
+        let change = change.clone();
         self.engine
             .write(move |db| {
-                replace_password(db, &user_id, &password_hash, micros(now))?;
-                queue_mail(db, &user_id, &notice, micros(now))?;
+                replace_password(db, &change.user_id, &change.password_hash, micros(change.at))?;
+                queue_mail(db, &change.user_id, &change.notice, micros(change.at))?;
                 Ok(())
             })
             .await
