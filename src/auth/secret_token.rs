@@ -15,16 +15,7 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// What the database keeps instead of a token: its SHA-256, hex. A type of its own, so that a
-/// token cannot be stored where its hash belongs, nor looked up as one.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct TokenHash(String);
-
-impl TokenHash {
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
+pub use crate::domain::TokenHash;
 
 /// The hash the database keeps of `token`.
 pub fn hash(token: &str) -> TokenHash {
@@ -33,7 +24,7 @@ pub fn hash(token: &str) -> TokenHash {
     for byte in digest {
         hex.push_str(&format!("{byte:02x}"));
     }
-    TokenHash(hex)
+    TokenHash::from_hex_digest(hex)
 }
 
 #[cfg(test)]

@@ -60,6 +60,23 @@ id_type!(
     SessionId
 );
 
+/// What the database keeps instead of a refresh or reset token: its SHA-256, hex (made by
+/// `auth::secret_token::hash`). A type of its own, so that a token cannot be stored where its
+/// hash belongs, nor looked up as one.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TokenHash(String);
+
+impl TokenHash {
+    /// Wraps a digest already computed; only the token hasher calls this.
+    pub(crate) fn from_hex_digest(hex: String) -> Self {
+        Self(hex)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

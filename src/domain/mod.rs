@@ -8,7 +8,7 @@ mod ids;
 mod movie;
 mod user;
 
-pub use ids::{MovieId, SessionId, UserId};
+pub use ids::{MovieId, SessionId, TokenHash, UserId};
 pub use movie::{Movie, MovieName, TAGS_MAX, TagList};
 pub use user::{Email, Password, Role, User, normalized as normalized_password};
 

@@ -1,7 +1,14 @@
-//! How both backends walk the catalogue for a listing: which index range drives the walk, and
-//! how a name fragment is matched literally.
+//! How both backends walk the catalogue for a listing: which index range drives the walk, the
+//! SQL of the walk and its filters (written once, with `$N` parameters), and how a name
+//! fragment is matched literally. Each backend adds its own way of matching names and binds the
+//! values in its own types.
+
+use std::fmt::Write as _;
+
+use chrono::{DateTime, Utc};
 
 use super::records::MovieQuery;
+use super::sql::movies::movie_columns_of_m;
 
 /// How a listing query is driven: which index range it walks, in (created_at, id) order.
 ///
@@ -47,6 +54,72 @@ impl<'a> ListingPlan<'a> {
             },
         }
     }
+}
+
+/// A value a listing binds; each backend turns it into its own type.
+#[derive(Debug, Clone)]
+pub(crate) enum ListingValue {
+    Text(String),
+    Time(DateTime<Utc>),
+    Int(i64),
+}
+
+/// Listing SQL with its `$N` parameters, built in step: which filters a listing has decides
+/// which conditions it holds.
+#[derive(Debug, Default)]
+pub(crate) struct ListingSql {
+    pub text: String,
+    pub values: Vec<ListingValue>,
+}
+
+impl ListingSql {
+    pub fn push(&mut self, text: impl std::fmt::Display) -> &mut Self {
+        let _ = write!(self.text, "{text}");
+        self
+    }
+
+    pub fn bind(&mut self, value: ListingValue) -> &mut Self {
+        self.values.push(value);
+        let _ = write!(self.text, "${}", self.values.len());
+        self
+    }
+
+    /// `SELECT` the movie columns (and `extra_columns`) of the walk `plan` gives, with every
+    /// filter of `query` but the name's, which each backend matches its own way.
+    pub fn walk(query: &MovieQuery, plan: &ListingPlan<'_>, extra_columns: &str) -> Self {
+        let mut sql = Self::default();
+        sql.push(format_args!("SELECT {}{extra_columns} FROM {} WHERE TRUE", movie_columns_of_m!(), plan.from));
+        if let Some(value) = plan.driving_value {
+            sql.push(format_args!(" AND {} = lower(", plan.driving_column))
+                .bind(ListingValue::Text(value.to_owned()))
+                .push(")");
+        }
+        if let Some(cursor) = &query.after {
+            sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
+            sql.bind(ListingValue::Time(cursor.created_at)).push(", ");
+            sql.bind(ListingValue::Text(cursor.id.to_string())).push(")");
+        }
+        if let Some(cast) = plan.cast_check {
+            sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
+                .bind(ListingValue::Text(cast.to_owned()))
+                .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
+        }
+        if let Some(owner) = &query.added_by {
+            sql.push(" AND m.added_by = ").bind(ListingValue::Text(owner.to_string()));
+        }
+        sql
+    }
+
+    /// Newest first, at most `limit`.
+    pub fn order_and_limit(&mut self, plan: &ListingPlan<'_>, limit: u32) -> &mut Self {
+        self.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
+        self.bind(ListingValue::Int(i64::from(limit)))
+    }
+}
+
+/// The `LIKE` pattern that finds `fragment` anywhere in a lower-cased name, literally.
+pub(crate) fn contains_pattern(fragment: &str) -> String {
+    format!("%{}%", escape_like(&fragment.to_lowercase()))
 }
 
 /// Escapes `%`, `_` and `\` so a LIKE pattern matches them literally (with `ESCAPE '\'`).

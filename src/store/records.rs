@@ -5,7 +5,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::limits::CheckSucceeded;
-use crate::auth::secret_token::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::domain::{Movie, User};
 

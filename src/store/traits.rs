@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use super::limits::{CheckReservation, LoginReservation, LoginReserved, PasswordCheck, WindowCount, WindowHit};
 use super::records::*;
 use super::{MailCounts, MoviePage, PoolUse, StoreResult};
-use crate::auth::secret_token::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
 use crate::domain::{Movie, User};
 
@@ -36,8 +36,12 @@ pub trait UserStore: Send + Sync {
     /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
     async fn user_with_hash_by_email(&self, email: &Email) -> StoreResult<Option<UserWithHash>>;
     async fn user_with_hash_by_id(&self, user_id: &UserId) -> StoreResult<Option<UserWithHash>>;
-    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>>;
-    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>>;
+    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>> {
+        Ok(self.user_with_hash_by_id(user_id).await?.map(|found| found.user))
+    }
+    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
+        Ok(self.user_with_hash_by_email(email).await?.map(|found| found.user))
+    }
     async fn list_users(&self) -> StoreResult<Vec<User>>;
     /// `None` when there is no such user; [`Conflict::LastAdmin`](super::Conflict::LastAdmin) when it would leave no admin.
     async fn set_role(&self, user_id: &UserId, role: Role) -> StoreResult<Option<User>>;

@@ -6,13 +6,13 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
-use sqlx::{Postgres, QueryBuilder, Row};
+use sqlx::{AssertSqlSafe, Postgres, Row};
 
 use super::{PgStore, unique_as};
 use crate::domain::Movie;
 use crate::domain::{MovieId, UserId};
-use crate::store::listing_plan::{ListingPlan, escape_like};
-use crate::store::sql::movies::{self, movie_columns, movie_columns_of_m};
+use crate::store::listing_plan::{ListingPlan, ListingSql, ListingValue, contains_pattern};
+use crate::store::sql::movies::{self, movie_columns};
 use crate::store::statement::Sql;
 use crate::store::{
     Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreError, StoreResult,
@@ -193,7 +193,7 @@ impl MovieStore for PgStore {
     }
 
     async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
-        let rows = listing_sql(query).build().fetch_all(&self.pool).await?;
+        let rows = bound(listing_sql(query)).fetch_all(&self.pool).await?;
         rows.iter().map(movie_from_row).collect()
     }
 
@@ -208,32 +208,23 @@ impl MovieStore for PgStore {
     }
 }
 
-/// The listing's SQL: which filters a listing has decides which conditions it holds.
-pub(super) fn listing_sql(query: &MovieQuery) -> QueryBuilder<Postgres> {
+/// The listing's SQL and its values.
+pub(super) fn listing_sql(query: &MovieQuery) -> ListingSql {
     let plan = ListingPlan::for_query(query);
-    let mut sql =
-        QueryBuilder::<Postgres>::new(format!("SELECT {} FROM {} WHERE TRUE", movie_columns_of_m!(), plan.from));
-    if let Some(value) = plan.driving_value {
-        sql.push(format_args!(" AND {} = lower(", plan.driving_column)).push_bind(value.to_owned()).push(")");
-    }
-    if let Some(cursor) = &query.after {
-        sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
-        sql.push_bind(cursor.created_at).push(", ").push_bind(cursor.id.clone()).push(")");
-    }
-    if let Some(cast) = plan.cast_check {
-        sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
-            .push_bind(cast.to_owned())
-            .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
-    }
-    if let Some(owner) = &query.added_by {
-        sql.push(" AND m.added_by = ").push_bind(owner.clone());
-    }
+    let mut sql = ListingSql::walk(query, &plan, "");
     if let Some(fragment) = &query.name_contains {
         // Answered by the pg_trgm index on lower(name).
-        let pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
-        sql.push(" AND lower(m.name) LIKE ").push_bind(pattern).push(" ESCAPE '\\'");
+        sql.push(" AND lower(m.name) LIKE ").bind(ListingValue::Text(contains_pattern(fragment))).push(" ESCAPE '\\'");
     }
-    sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
-    sql.push_bind(i64::from(query.limit));
+    sql.order_and_limit(&plan, query.limit);
     sql
+}
+
+/// `sql` ready to run, each value bound as its PostgreSQL type.
+fn bound(sql: ListingSql) -> Query<'static, Postgres, PgArguments> {
+    sql.values.into_iter().fold(sqlx::query(AssertSqlSafe(sql.text)), |query, value| match value {
+        ListingValue::Text(text) => query.bind(text),
+        ListingValue::Time(time) => query.bind(time),
+        ListingValue::Int(n) => query.bind(n),
+    })
 }

@@ -98,14 +98,6 @@ impl UserStore for PgStore {
         self.user_with_hash(&users::USER_WITH_HASH_BY_ID, user_id.as_str()).await
     }
 
-    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>> {
-        Ok(self.user_with_hash_by_id(user_id).await?.map(|found| found.user))
-    }
-
-    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
-        Ok(self.user_with_hash_by_email(email).await?.map(|found| found.user))
-    }
-
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(users::LIST_USERS.postgres()).fetch_all(&self.pool).await?;
         rows.iter().map(user_from_row).collect()

@@ -10,9 +10,9 @@ use super::engine::unique_as;
 use super::{SqliteStore, corrupt, micros, time_of};
 use crate::domain::Movie;
 use crate::domain::{MovieId, UserId};
-use crate::store::listing_plan::{ListingPlan, escape_like};
-use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns, movie_columns_of_m};
-use crate::store::statement::Sql;
+use crate::store::listing_plan::{ListingPlan, ListingSql, ListingValue, contains_pattern};
+use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns};
+use crate::store::statement::{Sql, numbered_for_sqlite};
 use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreResult};
 
 static INSERT_MOVIE: Sql =
@@ -214,81 +214,57 @@ pub(super) enum NameMatch {
     Trigram,
 }
 
-/// Listing SQL with its positional (`?`) parameters, built in step: which filters a listing has
-/// decides which conditions it holds.
-#[derive(Default)]
+/// The listing's SQL, as SQLite reads it, and its values.
 pub(super) struct BuiltQuery {
     pub(super) text: String,
     params: Vec<Value>,
 }
 
-impl BuiltQuery {
-    fn push(&mut self, text: impl std::fmt::Display) -> &mut Self {
-        use std::fmt::Write as _;
-        let _ = write!(self.text, "{text}");
-        self
-    }
-
-    fn bind(&mut self, value: impl Into<Value>) -> &mut Self {
-        self.text.push('?');
-        self.params.push(value.into());
-        self
-    }
-}
-
 pub(super) fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> BuiltQuery {
     let plan = ListingPlan::for_query(query);
-    let mut sql = BuiltQuery::default();
+    let extra = format!(", {} AS key_at, {} AS key_id", plan.order_at, plan.order_id);
+    let mut sql = ListingSql::default();
     if let NameMatch::Window(_) = name_match {
         sql.push("SELECT * FROM (");
     }
-    sql.push(format_args!(
-        "SELECT {}, {} AS key_at, {} AS key_id FROM {} WHERE TRUE",
-        movie_columns_of_m!(),
-        plan.order_at,
-        plan.order_id,
-        plan.from
-    ));
-    if let Some(value) = plan.driving_value {
-        sql.push(format_args!(" AND {} = lower(", plan.driving_column)).bind(value.to_owned()).push(")");
-    }
-    if let Some(cursor) = &query.after {
-        sql.push(format_args!(" AND ({}, {}) < (", plan.order_at, plan.order_id));
-        sql.bind(micros(cursor.created_at)).push(", ").bind(cursor.id.to_string()).push(")");
-    }
-    if let Some(cast) = plan.cast_check {
-        sql.push(" AND EXISTS (SELECT 1 FROM movie_casts c WHERE c.cast_name = lower(")
-            .bind(cast.to_owned())
-            .push(") AND c.created_at = m.created_at AND c.movie_id = m.id)");
-    }
-    if let Some(owner) = &query.added_by {
-        sql.push(" AND m.added_by = ").bind(owner.to_string());
-    }
-    let fragment = query.name_contains.as_deref().unwrap_or_default();
-    let like_pattern = format!("%{}%", escape_like(&fragment.to_lowercase()));
+    let walk = ListingSql::walk(query, &plan, &extra);
+    sql.push(walk.text);
+    sql.values = walk.values;
+    let like_pattern = || ListingValue::Text(contains_pattern(query.name_contains.as_deref().unwrap_or_default()));
     match name_match {
         NameMatch::Any | NameMatch::Window(_) => {}
         NameMatch::Scan => {
-            sql.push(" AND lower(m.name) LIKE ").bind(like_pattern.clone()).push(" ESCAPE '\\'");
+            sql.push(" AND lower(m.name) LIKE ").bind(like_pattern()).push(" ESCAPE '\\'");
         }
         NameMatch::Trigram => {
             // A quoted FTS5 phrase matches the characters literally.
+            let fragment = query.name_contains.as_deref().unwrap_or_default();
             let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
-            sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ").bind(phrase).push(")");
+            sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ")
+                .bind(ListingValue::Text(phrase))
+                .push(")");
         }
     }
-    sql.push(format_args!(" ORDER BY {} DESC, {} DESC LIMIT ", plan.order_at, plan.order_id));
     match name_match {
         NameMatch::Window(window) => {
-            sql.bind(i64::from(window));
-            sql.push(") WHERE lower(name) LIKE ").bind(like_pattern).push(" ESCAPE '\\'");
-            sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").bind(i64::from(query.limit));
+            sql.order_and_limit(&plan, window);
+            sql.push(") WHERE lower(name) LIKE ").bind(like_pattern()).push(" ESCAPE '\\'");
+            sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").bind(ListingValue::Int(i64::from(query.limit)));
         }
         _ => {
-            sql.bind(i64::from(query.limit));
+            sql.order_and_limit(&plan, query.limit);
         }
     }
-    sql
+    let params = sql
+        .values
+        .into_iter()
+        .map(|value| match value {
+            ListingValue::Text(text) => Value::Text(text),
+            ListingValue::Time(time) => Value::Integer(micros(time)),
+            ListingValue::Int(n) => Value::Integer(n),
+        })
+        .collect();
+    BuiltQuery { text: numbered_for_sqlite(&sql.text), params }
 }
 
 fn fetch_movies(db: &Connection, sql: &BuiltQuery) -> rusqlite::Result<Vec<Movie>> {

@@ -6,7 +6,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::users::{queue_mail, replace_password};
 use super::{SqliteStore, micros, time_of, user_from_row};
-use crate::auth::secret_token::TokenHash;
+use crate::domain::TokenHash;
 use crate::domain::User;
 use crate::domain::{SessionId, UserId};
 use crate::store::sql::{limits, sessions};

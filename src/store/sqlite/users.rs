@@ -86,14 +86,6 @@ impl UserStore for SqliteStore {
         self.user_with_hash(&users::USER_WITH_HASH_BY_ID, user_id.to_string()).await
     }
 
-    async fn user_by_id(&self, user_id: &UserId) -> StoreResult<Option<User>> {
-        Ok(self.user_with_hash_by_id(user_id).await?.map(|found| found.user))
-    }
-
-    async fn user_by_email(&self, email: &Email) -> StoreResult<Option<User>> {
-        Ok(self.user_with_hash_by_email(email).await?.map(|found| found.user))
-    }
-
     async fn list_users(&self) -> StoreResult<Vec<User>> {
         self.engine
             .scan(|db| db.prepare_cached(users::LIST_USERS.sqlite())?.query_map([], user_from_row)?.collect())
