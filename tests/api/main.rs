@@ -12,6 +12,7 @@ mod claims;
 mod cli;
 mod completion;
 mod conditional;
+mod documents;
 mod durability;
 mod errors;
 mod headers;

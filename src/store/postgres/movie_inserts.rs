@@ -1,14 +1,14 @@
 //! Creates on PostgreSQL, inserted together.
 //!
-//! Profiling single-row creates showed PostgreSQL spending half the machine's CPU on them and
-//! the rest of the time waiting for commits: each create was its own statement, trigger run and
-//! WAL flush. Here creates queue to one task, which inserts everything queued in one statement
-//! and one commit, and answers each request after that commit. A duplicate name is skipped by
-//! `ON CONFLICT (name) DO NOTHING` and answered as a conflict; if the statement fails as a whole (say,
-//! one movie's owner was deleted meanwhile), the batch is retried one movie at a time so each
-//! request gets its own answer. Every queued create is inserted, even when its request has gone:
-//! the request was received whole, so its write must not vanish. The queue is bounded; a create
-//! arriving at a full queue is refused (503) before anything is written.
+//! A create alone is a statement, a trigger run and a WAL flush of its own; under load those,
+//! not the work, fill the machine (BENCHMARKS.md). So creates queue to one task, which inserts
+//! everything queued in one statement and one commit, and answers each request after that
+//! commit. A duplicate name is skipped by `ON CONFLICT (name) DO NOTHING` and answered as a
+//! conflict; if the statement fails as a whole (say, one movie's owner was deleted meanwhile),
+//! the batch is retried one movie at a time so each request gets its own answer. Every queued
+//! create is inserted, even when its request has gone: the request was received whole, so its
+//! write must not vanish. The queue is bounded; a create arriving at a full queue is refused
+//! (503) before anything is written.
 
 use std::collections::HashSet;
 
