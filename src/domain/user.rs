@@ -170,8 +170,8 @@ impl Role {
     }
 }
 
-/// A user account, without its password hash (which never leaves the store layer's
-/// [`crate::store::UserWithHash`]).
+/// A user account, without its password hash.
+// The hash never leaves the store layer's `UserWithHash`, which only the auth service sees.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct User {
     #[schema(value_type = String, example = "0193a1f0-7b5c-7cc2-9d1e-2f4b5a6c7d8e")]
