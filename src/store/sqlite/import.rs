@@ -32,10 +32,11 @@ pub(super) fn import_movies_sql(rows: usize) -> String {
     let tuple = format!("({})", ["?"; MOVIE_COLUMNS].join(", "));
     let values = vec![tuple; rows].join(", ");
     let selected: Vec<String> = (1..=MOVIE_COLUMNS).map(|i| format!("v.column{i}")).collect();
-    // `added_by` is the fifth of `movie_columns!`.
+    // The owner's column, found by name so that the list's order can change.
+    let owner = movie_columns!().split(", ").position(|name| name == "added_by").expect("movies have an owner") + 1;
     format!(
         "INSERT INTO movies ({}) SELECT {} FROM (VALUES {values}) AS v
-         WHERE EXISTS (SELECT 1 FROM users WHERE id = v.column5)
+         WHERE EXISTS (SELECT 1 FROM users WHERE id = v.column{owner})
          ON CONFLICT DO NOTHING RETURNING id",
         movie_columns!(),
         selected.join(", ")
