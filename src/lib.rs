@@ -15,6 +15,7 @@ pub mod mail;
 pub mod metrics;
 pub mod mongo_export;
 pub mod os;
+pub mod posters;
 pub mod service;
 pub mod startup;
 pub mod state;
