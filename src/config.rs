@@ -160,6 +160,11 @@ pub struct ServerSettings {
     #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 64 * 1024, global = true)]
     pub body_limit_bytes: usize,
 
+    /// Largest accepted poster upload (`PUT /api/movies/{id}/poster`) in bytes: that route's
+    /// own limit, in place of `BODY_LIMIT_BYTES` (which every other route keeps).
+    #[arg(long, env = "POSTER_MAX_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
+    pub poster_max_bytes: usize,
+
     /// A request that takes longer is answered 503; a read stops there, a write still runs to its
     /// end (see `http::received`).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
@@ -265,6 +270,12 @@ pub struct LimitSettings {
     #[arg(long, env = "HASH_QUEUE_LIMIT", default_value_t = 64,
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub hash_queue_limit: u32,
+
+    /// Poster uploads that may wait for a poster thread (half the cores decode and resize);
+    /// past it an upload is answered 503 with `Retry-After`.
+    #[arg(long, env = "POSTER_QUEUE_LIMIT", default_value_t = 16,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub poster_queue_limit: u32,
 
     /// SQLite reads that may wait for one of the scan permits (listings, searches, two per core);
     /// past it a listing is answered 503 with `Retry-After`.

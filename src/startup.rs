@@ -14,6 +14,7 @@ use crate::http::serve::ConnectionLimits;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
+use crate::posters::PosterPool;
 use crate::service::limits::Limits;
 use crate::state::{AppState, SharedState};
 use crate::store;
@@ -46,8 +47,11 @@ impl Application {
         let store = store::connect_with(&settings.database_url, limits).await?;
         let hasher = PasswordHasher::new(hashing_threads(), settings.limits.hash_queue_limit as usize)?;
         tracing::info!(permits = hasher.permit_count(), "password hashing pool ready");
+        let posters = PosterPool::for_this_machine(settings.limits.poster_queue_limit as usize)?;
+        tracing::info!(workers = posters.workers(), queue = posters.queue(), "poster pool ready");
         let state = Arc::new(AppState {
             hasher,
+            posters,
             mailer: Mailer::from_settings(&settings)?,
             outbox: Outbox::default(),
             limits: Limits::new(settings.limits.auth_rate_limit_per_minute, settings.limits.account_failed_login_limit),

@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
+use crate::posters::PosterPool;
 use crate::service::auth::AuthDeps;
 use crate::service::limits::Limits;
 use crate::store::DynStore;
@@ -17,6 +18,8 @@ pub struct AppState {
     pub store: DynStore,
     pub keys: TokenKeys,
     pub hasher: PasswordHasher,
+    /// The threads that decode and resize poster uploads, behind their bounded queue.
+    pub posters: PosterPool,
     pub mailer: Mailer,
     /// Wakes the email sender when a request has queued an email.
     pub outbox: Outbox,

@@ -73,6 +73,9 @@ pub enum ApiError {
     /// 415.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
+    /// 415: a poster upload that is not JPEG, PNG or WebP.
+    #[error("Content-Type must be image/jpeg, image/png or image/webp")]
+    UnsupportedImageType,
     /// 415 with `Accept-Encoding: identity`: the body has a content coding the server does not
     /// decode (RFC 9110 15.5.16); it was not read.
     #[error("Content-Encoding is not supported: send the request body unencoded")]
@@ -129,7 +132,9 @@ impl ApiError {
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::UnsupportedMediaType | Self::UnsupportedImageType | Self::UnsupportedContentEncoding => {
+                StatusCode::UNSUPPORTED_MEDIA_TYPE
+            }
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Overloaded(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -162,7 +167,9 @@ impl ApiError {
             Self::PreconditionFailed => "precondition_failed",
             Self::BodyTimeout => "request_timeout",
             Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType | Self::UnsupportedContentEncoding => "unsupported_media_type",
+            Self::UnsupportedMediaType | Self::UnsupportedImageType | Self::UnsupportedContentEncoding => {
+                "unsupported_media_type"
+            }
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable(_) | Self::Overloaded(_) => "unavailable",
             Self::Timeout => "timeout",

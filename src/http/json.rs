@@ -56,7 +56,7 @@ fn has_json_content_type(headers: &HeaderMap) -> bool {
 /// No `Content-Encoding`, or only `identity`: the body is the JSON as sent. The server decodes
 /// no content coding, so any other one (`gzip`, `br`, a made-up name) would be read as if it
 /// were not there.
-fn has_identity_encoding(headers: &HeaderMap) -> bool {
+pub(super) fn has_identity_encoding(headers: &HeaderMap) -> bool {
     headers.get_all(header::CONTENT_ENCODING).iter().all(|value| {
         value.to_str().is_ok_and(|value| {
             value.split(',').map(str::trim).all(|coding| coding.is_empty() || coding.eq_ignore_ascii_case("identity"))

@@ -12,6 +12,7 @@ mod observe;
 pub mod openapi;
 mod ops;
 mod page_body;
+mod posters;
 mod received;
 mod schemas;
 pub mod serve;
@@ -46,6 +47,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(auth::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store))
         .merge(movies::router())
+        .merge(posters::router(state.settings.server.poster_max_bytes))
         .merge(ops::router())
         .merge(web::router())
         .merge(docs::router(&openapi::document(state.settings.tokens.password_min_length)))

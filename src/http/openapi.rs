@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, movies, ops, users};
+use super::{auth, movies, ops, posters, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{auth, movies, ops, users};
         auth::change_password, auth::forgot, auth::reset,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
+        posters::set_poster, posters::delete_poster, posters::poster_image,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         ops::health, ops::ready, ops::metrics,
     ),

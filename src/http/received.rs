@@ -27,13 +27,29 @@ use crate::client_presence::{ClientPresence, PeerClosed};
 use crate::state::SharedState;
 
 /// Reads the body of a request that may write, whole, within `BODY_READ_TIMEOUT`: 408 past the
-/// deadline, 413 past `BODY_LIMIT_BYTES`; the request goes on with its body in memory.
+/// deadline, 413 past `BODY_LIMIT_BYTES` (`POSTER_MAX_BYTES` for a poster upload, the one route
+/// with a limit of its own); the request goes on with its body in memory.
 pub async fn read_whole_body(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
-    let limited = Limited::new(body, state.settings.server.body_limit_bytes).collect();
+    let server = &state.settings.server;
+    // A poster upload is admitted before its body is read, so only a bounded number of
+    // `POSTER_MAX_BYTES` bodies are ever in memory; its permit goes with the request.
+    let upload = if super::posters::is_poster_upload(request.method(), request.uri().path()) {
+        match state.posters.admit() {
+            Some(permit) => Some(permit),
+            None => return ApiError::Overloaded(super::error::Overload::Queue("poster upload")).into_response(),
+        }
+    } else {
+        None
+    };
+    let limit = if upload.is_some() { server.poster_max_bytes } else { server.body_limit_bytes };
+    let (mut parts, body) = request.into_parts();
+    if let Some(permit) = upload {
+        parts.extensions.insert(permit);
+    }
+    let limited = Limited::new(body, limit).collect();
     let body = match tokio::time::timeout(body_deadline(&state), limited).await {
         Ok(Ok(collected)) => collected.to_bytes(),
         Ok(Err(error)) if error.downcast_ref::<LengthLimitError>().is_some() => {

@@ -21,4 +21,4 @@ pub mod pool;
 pub mod title_card;
 
 pub use pipeline::{OutputType, PosterError, Rendition, Renditions, UploadType, render};
-pub use pool::{PoolBusy, PosterPool};
+pub use pool::{PoolBusy, PosterPool, UploadPermit};

@@ -37,9 +37,17 @@ pub struct PosterPool {
     jobs: mpsc::SyncSender<Job>,
     workers: usize,
     queue: usize,
+    /// Uploads admitted at once (bodies being read, waiting or decoding): `workers + queue`.
+    uploads: Arc<tokio::sync::Semaphore>,
 }
 
-/// Uploads that may wait for a worker: eight 24-megapixel uploads at once are queued, not
+/// An admitted upload: held from before its body is read until it is answered, so that at most
+/// `workers + queue` poster bodies (each up to `POSTER_MAX_BYTES`) are in memory at once, however
+/// many connections send one.
+#[derive(Clone)]
+pub struct UploadPermit(#[allow(dead_code)] Arc<tokio::sync::OwnedSemaphorePermit>);
+
+/// Uploads that may wait for a worker (`POSTER_QUEUE_LIMIT`'s default): eight 24-megapixel uploads at once are queued, not
 /// refused, and a burst past twice that is.
 pub const DEFAULT_QUEUE: usize = 16;
 
@@ -67,13 +75,21 @@ impl PosterPool {
                 }
             })?;
         }
-        Ok(Self { jobs, workers, queue })
+        let uploads = Arc::new(tokio::sync::Semaphore::new(workers + queue));
+        Ok(Self { jobs, workers, queue, uploads })
     }
 
-    /// Half the machine's cores, at least one, and [`DEFAULT_QUEUE`].
-    pub fn for_this_machine() -> std::io::Result<Self> {
+    /// Admits an upload, or `None` when `workers + queue` are already in (a 503 before its body is
+    /// read).
+    pub fn admit(&self) -> Option<UploadPermit> {
+        Arc::clone(&self.uploads).try_acquire_owned().ok().map(|permit| UploadPermit(Arc::new(permit)))
+    }
+
+    /// Half the machine's cores, at least one, and a queue of `queue` (`POSTER_QUEUE_LIMIT`,
+    /// default [`DEFAULT_QUEUE`]).
+    pub fn for_this_machine(queue: usize) -> std::io::Result<Self> {
         let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-        Self::new(default_workers(cores), DEFAULT_QUEUE)
+        Self::new(default_workers(cores), queue)
     }
 
     pub fn workers(&self) -> usize {
@@ -173,6 +189,15 @@ mod tests {
         assert_eq!(answers, vec![0, 1]);
         // And the queue takes work again.
         assert_eq!(pool.run(|| 7).await.unwrap(), 7);
+    }
+
+    #[test]
+    fn uploads_past_the_workers_and_the_queue_are_not_admitted_until_one_is_answered() {
+        let pool = PosterPool::new(1, 2).unwrap();
+        let admitted: Vec<_> = (0..3).map(|_| pool.admit().expect("admitted")).collect();
+        assert!(pool.admit().is_none());
+        drop(admitted);
+        assert!(pool.admit().is_some());
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ pub mod import;
 mod import_fields;
 pub mod limits;
 pub mod movies;
+pub mod posters;
 pub mod seed;
 pub mod users;
 

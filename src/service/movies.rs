@@ -104,7 +104,7 @@ pub async fn get(store: &dyn MovieStore, movie_id: &str) -> MovieResult<Movie> {
 }
 
 /// A movie id from a client: one that could never name a movie is not found, without a query.
-fn parse_id(raw: &str) -> MovieResult<MovieId> {
+pub(super) fn parse_id(raw: &str) -> MovieResult<MovieId> {
     MovieId::parse(raw).ok_or(MovieError::NotFound)
 }
 
@@ -121,7 +121,7 @@ pub type ExpectedVersions = Option<Vec<DateTime<Utc>>>;
 /// still at a version the client named. With several versions named, the current one is read
 /// to pick the one to hold the write to (the write itself still checks it); when none is
 /// current, the answer is the refusal (404, 403 or 412) without a write.
-async fn guard_for(
+pub(super) async fn guard_for(
     store: &dyn MovieStore,
     actor: &Actor,
     movie_id: &MovieId,
@@ -146,7 +146,7 @@ async fn guard_for(
 
 /// Why a guarded write (a `change`) was refused, read from the movie as it stands after the
 /// fact: gone, someone else's, or (the guard's last condition) changed since the client's version.
-fn refusal_error(current: Option<&Movie>, guard: &MovieGuard, change: WriteKind) -> MovieError {
+pub(super) fn refusal_error(current: Option<&Movie>, guard: &MovieGuard, change: WriteKind) -> MovieError {
     match current {
         None => MovieError::NotFound,
         Some(movie) if guard.owner.as_ref().is_some_and(|owner| *owner != movie.added_by) => {

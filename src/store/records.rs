@@ -250,3 +250,30 @@ pub struct SeedBatch {
 }
 
 pub const SEED_CASTS: u64 = 5000;
+
+/// One stored poster image: a rendition, named by `key` (the digest its URL carries).
+#[derive(Debug, Clone)]
+pub struct PosterImage {
+    pub key: String,
+    pub width: u32,
+    pub height: u32,
+    pub content_type: &'static str,
+    pub bytes: bytes::Bytes,
+}
+
+/// A new poster for a movie: the `poster` JSON the movie's row keeps (what `Movie.poster`
+/// reads back), its images, and the new `updated_at` (at least this, always later than the
+/// stored one, as [`MovieChange::at`]).
+#[derive(Debug, Clone)]
+pub struct PosterWrite {
+    pub poster_json: String,
+    pub images: Vec<PosterImage>,
+    pub at: DateTime<Utc>,
+}
+
+/// An image as `GET /api/posters/{key}.{ext}` answers it.
+#[derive(Debug, Clone)]
+pub struct StoredPosterImage {
+    pub content_type: String,
+    pub bytes: bytes::Bytes,
+}

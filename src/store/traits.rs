@@ -18,7 +18,7 @@ use crate::domain::{Movie, User};
 /// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
+    UserStore + SessionStore + MovieStore + PosterStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
 {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
@@ -138,6 +138,34 @@ pub trait MovieStore: Send + Sync {
     async fn catalogue_version(&self) -> StoreResult<i64>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>>;
+}
+
+/// Posters: the images of each movie's current poster, kept beside the movie (see
+/// [`crate::posters`]). Both writes are guarded as [`MovieStore::update_movie`] is and change the
+/// movie's `updated_at` (a new ETag, a new catalogue version) in the same transaction as its
+/// images.
+#[async_trait]
+pub trait PosterStore: Send + Sync {
+    /// When `guard` holds, in one transaction: deletes the movie's images, inserts
+    /// `poster.images`, sets `movies.poster` to `poster.poster_json` and moves `updated_at` to
+    /// `poster.at` or later; returns the movie as written.
+    async fn set_poster(
+        &self,
+        movie_id: &MovieId,
+        poster: &PosterWrite,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>>;
+    /// When `guard` holds and the movie has a poster, in one transaction: clears
+    /// `movies.poster`, deletes its images, moves `updated_at` to `at` or later. Refused (with
+    /// the movie as it stands) when it has none.
+    async fn remove_poster(
+        &self,
+        movie_id: &MovieId,
+        at: DateTime<Utc>,
+        guard: &MovieGuard,
+    ) -> StoreResult<GuardedWrite<Movie>>;
+    /// One image by its key: one indexed lookup.
+    async fn poster_image(&self, key: &str) -> StoreResult<Option<StoredPosterImage>>;
 }
 
 /// Synthetic data for demos and benchmarks (`movie-bag seed`).

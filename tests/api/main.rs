@@ -31,6 +31,7 @@ mod ownership;
 mod password_races;
 mod password_reset;
 mod passwords;
+mod posters;
 mod rate_limits;
 mod scale_out;
 mod security;

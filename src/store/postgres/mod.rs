@@ -10,6 +10,7 @@ mod limits;
 mod mail;
 mod movie_inserts;
 mod movies;
+mod posters;
 mod seed;
 mod sessions;
 mod users;

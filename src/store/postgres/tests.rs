@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr as _};
 
-use super::{MIGRATOR, import, limits, mail, movies, seed, sessions, users};
+use super::{MIGRATOR, import, limits, mail, movies, posters, seed, sessions, users};
 use crate::store::sql;
 use crate::store::statement::Sql;
 
@@ -21,6 +21,7 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
             import::STATEMENTS,
             mail::STATEMENTS,
             movies::STATEMENTS,
+            posters::STATEMENTS,
             seed::STATEMENTS,
             sessions::STATEMENTS,
             users::STATEMENTS,

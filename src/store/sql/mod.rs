@@ -5,6 +5,7 @@
 pub mod limits;
 pub mod mail;
 pub mod movies;
+pub mod posters;
 pub mod sessions;
 pub mod users;
 
@@ -14,5 +15,5 @@ use super::statement::Sql;
 /// Every shared statement, for the test that prepares each one on both backends.
 #[cfg(test)]
 pub fn all() -> impl Iterator<Item = &'static Sql> {
-    [limits::ALL, mail::ALL, movies::ALL, sessions::ALL, users::ALL].into_iter().flatten().copied()
+    [limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL].into_iter().flatten().copied()
 }

@@ -12,6 +12,7 @@ mod limits;
 mod mail;
 mod migrate;
 mod movies;
+mod posters;
 mod schema;
 mod seed;
 mod sessions;

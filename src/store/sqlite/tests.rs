@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 
 use super::movies::{NameMatch, listing_sql};
-use super::{import, mail, migrate, movies, seed, sessions};
+use super::{import, mail, migrate, movies, posters, seed, sessions};
 use crate::domain::{MovieId, UserId};
 use crate::store::records::{MovieCursor, MovieQuery};
 use crate::store::sql;
@@ -44,7 +44,14 @@ pub(crate) fn listing_queries() -> Vec<MovieQuery> {
 #[test]
 fn every_statement_prepares_against_the_migrated_schema() {
     let db = migrated();
-    let own = [import::STATEMENTS, mail::STATEMENTS, movies::STATEMENTS, seed::STATEMENTS, sessions::STATEMENTS];
+    let own = [
+        import::STATEMENTS,
+        mail::STATEMENTS,
+        movies::STATEMENTS,
+        posters::STATEMENTS,
+        seed::STATEMENTS,
+        sessions::STATEMENTS,
+    ];
     let statements: Vec<_> = sql::all().chain(own.into_iter().flatten().copied()).collect();
     assert!(statements.len() > 40, "only {} statements found", statements.len());
     for statement in statements {
