@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, movies, ops, users};
+use super::{auth, entries, movies, ops, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +21,7 @@ use super::{auth, movies, ops, users};
         auth::change_password, auth::forgot, auth::reset,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
+        entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         ops::health, ops::ready, ops::metrics,
     ),
@@ -28,6 +29,7 @@ use super::{auth, movies, ops, users};
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "movies", description = "The catalogue"),
+        (name = "browse", description = "The genres, casts and directors movies list, with counts, for autocomplete and genre pages"),
         (name = "users", description = "Your account, and user administration"),
         (name = "operations", description = "Health checks and metrics"),
     )

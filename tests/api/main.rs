@@ -32,6 +32,7 @@ mod password_races;
 mod password_reset;
 mod passwords;
 mod rate_limits;
+mod record;
 mod scale_out;
 mod security;
 mod security_log;
