@@ -9,7 +9,10 @@ mod movie;
 mod user;
 
 pub use ids::{MovieId, SessionId, TokenHash, UserId};
-pub use movie::{Movie, MovieName, TAGS_MAX, TagList};
+pub use movie::{
+    Movie, MovieName, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS, optional_tag_list,
+    parse_overview, parse_runtime, parse_year,
+};
 pub use user::{Email, Password, Role, User, normalized as normalized_password};
 
 use chrono::{DateTime, Utc};

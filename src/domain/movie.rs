@@ -9,7 +9,7 @@
 //! client learns why, and what is stored is what was sent (save the normal form).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{MovieId, UserId};
@@ -62,6 +62,57 @@ impl TagList {
     pub fn into_inner(self) -> Vec<String> {
         self.0
     }
+}
+
+/// A list that may be empty (directors): each entry as in [`TagList`].
+pub fn optional_tag_list(raw: &[String]) -> Result<Vec<String>, String> {
+    if raw.is_empty() {
+        return Ok(Vec::new());
+    }
+    TagList::parse(raw).map(TagList::into_inner)
+}
+
+/// The year range a movie may have.
+pub const YEARS: std::ops::RangeInclusive<i64> = 1870..=2100;
+/// The running times a movie may have, in minutes.
+pub const RUNTIMES: std::ops::RangeInclusive<i64> = 1..=1440;
+const OVERVIEW_MAX_CHARS: usize = 2000;
+
+/// A year of release.
+pub fn parse_year(raw: i64) -> Result<i32, String> {
+    checked_number(raw, &YEARS)
+}
+
+/// A running time in minutes.
+pub fn parse_runtime(raw: i64) -> Result<i32, String> {
+    checked_number(raw, &RUNTIMES)
+}
+
+fn checked_number(raw: i64, range: &std::ops::RangeInclusive<i64>) -> Result<i32, String> {
+    if !range.contains(&raw) {
+        return Err(format!("must be from {} to {}", range.start(), range.end()));
+    }
+    i32::try_from(raw).map_err(|_| "is out of range".to_owned())
+}
+
+/// What a movie is about: trimmed and in normal form C, at most 2,000 characters; blank means
+/// none. Prose may break lines and hold tabs, but no other control character, and no
+/// text-direction override (which would make it show other than it reads).
+pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
+    let text = normalized(raw.trim()).replace("\r\n", "\n");
+    if text.is_empty() {
+        return Ok(None);
+    }
+    if text.chars().count() > OVERVIEW_MAX_CHARS {
+        return Err(format!("must be at most {OVERVIEW_MAX_CHARS} characters"));
+    }
+    if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return Err("must not contain control characters other than line breaks and tabs".into());
+    }
+    if let Some(c) = text.chars().find(|c| matches!(u32::from(*c), 0x202A..=0x202E | 0x2066..=0x2069)) {
+        return Err(format!("must not contain text-direction overrides (U+{:04X})", u32::from(c)));
+    }
+    Ok(Some(text))
 }
 
 /// The rules a name and a list entry share: trimmed and normalised first (so that the length is
@@ -128,15 +179,82 @@ pub struct Movie {
     pub id: MovieId,
     #[schema(example = "Heat")]
     pub name: String,
+    /// Year of release, 1870 to 2100.
+    #[schema(example = 1995, minimum = 1870, maximum = 2100)]
+    pub year: Option<i32>,
+    /// Running time in minutes, 1 to 1440.
+    #[schema(example = 170, minimum = 1, maximum = 1440)]
+    pub runtime: Option<i32>,
     #[schema(example = json!(["Al Pacino", "Robert De Niro"]))]
     pub casts: Vec<String>,
+    /// May be empty.
+    #[schema(example = json!(["Michael Mann"]))]
+    pub directors: Vec<String>,
     #[schema(example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
+    /// What it is about, at most 2,000 characters.
+    #[schema(example = "A group of professional bank robbers start to feel the heat from police.")]
+    pub overview: Option<String>,
+    pub poster: Option<Poster>,
+    pub rating: Rating,
     /// Id of the user who added it.
     #[schema(value_type = String)]
     pub added_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A movie's poster: the upload's size and its renditions, narrowest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Poster {
+    /// Width of the uploaded image, in pixels.
+    pub width: u32,
+    /// Height of the uploaded image, in pixels.
+    pub height: u32,
+    pub sources: Vec<PosterSource>,
+}
+
+/// One rendition of a poster.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct PosterSource {
+    /// Width in pixels (the height keeps the upload's aspect ratio).
+    pub width: u32,
+    /// Where the image is served; immutable: it changes with the content.
+    #[schema(example = "/api/posters/3f2a9c0d5e7b41a8.webp")]
+    pub url: String,
+}
+
+/// What the people who rated a movie think of it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ToSchema)]
+pub struct Rating {
+    /// The average in tenths of a star, rounded half up (`None`: nobody rated it).
+    #[schema(value_type = Option<f64>, example = 4.5)]
+    pub average_tenths: Option<u16>,
+    #[schema(example = 12)]
+    pub count: u32,
+}
+
+impl Rating {
+    /// From the stored sum of ratings in half stars and their number.
+    pub fn from_half_stars(sum: i64, count: i64) -> Self {
+        let count = u32::try_from(count.max(0)).unwrap_or(u32::MAX);
+        if count == 0 {
+            return Self::default();
+        }
+        let tenths = (sum * 10 + i64::from(count)) / (2 * i64::from(count));
+        Self { average_tenths: u16::try_from(tenths).ok(), count }
+    }
+}
+
+/// `{"average": 4.5 or null, "count": 12}`: the average with one decimal.
+impl Serialize for Rating {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut rating = serializer.serialize_struct("Rating", 2)?;
+        rating.serialize_field("average", &self.average_tenths.map(|tenths| f64::from(tenths) / 10.0))?;
+        rating.serialize_field("count", &self.count)?;
+        rating.end()
+    }
 }
 
 #[cfg(test)]

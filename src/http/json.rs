@@ -247,6 +247,16 @@ where
     T::deserialize(deserializer).map(Some)
 }
 
+/// `#[serde(default, deserialize_with = "nullable")]` for optional fields where `null` means
+/// something ("clear it"): absent is `None`, `null` is `Some(None)`.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

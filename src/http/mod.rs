@@ -4,6 +4,7 @@ mod auth;
 mod conditional;
 mod cursor;
 mod docs;
+mod entries;
 pub mod error;
 mod extract;
 pub mod json;
@@ -48,6 +49,7 @@ pub fn router(state: SharedState) -> Router {
         .merge(users::router().layer(no_store))
         .merge(movies::router())
         .merge(posters::router(state.settings.server.poster_max_bytes))
+        .merge(entries::router())
         .merge(ops::router())
         .merge(web::router())
         .merge(docs::router(&openapi::document(state.settings.tokens.password_min_length)))

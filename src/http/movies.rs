@@ -13,7 +13,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::IdResponse;
 use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::AuthUser;
-use super::json::{AppJson, present};
+use super::json::{AppJson, nullable, present};
 use super::page_body::{self, ContentCoding};
 use super::{conditional, cursor, schemas};
 use crate::domain::Movie;
@@ -21,7 +21,7 @@ use crate::domain::UserId;
 use crate::service::movies::{self, MovieError, MovieFields, WriteKind};
 use crate::state::SharedState;
 use crate::store::MoviePage;
-use crate::store::{MovieCursor, MovieQuery};
+use crate::store::{MovieCursor, MovieFilters, MovieQuery, MovieSort};
 
 /// The catalogue's refusals as HTTP, in the tutorial's words where it had them.
 impl From<MovieError> for ApiError {
@@ -51,7 +51,9 @@ pub fn router() -> Router<SharedState> {
         .route("/api/movies/{id}", get(get_movie).put(replace_movie).patch(patch_movie).delete(delete_movie))
 }
 
-/// A whole movie, for create and replace.
+/// A whole movie, for create and replace: the tutorial's three fields, and any of the others.
+/// On replace, a field not sent keeps its value (a tutorial client erases nothing it does not
+/// know) and `null` clears it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MovieInput {
@@ -61,15 +63,36 @@ pub struct MovieInput {
     pub casts: Vec<String>,
     #[schema(schema_with = schemas::tag_list, example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>, required = false, minimum = 1870, maximum = 2100, example = 1995)]
+    pub year: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>, required = false, minimum = 1, maximum = 1440, example = 170)]
+    pub runtime: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::optional_tag_list, required = false)]
+    pub directors: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, required = false, max_length = 2000)]
+    pub overview: Option<Option<String>>,
 }
 
 impl From<MovieInput> for MovieFields {
     fn from(input: MovieInput) -> Self {
-        Self { name: Some(input.name), casts: Some(input.casts), genres: Some(input.genres) }
+        Self {
+            name: Some(input.name),
+            casts: Some(input.casts),
+            genres: Some(input.genres),
+            year: input.year,
+            runtime: input.runtime,
+            directors: input.directors,
+            overview: input.overview,
+        }
     }
 }
 
-/// Some of a movie's fields, for patch: at least one, none of them `null`.
+/// Some of a movie's fields, for patch: at least one. `null` clears `year`, `runtime` and
+/// `overview` (`[]` clears `directors`); `name`, `casts` and `genres` cannot be `null`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(min_properties = 1)]
@@ -83,6 +106,40 @@ pub struct MoviePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = schemas::tag_list, required = false)]
     pub genres: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>, required = false, minimum = 1870, maximum = 2100)]
+    pub year: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<i32>, required = false, minimum = 1, maximum = 1440)]
+    pub runtime: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = schemas::optional_tag_list, required = false)]
+    pub directors: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "nullable")]
+    #[schema(value_type = Option<String>, required = false, max_length = 2000)]
+    pub overview: Option<Option<String>>,
+}
+
+impl MoviePatch {
+    fn into_fields(self) -> Option<MovieFields> {
+        let fields = MovieFields {
+            name: self.name,
+            casts: self.casts,
+            genres: self.genres,
+            year: self.year,
+            runtime: self.runtime,
+            directors: self.directors,
+            overview: self.overview,
+        };
+        let names_one = fields.name.is_some()
+            || fields.casts.is_some()
+            || fields.genres.is_some()
+            || fields.year.is_some()
+            || fields.runtime.is_some()
+            || fields.directors.is_some()
+            || fields.overview.is_some();
+        names_one.then_some(fields)
+    }
 }
 
 /// Query of `GET /api/movies`.
@@ -92,31 +149,53 @@ pub struct ListParams {
     /// Page size: 1 to 1000 (larger values are clamped), default 100.
     #[param(value_type = Option<u32>, minimum = 1)]
     pub limit: Option<String>,
-    /// Cursor from the previous page's `Link: rel="next"` header.
+    /// Cursor from the previous page's `Link: rel="next"` header (of the same `sort`).
     pub after: Option<String>,
+    /// The order: `newest` (default: latest added first), `oldest`, `title` (A to Z, ignoring
+    /// case), `year` (latest first, movies without a year last) or `rating` (highest average
+    /// first, then most ratings; unrated last). Every order pages by `Link`.
+    #[param(value_type = Option<String>, pattern = "^(newest|oldest|title|year|rating)$")]
+    pub sort: Option<String>,
     /// Only movies with this genre (exact entry, case-insensitive).
     pub genre: Option<String>,
     /// Only movies with this cast member (exact entry, case-insensitive).
     pub cast: Option<String>,
+    /// Only movies with this director (exact entry, case-insensitive).
+    pub director: Option<String>,
     /// Only movies whose name contains this text (case-insensitive, taken literally).
     pub q: Option<String>,
     /// Only movies added by this user id.
     pub added_by: Option<String>,
+    /// Only movies of this year or later (movies without a year are outside every range).
+    #[param(value_type = Option<i32>)]
+    pub year_from: Option<String>,
+    /// Only movies of this year or earlier.
+    #[param(value_type = Option<i32>)]
+    pub year_to: Option<String>,
+    /// `true`: the answer carries `X-Total-Count`, the number of movies the filters hold
+    /// (whatever `limit` and `after`).
+    #[param(value_type = Option<bool>)]
+    pub count: Option<String>,
 }
 
 fn parse_limit(raw: Option<&str>) -> ApiResult<u32> {
-    let Some(raw) = raw else { return Ok(DEFAULT_LIMIT) };
+    parse_page_size(raw, DEFAULT_LIMIT, MAX_LIMIT)
+}
+
+/// A page size: a positive integer, `default` when absent, clamped to `max`.
+pub fn parse_page_size(raw: Option<&str>, default: u32, max: u32) -> ApiResult<u32> {
+    let Some(raw) = raw else { return Ok(default) };
     let digits_only = !raw.is_empty() && raw.bytes().all(|b| b.is_ascii_digit());
     match raw.parse::<u64>() {
-        Ok(n) if n >= 1 && digits_only => Ok(u32::try_from(n.min(u64::from(MAX_LIMIT))).unwrap_or(MAX_LIMIT)),
+        Ok(n) if n >= 1 && digits_only => Ok(u32::try_from(n.min(u64::from(max))).unwrap_or(max)),
         // More digits than u64 holds is still a positive integer: clamp it.
-        Err(_) if digits_only && raw.trim_start_matches('0').len() > 1 => Ok(MAX_LIMIT),
+        Err(_) if digits_only && raw.trim_start_matches('0').len() > 1 => Ok(max),
         _ => Err(ApiError::validation("limit", "must be a positive integer")),
     }
 }
 
 /// A filter value: an empty one would match nothing useful, and PostgreSQL cannot hold a NUL.
-fn filter_value(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
+pub fn filter_value(field: &str, value: Option<String>) -> ApiResult<Option<String>> {
     match value {
         Some(v) if v.trim().is_empty() => Err(ApiError::validation(field, "must not be empty")),
         Some(v) if v.chars().count() > 200 => Err(ApiError::validation(field, "must be at most 200 characters")),
@@ -125,79 +204,149 @@ fn filter_value(field: &str, value: Option<String>) -> ApiResult<Option<String>>
     }
 }
 
-fn parse_query(raw: Option<&str>) -> ApiResult<(MovieQuery, ListParams)> {
+fn year_param(field: &str, raw: Option<&str>) -> ApiResult<Option<i32>> {
+    let Some(raw) = raw else { return Ok(None) };
+    let year: i64 = raw.parse().map_err(|_| ApiError::validation(field, "must be a year (an integer)"))?;
+    crate::domain::parse_year(year).map(Some).map_err(|reason| ApiError::validation(field, &reason))
+}
+
+fn count_param(raw: Option<&str>) -> ApiResult<bool> {
+    match raw {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(_) => Err(ApiError::validation("count", "must be true or false")),
+    }
+}
+
+/// A listing request: the query, whether to count, and the parameters its links repeat.
+struct ListRequest {
+    query: MovieQuery,
+    count: bool,
+    params: ListParams,
+}
+
+fn parse_query(raw: Option<&str>) -> ApiResult<ListRequest> {
     let params: ListParams = serde_urlencoded::from_str(raw.unwrap_or_default())
         .map_err(|_| ApiError::BadRequest("Malformed query string (is a parameter repeated?)".into()))?;
+    let sort = match params.sort.as_deref() {
+        None => MovieSort::Newest,
+        Some(raw) => MovieSort::parse(raw)
+            .ok_or_else(|| ApiError::validation("sort", "must be one of newest, oldest, title, year, rating"))?,
+    };
     let after = match params.after.as_deref() {
-        Some(raw) => Some(cursor::decode(raw).ok_or_else(|| ApiError::validation("after", "is not a valid cursor"))?),
+        Some(raw) => Some(
+            cursor::decode(sort, raw)
+                .ok_or_else(|| ApiError::validation("after", "is not a valid cursor for this sort"))?,
+        ),
         None => None,
     };
-    let query = MovieQuery {
-        limit: parse_limit(params.limit.as_deref())?,
-        after,
+    let filters = MovieFilters {
         genre: filter_value("genre", params.genre.clone())?,
         cast: filter_value("cast", params.cast.clone())?,
+        director: filter_value("director", params.director.clone())?,
         name_contains: filter_value("q", params.q.clone())?,
         // Compared as given: a value no user has as id matches nothing.
         added_by: filter_value("added_by", params.added_by.clone())?.map(UserId::from_stored),
+        year_from: year_param("year_from", params.year_from.as_deref())?,
+        year_to: year_param("year_to", params.year_to.as_deref())?,
     };
-    Ok((query, params))
+    if let (Some(from), Some(to)) = (filters.year_from, filters.year_to)
+        && from > to
+    {
+        return Err(ApiError::validation("year_to", "must not be before year_from"));
+    }
+    let query = MovieQuery { limit: parse_limit(params.limit.as_deref())?, sort, after, filters };
+    Ok(ListRequest { count: count_param(params.count.as_deref())?, query, params })
 }
 
-/// `</api/movies?...&after=...>; rel="next"`, keeping every filter and the page size.
-fn next_link(query: &MovieQuery, params: &ListParams, last: &MovieCursor) -> Option<HeaderValue> {
+/// `</api/movies?...&after=...>; rel="next"`, keeping the order, every filter, `count` and the
+/// page size.
+fn next_link(request: &ListRequest, last: &MovieCursor) -> Option<HeaderValue> {
+    let (query, params) = (&request.query, &request.params);
     let limit = query.limit.to_string();
-    let after = cursor::encode(last);
+    let after = cursor::encode(query.sort, last);
     let mut pairs: Vec<(&str, &str)> = vec![("limit", &limit)];
-    for (key, value) in
-        [("genre", &params.genre), ("cast", &params.cast), ("q", &params.q), ("added_by", &params.added_by)]
-    {
+    if query.sort != MovieSort::Newest {
+        pairs.push(("sort", query.sort.name()));
+    }
+    for (key, value) in [
+        ("genre", &params.genre),
+        ("cast", &params.cast),
+        ("director", &params.director),
+        ("q", &params.q),
+        ("added_by", &params.added_by),
+        ("year_from", &params.year_from),
+        ("year_to", &params.year_to),
+    ] {
         if let Some(value) = value {
             pairs.push((key, value));
         }
+    }
+    if request.count {
+        pairs.push(("count", "true"));
     }
     pairs.push(("after", &after));
     let encoded = serde_urlencoded::to_string(pairs).ok()?;
     HeaderValue::from_str(&format!("</api/movies?{encoded}>; rel=\"next\"")).ok()
 }
 
-/// List movies, newest first, a page at a time.
+const TOTAL_COUNT: header::HeaderName = header::HeaderName::from_static("x-total-count");
+
+/// List movies, a page at a time, in the order `sort` names (newest first by default).
 #[utoipa::path(get, path = "/api/movies", tag = "movies",
     params(ListParams, ("If-None-Match" = Option<String>, Header, description = "The page's last ETag: 304 while unchanged")),
     responses(
         (status = 200, description = "A page of movies; a `Link: <...>; rel=\"next\"` header when more exist", body = MoviePage,
-            headers(("ETag" = String, description = "Weak validator of the page: send it back in If-None-Match"),
-                ("Link" = String, description = "`</api/movies?...&after=...>; rel=\"next\"`: the next page, when there is one"))),
+            headers(("ETag" = String, description = "Weak validator of the page (and of its count): send it back in If-None-Match"),
+                ("Link" = String, description = "`</api/movies?...&after=...>; rel=\"next\"`: the next page, when there is one"),
+                ("X-Total-Count" = u64, description = "With `count=true`: how many movies the filters hold, on every page"))),
         (status = 304, description = "Not modified: the page is what `If-None-Match` names"),
-        (status = 400, description = "Bad query parameter", body = ErrorBody),
+        (status = 400, description = "Bad query parameter (an unknown `sort`, a cursor of another sort, a year out of 1870 to 2100...)", body = ErrorBody),
     ))]
 pub async fn list_movies(
     State(state): State<SharedState>,
     RawQuery(raw): RawQuery,
     request_headers: HeaderMap,
 ) -> ApiResult<Listing> {
-    let (query, params) = parse_query(raw.as_deref())?;
-    let page = movies::list(state.store.as_ref(), &query).await?;
-    let etag = conditional::page_etag(&page_body::digest(&page));
+    let request = parse_query(raw.as_deref())?;
+    let page = movies::list(state.store.as_ref(), &request.query).await?;
+    let total = match request.count {
+        true => Some(movies::count(state.store.as_ref(), &request.query.filters).await?),
+        false => None,
+    };
+    let digest = page_body::digest(&page);
+    // The count is part of what the client holds: a 304 must not hide a new total.
+    let etag = conditional::page_etag(&match total {
+        Some(total) => format!("{digest}-{total}"),
+        None => digest,
+    });
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok(Listing::NotModified { etag });
     }
-    let next = page.next.as_ref().and_then(|last| next_link(&query, &params, last));
-    Ok(Listing::Page { coding: conditional::preferred_coding(&request_headers), page, etag, next })
+    let next = page.next.as_ref().and_then(|last| next_link(&request, last));
+    Ok(Listing::Page { coding: conditional::preferred_coding(&request_headers), page, etag, next, total })
 }
 
 /// The answer of `GET /api/movies`: the page (its body is a [`MoviePage`], the JSON array of
 /// movies the documentation declares), or 304.
 pub enum Listing {
-    Page { page: Arc<MoviePage>, coding: ContentCoding, etag: HeaderValue, next: Option<HeaderValue> },
-    NotModified { etag: HeaderValue },
+    Page {
+        page: Arc<MoviePage>,
+        coding: ContentCoding,
+        etag: HeaderValue,
+        next: Option<HeaderValue>,
+        total: Option<u64>,
+    },
+    NotModified {
+        etag: HeaderValue,
+    },
 }
 
 impl IntoResponse for Listing {
     fn into_response(self) -> Response {
-        let (page, coding, etag, next) = match self {
+        let (page, coding, etag, next, total) = match self {
             Self::NotModified { etag } => return (StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response(),
-            Self::Page { page, coding, etag, next } => (page, coding, etag, next),
+            Self::Page { page, coding, etag, next, total } => (page, coding, etag, next, total),
         };
         // Compressed here, once per page, rather than by the compression layer once per request.
         let (coding, body) = page_body::body_in(&page, coding);
@@ -215,6 +364,9 @@ impl IntoResponse for Listing {
         }
         if let Some(link) = next {
             response.headers_mut().insert(header::LINK, link);
+        }
+        if let Some(total) = total {
+            response.headers_mut().insert(TOTAL_COUNT, HeaderValue::from(total));
         }
         response
     }
@@ -280,7 +432,7 @@ fn with_etag(movie: Movie) -> Response {
     ([(header::ETAG, etag)], Json(movie)).into_response()
 }
 
-/// Replace a movie's name, casts and genres (owner or admin).
+/// Replace a movie (owner or admin): name, casts and genres are required; a field not sent keeps its value.
 #[utoipa::path(put, path = "/api/movies/{id}", tag = "movies", security(("bearer" = [])), request_body = MovieInput,
     params(("id" = String, Path, description = "Movie id"),
         ("If-Match" = Option<String>, Header, description = "Change only this version (an ETag); `*` for any")),
@@ -324,10 +476,11 @@ pub async fn patch_movie(
     request_headers: HeaderMap,
     AppJson(patch): AppJson<MoviePatch>,
 ) -> ApiResult<Response> {
-    if patch.name.is_none() && patch.casts.is_none() && patch.genres.is_none() {
-        return Err(ApiError::BadRequest("Give at least one of name, casts, genres".into()));
-    }
-    let fields = MovieFields { name: patch.name, casts: patch.casts, genres: patch.genres };
+    let Some(fields) = patch.into_fields() else {
+        return Err(ApiError::BadRequest(
+            "Give at least one of name, year, runtime, casts, directors, genres, overview".into(),
+        ));
+    };
     let expected = conditional::if_match(&request_headers);
     Ok(with_etag(movies::update(state.store.as_ref(), &actor, &id, &fields, &expected).await?))
 }

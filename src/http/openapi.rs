@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, movies, ops, posters, users};
+use super::{auth, entries, movies, ops, posters, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -22,6 +22,7 @@ use super::{auth, movies, ops, posters, users};
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         posters::set_poster, posters::delete_poster, posters::poster_image,
+        entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         ops::health, ops::ready, ops::metrics,
     ),
@@ -29,6 +30,7 @@ use super::{auth, movies, ops, posters, users};
     tags(
         (name = "auth", description = "Accounts and sessions"),
         (name = "movies", description = "The catalogue"),
+        (name = "browse", description = "The genres, casts and directors movies list, with counts, for autocomplete and genre pages"),
         (name = "users", description = "Your account, and user administration"),
         (name = "operations", description = "Health checks and metrics"),
     )

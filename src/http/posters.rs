@@ -62,7 +62,7 @@ impl From<PosterChangeError> for ApiError {
 /// An image's bytes, as the OpenAPI document describes an upload's body and an image answer.
 #[derive(ToSchema)]
 #[schema(value_type = String, format = Binary)]
-pub struct ImageBytes(Vec<u8>);
+pub struct ImageBytes(#[allow(dead_code)] Vec<u8>); // only its schema is used
 
 /// Upload or replace a movie's poster (owner or admin).
 #[utoipa::path(put, path = "/api/movies/{id}/poster", tag = "movies", security(("bearer" = [])),
@@ -104,8 +104,7 @@ pub async fn set_poster(
         &state.posters,
         &actor,
         &id,
-        content_type,
-        body,
+        posters::Upload { content_type, body },
         &expected,
     )
     .await?;

@@ -9,6 +9,12 @@ pub fn tag_list() -> Schema {
     Schema::Array(ArrayBuilder::new().items(entry).min_items(Some(1)).max_items(Some(100)).build())
 }
 
+/// A list that may be empty (directors): up to 100 entries, each 1 to 200 characters.
+pub fn optional_tag_list() -> Schema {
+    let entry = ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(200));
+    Schema::Array(ArrayBuilder::new().items(entry).max_items(Some(100)).build())
+}
+
 /// Per-field reasons: each rejected field's name, with the list of why.
 pub fn field_errors() -> Schema {
     let reasons = ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String));

@@ -33,8 +33,8 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 
 use crate::auth::bcrypt_hash::{VERIFIED_COSTS, bcrypt_cost};
-use crate::domain::Movie;
 use crate::domain::{Email, MovieId, MovieName, UserId};
+use crate::domain::{Movie, Rating};
 use crate::mongo_export::{Documents, FileError, ObjectId, object_id};
 use crate::service::import_fields::tag_list;
 use crate::store::{ImportBatch, ImportSkip, ImportStore, ImportedUser, StoreError};
@@ -344,11 +344,18 @@ fn movie_from(
     }
     let (casts, genres) = (casts.entries, genres.entries);
     let created_at = id.created_at();
+    // The tutorial's movies have a name, casts and genres only.
     Some(Movie {
         id: MovieId::from_stored(hex),
         name,
+        year: None,
+        runtime: None,
         casts,
+        directors: Vec::new(),
         genres,
+        overview: None,
+        poster: None,
+        rating: Rating::default(),
         added_by: added_by.clone(),
         created_at,
         updated_at: created_at,

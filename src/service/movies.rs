@@ -6,8 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::{Actor, Invalid, Validator};
 use crate::domain::{Movie, now};
-use crate::domain::{MovieId, MovieName, TagList};
-use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreError};
+use crate::domain::{
+    MovieId, MovieName, Rating, TagList, optional_tag_list, parse_overview, parse_runtime, parse_year,
+};
+use crate::store::{
+    CatalogueEntry, Conflict, EntryKind, GuardedWrite, MovieChange, MovieFilters, MovieGuard, MoviePage, MovieQuery,
+    MovieStore, StoreError,
+};
 
 /// Why a catalogue request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -37,12 +42,17 @@ pub enum WriteKind {
 
 type MovieResult<T> = Result<T, MovieError>;
 
-/// Raw fields of a create, replace or patch; `None` means "not given".
+/// Raw fields of a create, replace or patch; `None` means "not given", and for the fields that
+/// may be empty, `Some(None)` means "given as `null`" (clear it).
 #[derive(Debug, Default)]
 pub struct MovieFields {
     pub name: Option<String>,
     pub casts: Option<Vec<String>>,
     pub genres: Option<Vec<String>>,
+    pub year: Option<Option<i64>>,
+    pub runtime: Option<Option<i64>>,
+    pub directors: Option<Vec<String>>,
+    pub overview: Option<Option<String>>,
 }
 
 /// Validated changes: each `Some` replaces the stored value.
@@ -50,6 +60,25 @@ struct ValidMovieFields {
     name: Option<String>,
     casts: Option<Vec<String>>,
     genres: Option<Vec<String>>,
+    year: Option<Option<i32>>,
+    runtime: Option<Option<i32>>,
+    directors: Option<Vec<String>>,
+    overview: Option<Option<String>>,
+}
+
+/// Checks `value` when given (and not `null`), recording why not under `field`. The outer
+/// `Option` of the answer is "given", the inner "null"; `Err(())` is "given, but invalid".
+fn check_nullable<T, U>(
+    v: &mut Validator,
+    field: &str,
+    value: Option<&Option<T>>,
+    parse: impl FnOnce(&T) -> Result<Option<U>, String>,
+) -> Result<Option<Option<U>>, ()> {
+    match value {
+        None => Ok(None),
+        Some(None) => Ok(Some(None)),
+        Some(Some(raw)) => v.check(field, parse(raw)).map(Some).ok_or(()),
+    }
 }
 
 fn validate(fields: &MovieFields) -> MovieResult<ValidMovieFields> {
@@ -57,17 +86,32 @@ fn validate(fields: &MovieFields) -> MovieResult<ValidMovieFields> {
     let name = fields.name.as_deref().map(|n| v.check("name", MovieName::parse(n).map(MovieName::into_inner)));
     let casts = fields.casts.as_deref().map(|c| v.check("casts", TagList::parse(c).map(TagList::into_inner)));
     let genres = fields.genres.as_deref().map(|g| v.check("genres", TagList::parse(g).map(TagList::into_inner)));
+    let directors = fields.directors.as_deref().map(|d| v.check("directors", optional_tag_list(d)));
+    let year = check_nullable(&mut v, "year", fields.year.as_ref(), |y| parse_year(*y).map(Some));
+    let runtime = check_nullable(&mut v, "runtime", fields.runtime.as_ref(), |r| parse_runtime(*r).map(Some));
+    let overview = check_nullable(&mut v, "overview", fields.overview.as_ref(), |o| parse_overview(o));
     // Each outer Option is "given", each inner one "valid"; only all-valid passes.
-    let all_valid =
-        [name.as_ref().map(Option::is_some), casts.as_ref().map(Option::is_some), genres.as_ref().map(Option::is_some)]
-            .iter()
-            .all(|valid| valid.unwrap_or(true));
-    v.finish(all_valid.then_some(ValidMovieFields {
-        name: name.flatten(),
-        casts: casts.flatten(),
-        genres: genres.flatten(),
-    }))
-    .map_err(MovieError::Invalid)
+    let lists_valid = [
+        name.as_ref().map(Option::is_some),
+        casts.as_ref().map(Option::is_some),
+        genres.as_ref().map(Option::is_some),
+        directors.as_ref().map(Option::is_some),
+    ]
+    .iter()
+    .all(|valid| valid.unwrap_or(true));
+    let valid = match (lists_valid, year, runtime, overview) {
+        (true, Ok(year), Ok(runtime), Ok(overview)) => Some(ValidMovieFields {
+            name: name.flatten(),
+            casts: casts.flatten(),
+            genres: genres.flatten(),
+            directors: directors.flatten(),
+            year,
+            runtime,
+            overview,
+        }),
+        _ => None,
+    };
+    v.finish(valid).map_err(MovieError::Invalid)
 }
 
 fn map_conflict(error: StoreError) -> MovieError {
@@ -87,8 +131,14 @@ pub async fn create(store: &dyn MovieStore, actor: &Actor, fields: &MovieFields)
     let movie = Movie {
         id: MovieId::generate(),
         name,
+        year: changes.year.flatten(),
+        runtime: changes.runtime.flatten(),
         casts,
+        directors: changes.directors.unwrap_or_default(),
         genres,
+        overview: changes.overview.flatten(),
+        poster: None,
+        rating: Rating::default(),
         added_by: actor.user.id.clone(),
         created_at: at,
         updated_at: at,
@@ -108,9 +158,25 @@ pub(super) fn parse_id(raw: &str) -> MovieResult<MovieId> {
     MovieId::parse(raw).ok_or(MovieError::NotFound)
 }
 
-/// A page of the listing, newest first.
+/// A page of the listing, in the query's order.
 pub async fn list(store: &dyn MovieStore, query: &MovieQuery) -> MovieResult<Arc<MoviePage>> {
     Ok(store.movie_page(query).await?)
+}
+
+/// How many movies `filters` hold.
+pub async fn count(store: &dyn MovieStore, filters: &MovieFilters) -> MovieResult<u64> {
+    Ok(store.count_movies(filters).await?)
+}
+
+/// The entries of a list with how many movies list each, most used first; with `prefix`, those
+/// it or any of whose words starts with (ignoring case).
+pub async fn entries(
+    store: &dyn MovieStore,
+    kind: EntryKind,
+    prefix: Option<&str>,
+    limit: u32,
+) -> MovieResult<Vec<CatalogueEntry>> {
+    Ok(store.catalogue_entries(kind, prefix, limit).await?)
 }
 
 /// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,
@@ -172,13 +238,22 @@ pub async fn update(
     let changes = validate(fields)?;
     let movie_id = &parse_id(movie_id)?;
     let guard = guard_for(store, actor, movie_id, expected, WriteKind::Update).await?;
-    let change = MovieChange { name: changes.name, casts: changes.casts, genres: changes.genres, at: now() };
+    let change = MovieChange {
+        name: changes.name,
+        casts: changes.casts,
+        genres: changes.genres,
+        year: changes.year,
+        runtime: changes.runtime,
+        directors: changes.directors,
+        overview: changes.overview,
+        at: now(),
+    };
     match store.update_movie(movie_id, &change, &guard).await.map_err(map_conflict)? {
         GuardedWrite::Done(movie) => {
             tracing::info!("movie updated");
             Ok(movie)
         }
-        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, WriteKind::Update)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_deref(), &guard, WriteKind::Update)),
     }
 }
 
@@ -196,6 +271,6 @@ pub async fn delete(
             tracing::info!("movie deleted");
             Ok(())
         }
-        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, WriteKind::Delete)),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_deref(), &guard, WriteKind::Delete)),
     }
 }

@@ -102,7 +102,13 @@ async fn checked_guard(
     if holds { Ok(guard) } else { Err(refusal_error(current.as_ref(), &guard, WriteKind::Update).into()) }
 }
 
-/// Sets the movie's poster from an upload of `content_type`: 200 with the movie as written.
+/// An upload: the body and the type its `Content-Type` declares.
+pub struct Upload<'a> {
+    pub content_type: Option<&'a str>,
+    pub body: Bytes,
+}
+
+/// Sets the movie's poster from an upload: the movie as written.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, movie_id = %movie_id))]
 pub async fn set(
     movies: &dyn MovieStore,
@@ -110,10 +116,10 @@ pub async fn set(
     pool: &PosterPool,
     actor: &Actor,
     movie_id: &str,
-    content_type: Option<&str>,
-    body: Bytes,
+    upload: Upload<'_>,
     expected: &ExpectedVersions,
 ) -> PosterResult<Movie> {
+    let Upload { content_type, body } = upload;
     let declared = content_type.and_then(UploadType::from_content_type).ok_or(PosterChangeError::UnsupportedType)?;
     let movie_id = &parse_id(movie_id)?;
     let guard = checked_guard(movies, actor, movie_id, expected).await?;
@@ -131,7 +137,7 @@ pub async fn set(
             tracing::info!(sources = poster.sources.len(), "poster set");
             Ok(movie)
         }
-        GuardedWrite::Refused { current } => Err(refusal_error(current.as_ref(), &guard, WriteKind::Update).into()),
+        GuardedWrite::Refused { current } => Err(refusal_error(current.as_deref(), &guard, WriteKind::Update).into()),
     }
 }
 
@@ -156,7 +162,7 @@ pub async fn remove(
             Some(movie) if movie.poster.is_none() && guard.owner.as_ref().is_none_or(|o| *o == movie.added_by) => {
                 Err(PosterChangeError::NoPoster)
             }
-            current => Err(refusal_error(current.as_ref(), &guard, WriteKind::Update).into()),
+            current => Err(refusal_error(current.as_deref(), &guard, WriteKind::Update).into()),
         },
     }
 }

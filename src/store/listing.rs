@@ -23,7 +23,8 @@ use std::sync::Arc;
 
 use super::coalesce::Coalescer;
 use super::page_cache::{MoviePage, PageCache};
-use super::{MovieCursor, MovieQuery, MovieStore, StoreError, StoreResult};
+use super::{MovieQuery, MovieStore, StoreError, StoreResult};
+use crate::domain::Movie;
 
 #[derive(Default)]
 pub(crate) struct Listings {
@@ -51,10 +52,11 @@ async fn read(movies: &dyn MovieStore, query: &MovieQuery) -> StoreResult<Arc<Mo
     let mut found = movies.list_movies(&MovieQuery { limit: query.limit + 1, ..query.clone() }).await?;
     let next = if found.len() > page_size {
         found.truncate(page_size);
-        found.last().map(|last| MovieCursor { created_at: last.created_at, id: last.id.clone() })
+        found.last().map(|(_, place)| place.clone())
     } else {
         None
     };
+    let found: Vec<Movie> = found.into_iter().map(|(movie, _)| movie).collect();
     let body = serde_json::to_vec(&found).map_err(StoreError::other)?;
     Ok(Arc::new(MoviePage::new(body.into(), next)))
 }

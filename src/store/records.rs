@@ -153,9 +153,21 @@ pub struct MovieChange {
     pub name: Option<String>,
     pub casts: Option<Vec<String>>,
     pub genres: Option<Vec<String>>,
+    /// `Some(None)` clears the year.
+    pub year: Option<Option<i32>>,
+    pub runtime: Option<Option<i32>>,
+    pub directors: Option<Vec<String>>,
+    pub overview: Option<Option<String>>,
     /// The new `updated_at`: at least this, and always later than the stored one, so that each
     /// change gives the movie a new version.
     pub at: DateTime<Utc>,
+}
+
+impl MovieChange {
+    /// A change of nothing but the version: a new `updated_at`.
+    pub fn touch(at: DateTime<Utc>) -> Self {
+        Self { name: None, casts: None, genres: None, year: None, runtime: None, directors: None, overview: None, at }
+    }
 }
 
 /// What a guarded write did. Why a refused write was refused (the movie is gone, someone
@@ -165,13 +177,60 @@ pub enum GuardedWrite<T> {
     Done(T),
     /// The guard did not hold; `current` is the movie as it stands (`None`: no such movie).
     Refused {
-        current: Option<Movie>,
+        current: Option<Box<Movie>>,
     },
 }
 
-/// Where a page of the newest-first listing starts: after this (created_at, id).
+/// The orders of `GET /api/movies`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum MovieSort {
+    /// Latest added first (the tutorial's order).
+    #[default]
+    Newest,
+    Oldest,
+    /// A to Z, ignoring case.
+    Title,
+    /// Latest year first, movies without a year last.
+    Year,
+    /// Highest average first, then most ratings; unrated last.
+    Rating,
+}
+
+impl MovieSort {
+    pub const ALL: [Self; 5] = [Self::Newest, Self::Oldest, Self::Title, Self::Year, Self::Rating];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Newest => "newest",
+            Self::Oldest => "oldest",
+            Self::Title => "title",
+            Self::Year => "year",
+            Self::Rating => "rating",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|sort| sort.name() == raw)
+    }
+}
+
+/// A movie's place in one order, ahead of its (created_at, id): the stored sort key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SortKey {
+    /// `newest` and `oldest`: the time alone.
+    Time,
+    /// The lowercased name, as the database lowercases it.
+    Title(String),
+    /// The year, 0 for none.
+    Year(i64),
+    /// The average in tenths (-1 unrated), then the number of ratings.
+    Rating(i64, i64),
+}
+
+/// Where a page of the listing starts: after this movie's place in the order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct MovieCursor {
+    pub key: SortKey,
     pub created_at: DateTime<Utc>,
     pub id: MovieId,
 }
@@ -180,14 +239,56 @@ pub struct MovieCursor {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct MovieQuery {
     pub limit: u32,
+    pub sort: MovieSort,
     pub after: Option<MovieCursor>,
+    pub filters: MovieFilters,
+}
+
+/// Which movies a listing (or its count) holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct MovieFilters {
     /// Exact entry, case-insensitive.
     pub genre: Option<String>,
     /// Exact entry, case-insensitive.
     pub cast: Option<String>,
+    /// Exact entry, case-insensitive.
+    pub director: Option<String>,
     /// Case-insensitive substring of the name, matched literally.
     pub name_contains: Option<String>,
     pub added_by: Option<UserId>,
+    /// Inclusive; a movie without a year is outside every range.
+    pub year_from: Option<i32>,
+    pub year_to: Option<i32>,
+}
+
+/// The lists a movie's entries come from, for the browsing endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EntryKind {
+    Genre,
+    Cast,
+    Director,
+}
+
+impl EntryKind {
+    /// As the store's `catalogue_entries.kind` says it.
+    pub fn stored(self) -> &'static str {
+        match self {
+            Self::Genre => "genre",
+            Self::Cast => "cast",
+            Self::Director => "director",
+        }
+    }
+}
+
+/// An entry of a list with the number of movies that list it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct CatalogueEntry {
+    /// A spelling of the entry (entries compare ignoring case).
+    #[schema(example = "Al Pacino")]
+    pub name: String,
+    /// Movies that list it.
+    #[schema(example = 12)]
+    pub count: u64,
 }
 
 /// A user from another system (`movie-bag import`), with the id and password hash it had there.

@@ -131,8 +131,20 @@ pub trait MovieStore: Send + Sync {
     /// A page of the listing, rendered, with where the next one starts: what `GET /api/movies`
     /// sends. Backends answer it through their [`super::listing::Listings`], which caches pages.
     async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>>;
-    /// Newest first; at most `query.limit` movies.
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>>;
+    /// In `query.sort`'s order, at most `query.limit` movies, each with its place in the order
+    /// (for the cursor of a page that ends with it).
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<(Movie, MovieCursor)>>;
+    /// How many movies `filters` hold: a kept count where one is kept (none, one genre, cast,
+    /// director or owner), else the matches counted.
+    async fn count_movies(&self, filters: &MovieFilters) -> StoreResult<u64>;
+    /// The entries of a list, most used first (ties by entry); with `prefix`, those it or any of
+    /// whose words starts with it, ignoring case.
+    async fn catalogue_entries(
+        &self,
+        kind: EntryKind,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<CatalogueEntry>>;
     /// The catalogue's change counter: raised by every committed movie write, in the write's own
     /// transaction, so an unchanged value means an unchanged catalogue (see [`listing`]).
     async fn catalogue_version(&self) -> StoreResult<i64>;

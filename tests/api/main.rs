@@ -33,6 +33,7 @@ mod password_reset;
 mod passwords;
 mod posters;
 mod rate_limits;
+mod record;
 mod scale_out;
 mod security;
 mod security_log;

@@ -14,7 +14,10 @@ backend_tests! {
         let user = app.new_user().await;
         let body = json!({"name": "Every Field", "casts": ["A", "B", "C"], "genres": ["One", "Two"]});
         let id = app.post("/api/movies", body.clone(), Some(&user.token)).await.body["id"].as_str().unwrap().to_owned();
-        let expected_keys = ["added_by", "casts", "created_at", "genres", "id", "name", "updated_at"];
+        let expected_keys = [
+            "added_by", "casts", "created_at", "directors", "genres", "id", "name", "overview", "poster", "rating",
+            "runtime", "updated_at", "year",
+        ];
         let by_id = app.movie(&id).await.body;
         let listed = app.get("/api/movies", None).await.body[0].clone();
         let patched =

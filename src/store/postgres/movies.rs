@@ -9,13 +9,15 @@ use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
 use super::{PgStore, unique_as};
-use crate::domain::Movie;
+use crate::domain::{Movie, Rating};
 use crate::domain::{MovieId, UserId};
-use crate::store::listing_plan::{ListingPlan, ListingSql, ListingValue, contains_pattern};
-use crate::store::sql::movies::{self, movie_columns};
+use crate::store::listing_plan::{CountPlan, ListingPlan, ListingSql, ListingValue, contains_pattern};
+use crate::store::sql::counts;
+use crate::store::sql::movies::{self, movie_columns, movie_row};
 use crate::store::statement::Sql;
 use crate::store::{
-    Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreError, StoreResult,
+    CatalogueEntry, Conflict, EntryKind, GuardedWrite, MovieChange, MovieCursor, MovieFilters, MovieGuard, MoviePage,
+    MovieQuery, MovieStore, StoreError, StoreResult,
 };
 
 /// A guarded replace or patch: each changeable column takes a flag and a value, written (`NULL`
@@ -27,11 +29,15 @@ static UPDATE_MOVIE: Sql = Sql::new(concat!(
     "UPDATE movies SET name = CASE WHEN $1 THEN $2 ELSE name END,
         casts = CASE WHEN $3 THEN $4::text[] ELSE casts END,
         genres = CASE WHEN $5 THEN $6::text[] ELSE genres END,
-        updated_at = GREATEST($7, updated_at + interval '1 microsecond')
-     WHERE id = $8 AND ($9::text IS NULL OR added_by = $9)
-       AND ($10::timestamptz IS NULL OR updated_at = $10)
+        year = CASE WHEN $7 THEN $8::integer ELSE year END,
+        runtime = CASE WHEN $9 THEN $10::integer ELSE runtime END,
+        directors = CASE WHEN $11 THEN $12::text[] ELSE directors END,
+        overview = CASE WHEN $13 THEN $14::text ELSE overview END,
+        updated_at = GREATEST($15, updated_at + interval '1 microsecond')
+     WHERE id = $16 AND ($17::text IS NULL OR added_by = $17)
+       AND ($18::timestamptz IS NULL OR updated_at = $18)
      RETURNING ",
-    movie_columns!()
+    movie_row!()
 ));
 
 static DELETE_MOVIE: Sql = Sql::new(
@@ -50,10 +56,13 @@ macro_rules! insert_from_arrays {
             "INSERT INTO movies (",
             movie_columns!(),
             ")
-             SELECT t.id, t.name, ARRAY(SELECT jsonb_array_elements_text(t.casts::jsonb)),
-                    ARRAY(SELECT jsonb_array_elements_text(t.genres::jsonb)), t.added_by, t.created_at, t.updated_at
-             FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[],
-                         $7::timestamptz[]) WITH ORDINALITY AS t(",
+             SELECT t.id, t.name, t.year, t.runtime, ARRAY(SELECT jsonb_array_elements_text(t.casts::jsonb)),
+                    ARRAY(SELECT jsonb_array_elements_text(t.directors::jsonb)),
+                    ARRAY(SELECT jsonb_array_elements_text(t.genres::jsonb)), t.overview, t.poster,
+                    t.added_by, t.created_at, t.updated_at
+             FROM unnest($1::text[], $2::text[], $3::integer[], $4::integer[], $5::text[], $6::text[], $7::text[],
+                         $8::text[], $9::text[], $10::text[], $11::timestamptz[], $12::timestamptz[])
+                  WITH ORDINALITY AS t(",
             movie_columns!(),
             ", position) ",
             $condition,
@@ -66,7 +75,7 @@ macro_rules! insert_from_arrays {
 
 /// Creates: a movie whose name is taken (by another movie or an earlier one of the batch) is
 /// skipped; any other refusal fails the statement.
-pub(super) static INSERT_MOVIES: Sql = Sql::new(insert_from_arrays!("", "ON CONFLICT (name) DO NOTHING"));
+pub(super) static INSERT_MOVIES: Sql = Sql::new(insert_from_arrays!("", "ON CONFLICT (name, year_key) DO NOTHING"));
 
 /// An import's movies: also skipped when the id exists (an earlier import) or the owner does not.
 pub(super) static IMPORT_MOVIES: Sql = Sql::new(insert_from_arrays!(
@@ -78,13 +87,22 @@ pub(super) static IMPORT_MOVIES: Sql = Sql::new(insert_from_arrays!(
 pub(super) static STATEMENTS: &[&Sql] =
     &[&UPDATE_MOVIE, &DELETE_MOVIE, &CATALOGUE_VERSION, &INSERT_MOVIES, &IMPORT_MOVIES];
 
-/// The movie in a row that holds the `movie_columns!` (by name: extra columns are fine).
+/// The movie in a row that holds the `movie_row!` columns (by name: extra columns are fine).
 pub(super) fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
+    let poster: Option<String> = row.try_get("poster")?;
+    let rating_sum: i32 = row.try_get("rating_sum")?;
+    let rating_count: i32 = row.try_get("rating_count")?;
     Ok(Movie {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
+        year: row.try_get("year")?,
+        runtime: row.try_get("runtime")?,
         casts: row.try_get("casts")?,
+        directors: row.try_get("directors")?,
         genres: row.try_get("genres")?,
+        overview: row.try_get("overview")?,
+        poster: poster.map(|text| serde_json::from_str(&text)).transpose().map_err(StoreError::other)?,
+        rating: Rating::from_half_stars(rating_sum.into(), rating_count.into()),
         added_by: row.try_get("added_by")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -96,11 +114,20 @@ pub(super) fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
 pub(super) struct MovieArrays {
     ids: Vec<String>,
     names: Vec<String>,
+    years: Vec<Option<i32>>,
+    runtimes: Vec<Option<i32>>,
     casts: Vec<String>,
+    directors: Vec<String>,
     genres: Vec<String>,
+    overviews: Vec<Option<String>>,
+    posters: Vec<Option<String>>,
     owners: Vec<String>,
     created: Vec<DateTime<Utc>>,
     updated: Vec<DateTime<Utc>>,
+}
+
+fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+    serde_json::to_string(value).map_err(StoreError::other)
 }
 
 impl MovieArrays {
@@ -109,8 +136,13 @@ impl MovieArrays {
         for movie in movies {
             arrays.ids.push(movie.id.to_string());
             arrays.names.push(movie.name.clone());
-            arrays.casts.push(serde_json::to_string(&movie.casts).map_err(StoreError::other)?);
-            arrays.genres.push(serde_json::to_string(&movie.genres).map_err(StoreError::other)?);
+            arrays.years.push(movie.year);
+            arrays.runtimes.push(movie.runtime);
+            arrays.casts.push(json_text(&movie.casts)?);
+            arrays.directors.push(json_text(&movie.directors)?);
+            arrays.genres.push(json_text(&movie.genres)?);
+            arrays.overviews.push(movie.overview.clone());
+            arrays.posters.push(movie.poster.as_ref().map(json_text).transpose()?);
             arrays.owners.push(movie.added_by.to_string());
             arrays.created.push(movie.created_at);
             arrays.updated.push(movie.updated_at);
@@ -123,8 +155,13 @@ impl MovieArrays {
         sqlx::query(statement.postgres())
             .bind(self.ids)
             .bind(self.names)
+            .bind(self.years)
+            .bind(self.runtimes)
             .bind(self.casts)
+            .bind(self.directors)
             .bind(self.genres)
+            .bind(self.overviews)
+            .bind(self.posters)
             .bind(self.owners)
             .bind(self.created)
             .bind(self.updated)
@@ -162,6 +199,14 @@ impl MovieStore for PgStore {
             .bind(change.casts.as_deref())
             .bind(change.genres.is_some())
             .bind(change.genres.as_deref())
+            .bind(change.year.is_some())
+            .bind(change.year.flatten())
+            .bind(change.runtime.is_some())
+            .bind(change.runtime.flatten())
+            .bind(change.directors.is_some())
+            .bind(change.directors.as_deref())
+            .bind(change.overview.is_some())
+            .bind(change.overview.as_ref().and_then(Option::as_deref))
             .bind(change.at)
             .bind(movie_id)
             .bind(&guard.owner)
@@ -171,7 +216,7 @@ impl MovieStore for PgStore {
             .map_err(unique_as(Conflict::MovieNameTaken))?;
         match updated.as_ref().map(movie_from_row).transpose()? {
             Some(movie) => Ok(GuardedWrite::Done(movie)),
-            None => Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await? }),
+            None => Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await?.map(Box::new) }),
         }
     }
 
@@ -185,16 +230,83 @@ impl MovieStore for PgStore {
         if done.rows_affected() > 0 {
             return Ok(GuardedWrite::Done(()));
         }
-        Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await? })
+        Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await?.map(Box::new) })
     }
 
     async fn movie_page(&self, query: &MovieQuery) -> StoreResult<Arc<MoviePage>> {
         self.listings.page(self, query).await
     }
 
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<(Movie, MovieCursor)>> {
         let rows = bound(listing_sql(query)).fetch_all(&self.pool).await?;
-        rows.iter().map(movie_from_row).collect()
+        rows.iter()
+            .map(|row| {
+                let movie = movie_from_row(row)?;
+                let place = ListingPlan::cursor_of(query.sort, &movie, row.try_get("sort_title")?);
+                Ok((movie, place))
+            })
+            .collect()
+    }
+
+    async fn count_movies(&self, filters: &MovieFilters) -> StoreResult<u64> {
+        let scope = |scope: &str| sqlx::query_scalar(counts::MOVIES_IN_SCOPE.postgres()).bind(scope.to_owned());
+        let counted: i64 = match CountPlan::for_filters(filters) {
+            CountPlan::Total => scope("").fetch_one(&self.pool).await?,
+            CountPlan::Owner(owner) => scope(owner.as_str()).fetch_one(&self.pool).await?,
+            CountPlan::Entry(kind, entry) => {
+                sqlx::query_scalar(counts::MOVIES_OF_ENTRY.postgres())
+                    .bind(kind.stored())
+                    .bind(entry)
+                    .fetch_one(&self.pool)
+                    .await?
+            }
+            CountPlan::Matches => {
+                let sql = count_sql(filters);
+                let query =
+                    sql.values.into_iter().fold(
+                        sqlx::query_scalar(AssertSqlSafe(sql.text)),
+                        |query, value| match value {
+                            ListingValue::Text(text) => query.bind(text),
+                            ListingValue::Time(time) => query.bind(time),
+                            ListingValue::Int(n) => query.bind(n),
+                        },
+                    );
+                query.fetch_one(&self.pool).await?
+            }
+        };
+        Ok(u64::try_from(counted).unwrap_or(0))
+    }
+
+    async fn catalogue_entries(
+        &self,
+        kind: EntryKind,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<CatalogueEntry>> {
+        let rows = match prefix {
+            None => {
+                sqlx::query(counts::MOST_USED_ENTRIES.postgres())
+                    .bind(kind.stored())
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            Some(prefix) => {
+                sqlx::query(counts::ENTRIES_STARTING_WITH.postgres())
+                    .bind(kind.stored())
+                    .bind(prefix)
+                    .bind(counts::PAST_EVERY_PREFIX)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|row| {
+                let count: i64 = row.try_get("movies")?;
+                Ok(CatalogueEntry { name: row.try_get("label")?, count: u64::try_from(count).unwrap_or(0) })
+            })
+            .collect()
     }
 
     async fn catalogue_version(&self) -> StoreResult<i64> {
@@ -211,13 +323,27 @@ impl MovieStore for PgStore {
 /// The listing's SQL and its values.
 pub(super) fn listing_sql(query: &MovieQuery) -> ListingSql {
     let plan = ListingPlan::for_query(query);
-    let mut sql = ListingSql::walk(query, &plan, "");
-    if let Some(fragment) = &query.name_contains {
-        // Answered by the pg_trgm index on lower(name).
-        sql.push(" AND lower(m.name) LIKE ").bind(ListingValue::Text(contains_pattern(fragment))).push(" ESCAPE '\\'");
+    let mut sql = ListingSql::walk(query, &plan);
+    if let Some(fragment) = &query.filters.name_contains {
+        match_name(&mut sql, fragment);
     }
     sql.order_and_limit(&plan, query.limit);
     sql
+}
+
+/// Counting the movies `filters` hold, where no kept count answers.
+pub(super) fn count_sql(filters: &MovieFilters) -> ListingSql {
+    let query = MovieQuery { filters: filters.clone(), ..MovieQuery::default() };
+    let mut sql = ListingSql::count(filters, &ListingPlan::for_query(&query));
+    if let Some(fragment) = &filters.name_contains {
+        match_name(&mut sql, fragment);
+    }
+    sql
+}
+
+/// The name filter, answered by the pg_trgm index on lower(name).
+fn match_name(sql: &mut ListingSql, fragment: &str) {
+    sql.push(" AND lower(m.name) LIKE ").bind(ListingValue::Text(contains_pattern(fragment))).push(" ESCAPE '\\'");
 }
 
 /// `sql` ready to run, each value bound as its PostgreSQL type.

@@ -51,7 +51,7 @@ impl PgStore {
             .await?;
         let Some(row) = written else {
             drop(tx);
-            return Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await? });
+            return Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await?.map(Box::new) });
         };
         let movie = movie_from_row(&row)?;
         sqlx::query(posters::DELETE_POSTER_IMAGES.postgres()).bind(movie_id).execute(&mut *tx).await?;

@@ -40,6 +40,12 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
                 panic!("{error}\n in: {text}");
             }
         }
+        for filters in crate::store::sqlite::tests::listing_filters() {
+            let text = movies::count_sql(&filters).text;
+            if let Err(error) = db.prepare(sqlx::AssertSqlSafe(text.clone()).into_sql_str()).await {
+                panic!("{error}\n in: {text}");
+            }
+        }
         db.close().await.ok();
     };
     outcome.await;

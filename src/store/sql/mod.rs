@@ -2,6 +2,7 @@
 //! [`Sql`](super::statement::Sql)). A statement whose text differs between the dialects sits
 //! beside the method that runs it, in the backend's own file for the aggregate.
 
+pub mod counts;
 pub mod limits;
 pub mod mail;
 pub mod movies;
@@ -15,5 +16,8 @@ use super::statement::Sql;
 /// Every shared statement, for the test that prepares each one on both backends.
 #[cfg(test)]
 pub fn all() -> impl Iterator<Item = &'static Sql> {
-    [limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL].into_iter().flatten().copied()
+    [counts::ALL, limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL]
+        .into_iter()
+        .flatten()
+        .copied()
 }

@@ -3,20 +3,28 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use rusqlite::ToSql as _;
 use rusqlite::types::{ToSqlOutput, Value};
 use rusqlite::{Connection, OptionalExtension, Row, params, params_from_iter};
 
 use super::engine::unique_as;
 use super::{SqliteStore, corrupt, micros, time_of};
-use crate::domain::Movie;
+use crate::domain::{Movie, Poster, Rating};
 use crate::domain::{MovieId, UserId};
-use crate::store::listing_plan::{ListingPlan, ListingSql, ListingValue, contains_pattern};
-use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns};
+use crate::store::listing_plan::{CountPlan, ListingPlan, ListingSql, ListingValue, contains_pattern, order_by};
+use crate::store::sql::counts;
+use crate::store::sql::movies::{self, MOVIE_COLUMNS, movie_columns, movie_row};
 use crate::store::statement::{Sql, numbered_for_sqlite};
-use crate::store::{Conflict, GuardedWrite, MovieChange, MovieGuard, MoviePage, MovieQuery, MovieStore, StoreResult};
+use crate::store::{
+    CatalogueEntry, Conflict, EntryKind, GuardedWrite, MovieChange, MovieCursor, MovieFilters, MovieGuard, MoviePage,
+    MovieQuery, MovieStore, StoreResult,
+};
 
-static INSERT_MOVIE: Sql =
-    Sql::new(concat!("INSERT INTO movies (", movie_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7)"));
+static INSERT_MOVIE: Sql = Sql::new(concat!(
+    "INSERT INTO movies (",
+    movie_columns!(),
+    ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+));
 
 /// A guarded replace or patch. Each changeable column takes a flag and a value: the value is
 /// written (`NULL` too) when its flag is true, the stored one kept otherwise. Then the new
@@ -27,10 +35,14 @@ static UPDATE_MOVIE: Sql = Sql::new(concat!(
     "UPDATE movies SET name = CASE WHEN $1 THEN $2 ELSE name END,
         casts = CASE WHEN $3 THEN $4 ELSE casts END,
         genres = CASE WHEN $5 THEN $6 ELSE genres END,
-        updated_at = max($7, updated_at + 1)
-     WHERE id = $8 AND ($9 IS NULL OR added_by = $9) AND ($10 IS NULL OR updated_at = $10)
+        year = CASE WHEN $7 THEN $8 ELSE year END,
+        runtime = CASE WHEN $9 THEN $10 ELSE runtime END,
+        directors = CASE WHEN $11 THEN $12 ELSE directors END,
+        overview = CASE WHEN $13 THEN $14 ELSE overview END,
+        updated_at = max($15, updated_at + 1)
+     WHERE id = $16 AND ($17 IS NULL OR added_by = $17) AND ($18 IS NULL OR updated_at = $18)
      RETURNING ",
-    movie_columns!()
+    movie_row!()
 ));
 
 static DELETE_MOVIE: Sql =
@@ -46,13 +58,28 @@ fn json_list(list: &[String]) -> rusqlite::Result<ToSqlOutput<'static>> {
     serde_json::to_string(list).map(ToSqlOutput::from).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
 }
 
+/// The poster as the JSON text SQLite keeps.
+fn poster_json(poster: Option<&Poster>) -> rusqlite::Result<ToSqlOutput<'static>> {
+    match poster {
+        None => Ok(ToSqlOutput::from(rusqlite::types::Null)),
+        Some(poster) => serde_json::to_string(poster)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into())),
+    }
+}
+
 /// A movie's values in `movie_columns!` order.
 pub(super) fn movie_values(movie: &Movie) -> rusqlite::Result<[ToSqlOutput<'_>; MOVIE_COLUMNS]> {
     Ok([
         ToSqlOutput::from(movie.id.as_str()),
         ToSqlOutput::from(movie.name.as_str()),
+        movie.year.to_sql()?,
+        movie.runtime.to_sql()?,
         json_list(&movie.casts)?,
+        json_list(&movie.directors)?,
         json_list(&movie.genres)?,
+        movie.overview.to_sql()?,
+        poster_json(movie.poster.as_ref())?,
         ToSqlOutput::from(movie.added_by.as_str()),
         ToSqlOutput::from(micros(movie.created_at)),
         ToSqlOutput::from(micros(movie.updated_at)),
@@ -64,13 +91,24 @@ fn list_of(row: &Row<'_>, column: &str) -> rusqlite::Result<Vec<String>> {
     serde_json::from_str(&text).map_err(|e| corrupt(row, column, e))
 }
 
-/// The movie in a row that holds the `movie_columns!` (by name: extra columns are fine).
+fn poster_of(row: &Row<'_>) -> rusqlite::Result<Option<Poster>> {
+    let text: Option<String> = row.get("poster")?;
+    text.map(|text| serde_json::from_str(&text).map_err(|e| corrupt(row, "poster", e))).transpose()
+}
+
+/// The movie in a row that holds the `movie_row!` columns (by name: extra columns are fine).
 pub(super) fn movie_from_row(row: &Row<'_>) -> rusqlite::Result<Movie> {
     Ok(Movie {
         id: row.get("id")?,
         name: row.get("name")?,
+        year: row.get("year")?,
+        runtime: row.get("runtime")?,
         casts: list_of(row, "casts")?,
+        directors: list_of(row, "directors")?,
         genres: list_of(row, "genres")?,
+        overview: row.get("overview")?,
+        poster: poster_of(row)?,
+        rating: Rating::from_half_stars(row.get("rating_sum")?, row.get("rating_count")?),
         added_by: row.get("added_by")?,
         created_at: time_of(row, "created_at")?,
         updated_at: time_of(row, "updated_at")?,
@@ -112,6 +150,7 @@ impl MovieStore for SqliteStore {
             .write(move |db| {
                 let casts = change.casts.as_deref().map(json_list).transpose()?;
                 let genres = change.genres.as_deref().map(json_list).transpose()?;
+                let directors = change.directors.as_deref().map(json_list).transpose()?;
                 let updated = db
                     .prepare_cached(UPDATE_MOVIE.sqlite())?
                     .query_row(
@@ -122,6 +161,14 @@ impl MovieStore for SqliteStore {
                             casts,
                             genres.is_some(),
                             genres,
+                            change.year.is_some(),
+                            change.year.flatten(),
+                            change.runtime.is_some(),
+                            change.runtime.flatten(),
+                            directors.is_some(),
+                            directors,
+                            change.overview.is_some(),
+                            change.overview.as_ref().and_then(Option::as_deref),
                             micros(change.at),
                             movie_id,
                             guard.owner,
@@ -133,7 +180,7 @@ impl MovieStore for SqliteStore {
                     .map_err(unique_as(Conflict::MovieNameTaken))?;
                 match updated {
                     Some(movie) => Ok(GuardedWrite::Done(movie)),
-                    None => Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)? }),
+                    None => Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)?.map(Box::new) }),
                 }
             })
             .await
@@ -151,7 +198,7 @@ impl MovieStore for SqliteStore {
                 if deleted > 0 {
                     return Ok(GuardedWrite::Done(()));
                 }
-                Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)? })
+                Ok(GuardedWrite::Refused { current: current_movie(db, &movie_id)?.map(Box::new) })
             })
             .await
     }
@@ -160,25 +207,76 @@ impl MovieStore for SqliteStore {
         self.listings.page(self, query).await
     }
 
-    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<Movie>> {
+    async fn list_movies(&self, query: &MovieQuery) -> StoreResult<Vec<(Movie, MovieCursor)>> {
         let query = query.clone();
         self.engine
             .scan(move |db| {
-                let name_match = match &query.name_contains {
+                let name_match = match &query.filters.name_contains {
                     None => NameMatch::Any,
                     Some(fragment) if fragment.chars().count() < 3 => NameMatch::Scan,
                     Some(_) => {
-                        // A common fragment's newest matches sit near the front of the walk,
+                        // A common fragment's first matches sit near the front of the walk,
                         // where a plain substring test finds them at once; a rare one's do not,
                         // and the trigram index finds them instead. Try the cheap window first.
-                        let window = fetch_movies(db, &listing_sql(&query, NameMatch::Window(TRIGRAM_WINDOW)))?;
+                        let window = fetch_movies(db, &query, &listing_sql(&query, NameMatch::Window(TRIGRAM_WINDOW)))?;
                         if window.len() == query.limit as usize {
                             return Ok(window);
                         }
                         NameMatch::Trigram
                     }
                 };
-                fetch_movies(db, &listing_sql(&query, name_match))
+                fetch_movies(db, &query, &listing_sql(&query, name_match))
+            })
+            .await
+    }
+
+    async fn count_movies(&self, filters: &MovieFilters) -> StoreResult<u64> {
+        let filters = filters.clone();
+        self.engine
+            .scan(move |db| {
+                let counted: i64 = match CountPlan::for_filters(&filters) {
+                    CountPlan::Total => {
+                        db.prepare_cached(counts::MOVIES_IN_SCOPE.sqlite())?.query_row([""], |row| row.get(0))?
+                    }
+                    CountPlan::Owner(owner) => db
+                        .prepare_cached(counts::MOVIES_IN_SCOPE.sqlite())?
+                        .query_row([owner.as_str()], |row| row.get(0))?,
+                    CountPlan::Entry(kind, entry) => db
+                        .prepare_cached(counts::MOVIES_OF_ENTRY.sqlite())?
+                        .query_row([kind.stored(), entry], |row| row.get(0))?,
+                    CountPlan::Matches => {
+                        let sql = count_sql(&filters);
+                        db.prepare_cached(&sql.text)?
+                            .query_row(params_from_iter(sql.params.iter()), |row| row.get(0))?
+                    }
+                };
+                Ok(u64::try_from(counted).unwrap_or(0))
+            })
+            .await
+    }
+
+    async fn catalogue_entries(
+        &self,
+        kind: EntryKind,
+        prefix: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<Vec<CatalogueEntry>> {
+        let prefix = prefix.map(str::to_owned);
+        self.engine
+            .scan(move |db| {
+                let entry = |row: &Row<'_>| {
+                    Ok(CatalogueEntry { name: row.get(0)?, count: u64::try_from(row.get::<_, i64>(1)?).unwrap_or(0) })
+                };
+                match &prefix {
+                    None => db
+                        .prepare_cached(counts::MOST_USED_ENTRIES.sqlite())?
+                        .query_map(params![kind.stored(), limit], entry)?
+                        .collect(),
+                    Some(prefix) => db
+                        .prepare_cached(counts::ENTRIES_STARTING_WITH.sqlite())?
+                        .query_map(params![kind.stored(), prefix, counts::PAST_EVERY_PREFIX, limit], entry)?
+                        .collect(),
+                }
             })
             .await
     }
@@ -220,55 +318,86 @@ pub(super) struct BuiltQuery {
     params: Vec<Value>,
 }
 
-pub(super) fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> BuiltQuery {
-    let plan = ListingPlan::for_query(query);
-    let extra = format!(", {} AS key_at, {} AS key_id", plan.order_at, plan.order_id);
-    let mut sql = ListingSql::default();
-    if let NameMatch::Window(_) = name_match {
-        sql.push("SELECT * FROM (");
+impl BuiltQuery {
+    fn of(sql: ListingSql) -> Self {
+        let params = sql
+            .values
+            .into_iter()
+            .map(|value| match value {
+                ListingValue::Text(text) => Value::Text(text),
+                ListingValue::Time(time) => Value::Integer(micros(time)),
+                ListingValue::Int(n) => Value::Integer(n),
+            })
+            .collect();
+        Self { text: numbered_for_sqlite(&sql.text), params }
     }
-    let walk = ListingSql::walk(query, &plan, &extra);
-    sql.push(walk.text);
-    sql.values = walk.values;
-    let like_pattern = || ListingValue::Text(contains_pattern(query.name_contains.as_deref().unwrap_or_default()));
+}
+
+/// The name filter's condition on `movies m`, for every way but the window.
+fn match_name(sql: &mut ListingSql, fragment: &str, name_match: NameMatch) {
     match name_match {
         NameMatch::Any | NameMatch::Window(_) => {}
         NameMatch::Scan => {
-            sql.push(" AND lower(m.name) LIKE ").bind(like_pattern()).push(" ESCAPE '\\'");
+            sql.push(" AND lower(m.name) LIKE ")
+                .bind(ListingValue::Text(contains_pattern(fragment)))
+                .push(" ESCAPE '\\'");
         }
         NameMatch::Trigram => {
             // A quoted FTS5 phrase matches the characters literally.
-            let fragment = query.name_contains.as_deref().unwrap_or_default();
             let phrase = format!("\"{}\"", fragment.replace('"', "\"\""));
             sql.push(" AND m.rowid IN (SELECT rowid FROM movie_names WHERE movie_names MATCH ")
                 .bind(ListingValue::Text(phrase))
                 .push(")");
         }
     }
+}
+
+pub(super) fn listing_sql(query: &MovieQuery, name_match: NameMatch) -> BuiltQuery {
+    let plan = ListingPlan::for_query(query);
+    let fragment = query.filters.name_contains.as_deref().unwrap_or_default();
+    let mut sql = ListingSql::default();
+    if let NameMatch::Window(_) = name_match {
+        sql.push("SELECT * FROM (");
+    }
+    let walk = ListingSql::walk(query, &plan);
+    sql.push(walk.text);
+    sql.values = walk.values;
+    match_name(&mut sql, fragment, name_match);
     match name_match {
         NameMatch::Window(window) => {
             sql.order_and_limit(&plan, window);
-            sql.push(") WHERE lower(name) LIKE ").bind(like_pattern()).push(" ESCAPE '\\'");
-            sql.push(" ORDER BY key_at DESC, key_id DESC LIMIT ").bind(ListingValue::Int(i64::from(query.limit)));
+            sql.push(") WHERE lower(name) LIKE ")
+                .bind(ListingValue::Text(contains_pattern(fragment)))
+                .push(" ESCAPE '\\'");
+            let outer_keys: Vec<String> = (0..plan.keys.len()).map(|i| format!("sort_k{i}")).collect();
+            sql.push(" ORDER BY ").push(order_by(outer_keys.iter().map(String::as_str), plan.descending));
+            sql.push(" LIMIT ").bind(ListingValue::Int(i64::from(query.limit)));
         }
         _ => {
             sql.order_and_limit(&plan, query.limit);
         }
     }
-    let params = sql
-        .values
-        .into_iter()
-        .map(|value| match value {
-            ListingValue::Text(text) => Value::Text(text),
-            ListingValue::Time(time) => Value::Integer(micros(time)),
-            ListingValue::Int(n) => Value::Integer(n),
-        })
-        .collect();
-    BuiltQuery { text: numbered_for_sqlite(&sql.text), params }
+    BuiltQuery::of(sql)
 }
 
-fn fetch_movies(db: &Connection, sql: &BuiltQuery) -> rusqlite::Result<Vec<Movie>> {
+/// Counting the movies `filters` hold, where no kept count answers.
+pub(super) fn count_sql(filters: &MovieFilters) -> BuiltQuery {
+    let query = MovieQuery { filters: filters.clone(), ..MovieQuery::default() };
+    let plan = ListingPlan::for_query(&query);
+    let mut sql = ListingSql::count(filters, &plan);
+    if let Some(fragment) = &filters.name_contains {
+        let name_match = if fragment.chars().count() < 3 { NameMatch::Scan } else { NameMatch::Trigram };
+        match_name(&mut sql, fragment, name_match);
+    }
+    BuiltQuery::of(sql)
+}
+
+fn fetch_movies(db: &Connection, query: &MovieQuery, sql: &BuiltQuery) -> rusqlite::Result<Vec<(Movie, MovieCursor)>> {
     let mut statement = db.prepare_cached(&sql.text)?;
-    let rows = statement.query_map(params_from_iter(sql.params.iter()), movie_from_row)?;
+    let rows = statement.query_map(params_from_iter(sql.params.iter()), |row| {
+        let movie = movie_from_row(row)?;
+        let place = ListingPlan::cursor_of(query.sort, &movie, row.get("sort_title")?);
+        Ok((movie, place))
+    })?;
     rows.collect()
 }

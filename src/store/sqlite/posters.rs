@@ -53,7 +53,7 @@ fn write_poster(
     let Some(movie) = written else {
         let current =
             db.prepare_cached(movie_sql::MOVIE_BY_ID.sqlite())?.query_row([movie_id], movie_from_row).optional()?;
-        return Ok(GuardedWrite::Refused { current });
+        return Ok(GuardedWrite::Refused { current: current.map(Box::new) });
     };
     db.prepare_cached(posters::DELETE_POSTER_IMAGES.sqlite())?.execute([movie_id])?;
     let mut insert = db.prepare_cached(posters::INSERT_POSTER_IMAGE.sqlite())?;
@@ -97,7 +97,7 @@ impl PosterStore for SqliteStore {
         self.engine
             .read(move |db| {
                 db.prepare_cached(posters::POSTER_IMAGE.sqlite())?
-                    .query_row([key], |row| {
+                    .query_row([&key], |row| {
                         Ok(StoredPosterImage {
                             content_type: row.get(0)?,
                             bytes: bytes::Bytes::from(row.get::<_, Vec<u8>>(1)?),

@@ -4,10 +4,10 @@
 
 use rusqlite::Connection;
 
-use super::movies::{NameMatch, listing_sql};
+use super::movies::{NameMatch, count_sql, listing_sql};
 use super::{import, mail, migrate, movies, posters, seed, sessions};
 use crate::domain::{MovieId, UserId};
-use crate::store::records::{MovieCursor, MovieQuery};
+use crate::store::records::{MovieCursor, MovieFilters, MovieQuery, MovieSort, SortKey};
 use crate::store::sql;
 
 fn migrated() -> Connection {
@@ -16,25 +16,50 @@ fn migrated() -> Connection {
     connection
 }
 
-/// Every shape a listing's SQL takes: each filter on or off, each way of matching a name.
-pub(crate) fn listing_queries() -> Vec<MovieQuery> {
-    let mut queries = Vec::new();
-    for genre in [None, Some("drama".to_owned())] {
+/// The place after which a page of `sort` starts, for shapes with a cursor.
+fn cursor_for(sort: MovieSort) -> MovieCursor {
+    let key = match sort {
+        MovieSort::Newest | MovieSort::Oldest => SortKey::Time,
+        MovieSort::Title => SortKey::Title("heat".into()),
+        MovieSort::Year => SortKey::Year(1995),
+        MovieSort::Rating => SortKey::Rating(45, 3),
+    };
+    MovieCursor { key, created_at: crate::domain::now(), id: MovieId::generate() }
+}
+
+/// Every set of filters a listing or a count may have: each on or off.
+pub(crate) fn listing_filters() -> Vec<MovieFilters> {
+    let mut all = Vec::new();
+    for (genre, director) in [(None, None), (Some("drama".to_owned()), None), (None, Some("michael mann".to_owned()))] {
         for cast in [None, Some("al pacino".to_owned())] {
             for name_contains in [None, Some("he".to_owned()), Some("heat".to_owned())] {
                 for added_by in [None, Some(UserId::generate())] {
-                    for after in [None, Some(MovieCursor { created_at: crate::domain::now(), id: MovieId::generate() })]
-                    {
-                        queries.push(MovieQuery {
-                            limit: 10,
-                            after,
+                    for (year_from, year_to) in [(None, None), (Some(1990), Some(1999))] {
+                        all.push(MovieFilters {
                             genre: genre.clone(),
                             cast: cast.clone(),
+                            director: director.clone(),
                             name_contains: name_contains.clone(),
                             added_by: added_by.clone(),
+                            year_from,
+                            year_to,
                         });
                     }
                 }
+            }
+        }
+    }
+    all
+}
+
+/// Every shape a listing's SQL takes: each order, each filter on or off, with and without a
+/// cursor.
+pub(crate) fn listing_queries() -> Vec<MovieQuery> {
+    let mut queries = Vec::new();
+    for sort in MovieSort::ALL {
+        for filters in listing_filters() {
+            for after in [None, Some(cursor_for(sort))] {
+                queries.push(MovieQuery { limit: 10, sort, after, filters: filters.clone() });
             }
         }
     }
@@ -59,7 +84,8 @@ fn every_statement_prepares_against_the_migrated_schema() {
             panic!("{error}\n in: {}", statement.sqlite());
         }
     }
-    assert!(import::import_movies_sql(3).contains("VALUES (?, ?, ?, ?, ?, ?, ?), (?"));
+    let one_movie = format!("({})", ["?"; crate::store::sql::movies::MOVIE_COLUMNS].join(", "));
+    assert!(import::import_movies_sql(3).contains(&format!("VALUES {one_movie}, {one_movie}, (?")));
     db.prepare(&import::import_movies_sql(3)).expect("the import statement prepares");
 }
 
@@ -71,6 +97,50 @@ fn every_shape_of_the_listing_prepares_against_the_migrated_schema() {
             let built = listing_sql(&query, name_match);
             if let Err(error) = db.prepare(&built.text) {
                 panic!("{error}\n in: {}", built.text);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_count_that_no_kept_count_answers_prepares_against_the_migrated_schema() {
+    let db = migrated();
+    for filters in listing_filters() {
+        let built = count_sql(&filters);
+        if let Err(error) = db.prepare(&built.text) {
+            panic!("{error}\n in: {}", built.text);
+        }
+    }
+}
+
+#[test]
+fn every_order_of_the_catalogue_walks_an_index_and_never_sorts_the_catalogue() {
+    let db = migrated();
+    for sort in MovieSort::ALL {
+        for after in [None, Some(cursor_for(sort))] {
+            for added_by in [None, Some(UserId::generate())] {
+                let query = MovieQuery {
+                    limit: 100,
+                    sort,
+                    after: after.clone(),
+                    filters: MovieFilters { added_by: added_by.clone(), ..MovieFilters::default() },
+                };
+                if added_by.is_some() && !matches!(sort, MovieSort::Newest | MovieSort::Oldest) {
+                    continue;
+                }
+                let built = listing_sql(&query, NameMatch::Any);
+                let mut statement = db.prepare(&format!("EXPLAIN QUERY PLAN {}", built.text)).unwrap();
+                let count = statement.parameter_count();
+                let steps: Vec<String> = statement
+                    .query_map(rusqlite::params_from_iter(std::iter::repeat_n(rusqlite::types::Null, count)), |row| {
+                        row.get(3)
+                    })
+                    .unwrap()
+                    .collect::<rusqlite::Result<_>>()
+                    .unwrap();
+                let plan = steps.join("; ");
+                assert!(!plan.contains("TEMP B-TREE"), "{sort:?} sorts instead of walking an index: {plan}");
+                assert!(plan.contains("USING INDEX") || plan.contains("USING COVERING INDEX"), "{sort:?}: {plan}");
             }
         }
     }
