@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use super::PgStore;
 use super::movies::movie_from_row;
 use crate::domain::{Movie, MovieId};
-use crate::store::sql::movies::movie_columns;
+use crate::store::sql::movies::movie_row;
 use crate::store::sql::posters;
 use crate::store::statement::Sql;
 use crate::store::{GuardedWrite, MovieGuard, PosterStore, PosterWrite, StoreResult, StoredPosterImage};
@@ -22,7 +22,7 @@ static WRITE_POSTER: Sql = Sql::new(concat!(
        AND ($5::timestamptz IS NULL OR updated_at = $5)
        AND (NOT $6::boolean OR poster IS NOT NULL)
      RETURNING ",
-    movie_columns!()
+    movie_row!()
 ));
 
 #[cfg(test)]

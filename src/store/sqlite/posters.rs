@@ -7,7 +7,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::movies::movie_from_row;
 use super::{SqliteStore, micros};
 use crate::domain::{Movie, MovieId};
-use crate::store::sql::movies::{self as movie_sql, movie_columns};
+use crate::store::sql::movies::{self as movie_sql, movie_row};
 use crate::store::sql::posters;
 use crate::store::statement::Sql;
 use crate::store::{GuardedWrite, MovieGuard, PosterStore, PosterWrite, StoreResult, StoredPosterImage};
@@ -21,7 +21,7 @@ static WRITE_POSTER: Sql = Sql::new(concat!(
      WHERE id = $3 AND ($4 IS NULL OR added_by = $4) AND ($5 IS NULL OR updated_at = $5)
        AND (NOT $6 OR poster IS NOT NULL)
      RETURNING ",
-    movie_columns!()
+    movie_row!()
 ));
 
 #[cfg(test)]
