@@ -3,57 +3,77 @@
 //! card and nothing is downloaded. No text (that would need a font file); the card goes through
 //! the same encoding as an upload ([`super::pipeline::render_pixels`]).
 
-use image::{DynamicImage, Rgb, RgbImage};
+use image::{DynamicImage, RgbImage};
 use sha2::{Digest, Sha256};
 
 /// 2:3, the shape of a theatrical one-sheet; wide enough for the 160, 320 and 640 renditions.
 pub const CARD_WIDTH: u32 = 720;
 pub const CARD_HEIGHT: u32 = 1080;
 
-/// The card for `title`.
+/// The card for `title`. Drawn a row at a time, a shape as a span of each row (no per-pixel
+/// geometry), so that a card costs milliseconds even in a debug build.
 pub fn draw(title: &str) -> DynamicImage {
     let digest = Sha256::digest(title.as_bytes());
     let byte = |i: usize| f32::from(digest[i % digest.len()]);
     let colour = |at: usize| [byte(at), byte(at + 1), byte(at + 2)];
     let (top, bottom, accent) = (colour(0), colour(3), colour(6));
-    // Three discs and a band, placed by the hash.
-    let discs: Vec<(f32, f32, f32)> = (0..3)
+    let (width, height) = (CARD_WIDTH as f32, CARD_HEIGHT as f32);
+    // Three discs and a dark band, placed by the hash.
+    let discs: Vec<(f32, f32, f32, f32)> = (0..3)
         .map(|n| {
             let at = 9 + n * 3;
-            let x = byte(at) / 255.0 * CARD_WIDTH as f32;
-            let y = byte(at + 1) / 255.0 * CARD_HEIGHT as f32 * 0.7;
-            let r = 60.0 + byte(at + 2) / 255.0 * 180.0;
-            (x, y, r)
+            let (x, y) = (byte(at) / 255.0 * width, byte(at + 1) / 255.0 * height * 0.7);
+            (x, y, 60.0 + byte(at + 2) / 255.0 * 180.0, 0.35 + 0.15 * n as f32)
         })
         .collect();
-    let band_top = CARD_HEIGHT as f32 * (0.72 + byte(18) / 255.0 * 0.08);
-    let band_bottom = band_top + 90.0;
+    let band_top = height * (0.72 + byte(18) / 255.0 * 0.08);
+    let band_height = 90.0;
     let tilt = (byte(19) - 127.5) / 127.5 * 0.25;
-    let image = RgbImage::from_fn(CARD_WIDTH, CARD_HEIGHT, |x, y| {
-        let (xf, yf) = (x as f32, y as f32);
-        let t = yf / CARD_HEIGHT as f32;
-        let mut pixel = [0.0f32; 3];
-        for c in 0..3 {
-            pixel[c] = top[c] * (1.0 - t) + bottom[c] * t;
-        }
-        for (n, &(cx, cy, r)) in discs.iter().enumerate() {
-            let d2 = (xf - cx).powi(2) + (yf - cy).powi(2);
-            if d2 < r * r {
-                let strength = 0.35 + 0.15 * n as f32;
+    let row_len = CARD_WIDTH as usize * 3;
+    let mut pixels = vec![0u8; row_len * CARD_HEIGHT as usize];
+    for (y, row) in pixels.chunks_exact_mut(row_len).enumerate() {
+        let yf = y as f32;
+        let t = yf / height;
+        let base: [f32; 3] = std::array::from_fn(|c| top[c] * (1.0 - t) + bottom[c] * t);
+        let mut line: Vec<[f32; 3]> = vec![base; CARD_WIDTH as usize];
+        for &(cx, cy, r, strength) in &discs {
+            let dy = yf - cy;
+            if dy.abs() >= r {
+                continue;
+            }
+            let half = (r * r - dy * dy).sqrt();
+            for pixel in &mut line[span(cx - half, cx + half)] {
                 for c in 0..3 {
                     pixel[c] = pixel[c] * (1.0 - strength) + accent[c] * strength;
                 }
             }
         }
-        let band_y = yf - (xf - CARD_WIDTH as f32 / 2.0) * tilt;
-        if band_y > band_top && band_y < band_bottom {
-            for value in &mut pixel {
+        // The band: band_top < y - (x - width / 2) * tilt < band_top + band_height.
+        let (from, to) = if tilt.abs() < 1e-3 {
+            if yf > band_top && yf < band_top + band_height { (0.0, width) } else { (0.0, 0.0) }
+        } else {
+            let a = (yf - band_top) / tilt + width / 2.0;
+            let b = (yf - band_top - band_height) / tilt + width / 2.0;
+            (a.min(b), a.max(b))
+        };
+        for pixel in &mut line[span(from, to)] {
+            for value in pixel.iter_mut() {
                 *value *= 0.25;
             }
         }
-        Rgb(pixel.map(|v| v.clamp(0.0, 255.0) as u8))
-    });
-    DynamicImage::ImageRgb8(image)
+        for (out, pixel) in row.chunks_exact_mut(3).zip(&line) {
+            for c in 0..3 {
+                out[c] = pixel[c].clamp(0.0, 255.0) as u8;
+            }
+        }
+    }
+    DynamicImage::ImageRgb8(RgbImage::from_raw(CARD_WIDTH, CARD_HEIGHT, pixels).expect("the buffer fits the card"))
+}
+
+/// The columns from `from` to `to`, clipped to the card.
+fn span(from: f32, to: f32) -> std::ops::Range<usize> {
+    let clip = |x: f32| x.clamp(0.0, CARD_WIDTH as f32) as usize;
+    clip(from)..clip(to).max(clip(from))
 }
 
 #[cfg(test)]
@@ -66,6 +86,16 @@ mod tests {
         assert_eq!(heat.dimensions(), (CARD_WIDTH, CARD_HEIGHT));
         assert_eq!(heat, draw("Heat").into_rgb8());
         assert_ne!(heat, draw("Dune").into_rgb8());
+    }
+
+    #[test]
+    fn a_card_is_drawn_in_milliseconds() {
+        let started = std::time::Instant::now();
+        for n in 0..10 {
+            draw(&format!("Movie {n}"));
+        }
+        // Even unoptimised: fifty cards must not slow `movie-bag seed` down.
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "{:?} for ten", started.elapsed());
     }
 
     #[test]

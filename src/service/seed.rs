@@ -6,8 +6,14 @@ use anyhow::Context;
 
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
 use crate::domain::now;
-use crate::domain::{Email, Password, Role, UserId};
-use crate::store::{DynStore, NewUser, SeedBatch};
+use crate::domain::{Email, MovieId, Password, Role, UserId};
+use crate::posters::{pipeline, title_card};
+use crate::store::{DynStore, GuardedWrite, MovieGuard, NewUser, PosterWrite, SEED_ID_PREFIX, SeedBatch};
+
+/// The newest movies of a seeding that get a drawn poster: enough for a demo's first page,
+/// few enough that seeding a million movies still takes seconds (each poster is encoded at three
+/// widths, some 20 ms).
+pub const SEED_POSTERS: u64 = 50;
 
 /// The owner of every synthetic movie.
 pub const SEED_EMAIL: &str = "seed@movie-bag.local";
@@ -54,6 +60,26 @@ pub async fn seed(store: &DynStore, count: u64, force: bool, mut progress: impl 
         progress(done, count);
     }
     store.refresh_statistics().await?;
-    tracing::info!(count, seconds = started.elapsed().as_secs_f64(), "seeded movies");
+    let posters = seed_posters(store, already + count.saturating_sub(SEED_POSTERS) + 1, already + count).await?;
+    tracing::info!(count, posters, seconds = started.elapsed().as_secs_f64(), "seeded movies");
     Ok(())
+}
+
+/// Gives synthetic movies `first ..= last` a title card drawn from their name, through the
+/// same encoding and the same store write as an upload; how many it gave.
+async fn seed_posters(store: &DynStore, first: u64, last: u64) -> anyhow::Result<u64> {
+    let mut given = 0;
+    for number in first..=last {
+        let Some(movie_id) = MovieId::parse(&format!("{SEED_ID_PREFIX}{number:012x}")) else { continue };
+        let Some(movie) = store.movie(&movie_id).await? else { continue };
+        let name = movie.name.clone();
+        let renditions =
+            tokio::task::spawn_blocking(move || pipeline::render_pixels(title_card::draw(&name))).await??;
+        let (poster, images) = crate::service::posters::poster_of(&movie_id, renditions);
+        let write = PosterWrite { poster_json: serde_json::to_string(&poster)?, images, at: now() };
+        if let GuardedWrite::Done(_) = store.set_poster(&movie_id, &write, &MovieGuard::default()).await? {
+            given += 1;
+        }
+    }
+    Ok(given)
 }

@@ -335,3 +335,77 @@ backend_tests! {
         app.put_poster(&id, "image/jpeg", big, Some(&user.token)).await.assert_status(200);
     }
 }
+
+const BINARY: &str = env!("CARGO_BIN_EXE_movie-bag");
+
+fn run(args: &[&str], database_url: &str) -> std::process::Output {
+    std::process::Command::new(BINARY)
+        .env_clear()
+        .env("RUST_LOG", "warn")
+        .env("DATABASE_URL", database_url)
+        .env("JWT_SECRET_KEY", crate::helpers::TEST_JWT_KEY)
+        .current_dir(std::env::temp_dir())
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+backend_tests! {
+    async fn seed_draws_posters_for_its_newest_fifty_movies_only(backend) {
+        let database = crate::helpers::TestDatabase::create(&backend).await;
+        let output = run(&["seed", "--movies", "120"], &database.url);
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let server = crate::process::ServerProcess::start(&database).await;
+        let client = reqwest::Client::new();
+        let page = read(client.get(format!("{}/api/movies?limit=100", server.address)).send().await.unwrap()).await;
+        let movies = page.body.as_array().unwrap();
+        let with_poster: Vec<&Value> = movies.iter().filter(|m| !m["poster"].is_null()).collect();
+        assert_eq!(with_poster.len(), 50);
+        assert!(movies[..50].iter().all(|m| !m["poster"].is_null()), "the newest fifty");
+        let poster = &movies[0]["poster"];
+        assert_eq!((poster["width"].as_u64(), poster["height"].as_u64()), (Some(720), Some(1080)));
+        assert_eq!(widths(&movies[0]), vec![160, 320, 640]);
+        let url = &urls(&movies[0])[1];
+        let image = client.get(format!("{}{url}", server.address)).send().await.unwrap();
+        assert_eq!(image.status().as_u16(), 200);
+        let bytes = image.bytes().await.unwrap();
+        let decoded = image::load_from_memory_with_format(&bytes, image::ImageFormat::Jpeg).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (320, 480));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_holds_the_posters_and_its_restore_serves_them() {
+    let app = TestApp::spawn(crate::helpers::Backend::Sqlite).await;
+    let user = app.new_user().await;
+    let id = app.create_movie(&user.token, "Backed up").await;
+    let set = app.put_poster(&id, "image/jpeg", jpeg(400, 600), Some(&user.token)).await;
+    set.assert_status(200);
+    let dir = std::env::temp_dir().join(format!("movie-bag-backup-{}", uuid::Uuid::now_v7()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let backup = dir.join("backup.db");
+    let output = run(&["backup", "--force", backup.to_str().unwrap()], &app.database.url);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let served: Vec<Vec<u8>> = {
+        let mut served = Vec::new();
+        for url in urls(&set.body) {
+            served.push(app.image(&url).await.2);
+        }
+        served
+    };
+    let database = app.stop().await;
+    drop(database);
+    let restored = crate::helpers::TestDatabase::create(&crate::helpers::Backend::Sqlite).await;
+    let output = run(&["restore", backup.to_str().unwrap()], &restored.url);
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let server = crate::process::ServerProcess::start(&restored).await;
+    let client = reqwest::Client::new();
+    let movie = read(client.get(format!("{}/api/movies/{id}", server.address)).send().await.unwrap()).await;
+    assert_eq!(movie.body["poster"], set.body["poster"]);
+    for (url, bytes) in urls(&set.body).iter().zip(&served) {
+        let image = client.get(format!("{}{url}", server.address)).send().await.unwrap();
+        assert_eq!(image.status().as_u16(), 200, "{url}");
+        assert_eq!(&image.bytes().await.unwrap().to_vec(), bytes, "{url}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
