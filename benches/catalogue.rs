@@ -8,7 +8,8 @@
 //!
 //! For each backend and size it starts the real server (release build, in this process) on a
 //! fresh database, seeds it with `movie-bag seed`'s generator, then times sequential keep-alive
-//! HTTP requests over loopback: median and p99 per query. Before each timed request one movie is
+//! HTTP requests over loopback: median and p99 per query; then each order's first and 5,000th
+//! page, the listing's counts (`count=true`) and the browsing endpoints. Before each timed request one movie is
 //! rewritten unchanged, so SQLite's listing page cache never answers: the figures are the queries. The deep page is reached by following
 //! `Link: rel="next"` 5,000 times, then requested repeatedly.
 
@@ -143,6 +144,16 @@ async fn deep_page(client: &reqwest::Client, base: &str, first: &str, pages: usi
     path
 }
 
+/// The path of page `page` (from 1) of `sort` with 100 movies a page, reached quickly: the
+/// links are followed with 1,000 movies a page as far as they go evenly, then with 100 (a cursor
+/// does not depend on the page size).
+async fn deep_sorted_page(client: &reqwest::Client, base: &str, sort: &str, page: usize) -> String {
+    let skipped = (page - 1) * 100;
+    let mut path = deep_page(client, base, &format!("/api/movies?limit=1000&sort={sort}"), skipped / 1000).await;
+    path = path.replacen("limit=1000", "limit=100", 1);
+    deep_page(client, base, &path, (skipped % 1000) / 100).await
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
@@ -210,9 +221,65 @@ async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: us
             );
         }
     }
+    sorted_and_counted(&client, &base, size, samples, &state, &untouched, &owner).await;
     server.abort();
     drop(state);
     database.drop().await;
+}
+
+/// Every order's first and 5,000th page (100 movies a page), the listing's counts and the
+/// browsing endpoints' prefix search: the targets of the record people keep (BENCHMARKS.md).
+async fn sorted_and_counted(
+    client: &reqwest::Client,
+    base: &str,
+    size: u64,
+    samples: usize,
+    state: &SharedState,
+    untouched: &Movie,
+    owner: &movie_bag::domain::UserId,
+) {
+    println!("\n| order | first page median ms | page {DEEP_PAGES} median ms | deep / first | target |");
+    println!("|---|---|---|---|---|");
+    for sort in ["newest", "oldest", "title", "year", "rating"] {
+        let first_path = format!("/api/movies?limit=100&sort={sort}");
+        let first = measure(client, base, &first_path, samples, state, untouched).await;
+        if size < (DEEP_PAGES as u64) * 100 {
+            println!("| {sort} | {} | (fewer than {DEEP_PAGES} pages) | | |", ms(first.median));
+            continue;
+        }
+        let deep_path = deep_sorted_page(client, base, sort, DEEP_PAGES).await;
+        let deep = measure(client, base, &deep_path, samples, state, untouched).await;
+        assert_eq!(deep.rows, 100, "{deep_path}");
+        let ratio = deep.median.as_secs_f64() / first.median.as_secs_f64();
+        println!("| {sort} | {} | {} | {ratio:.2}x | at most 2x |", ms(first.median), ms(deep.median));
+    }
+    let counted: Vec<(String, String, &str)> = vec![
+        ("none".into(), String::new(), "5"),
+        ("genre=drama".into(), "&genre=drama".into(), "5"),
+        ("cast=actor 42".into(), "&cast=actor%2042".into(), "5"),
+        ("director=director 42".into(), "&director=director%2042".into(), "5"),
+        ("added_by=<seed user>".into(), format!("&added_by={owner}"), "5"),
+        ("q=lantern".into(), "&q=lantern".into(), "100"),
+        ("q=4242".into(), "&q=4242".into(), "100"),
+        ("year_from=1990&year_to=1999".into(), "&year_from=1990&year_to=1999".into(), "100"),
+        ("year_from=2024".into(), "&year_from=2024".into(), "100"),
+    ];
+    println!("\n| count=true (limit=1) with | X-Total-Count | median ms | p99 ms | target ms |");
+    println!("|---|---|---|---|---|");
+    for (label, filter, target) in &counted {
+        let path = format!("/api/movies?limit=1&count=true{filter}");
+        let total = client.get(format!("{base}{path}")).send().await.unwrap();
+        let total = total.headers().get("x-total-count").expect("a count").to_str().unwrap().to_owned();
+        let stats = measure(client, base, &path, samples, state, untouched).await;
+        println!("| {label} | {total} | {} | {} | {target} |", ms(stats.median), ms(stats.p99));
+    }
+    println!("\n| browsing | entries | median ms | p99 ms | target ms |");
+    println!("|---|---|---|---|---|");
+    for path in ["/api/casts?q=actor%2042", "/api/casts?q=42", "/api/casts?q=a", "/api/directors?q=dir", "/api/genres"]
+    {
+        let stats = measure(client, base, path, samples, state, untouched).await;
+        println!("| {path} | {} | {} | {} | 10 |", stats.rows, ms(stats.median), ms(stats.p99));
+    }
 }
 
 #[tokio::main]

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# HTTP load benchmark: builds the release binary, serves a fixed data set (1 user, 100 movies)
+# HTTP load benchmark: builds the release binary, serves a fixed data set (1 user, 100 movies
+# with every field of the record)
 # on a fresh SQLite database (and PostgreSQL when MOVIEBAG_BENCH_POSTGRES_URL is set), drives it
 # with wrk over keep-alive loopback connections, and prints requests/s, p50, p99 and the
 # server's peak RSS per scenario, with the target ratios.
@@ -63,7 +64,7 @@ bench_backend() {
   RUN=$RANDOM
   for i in $(seq 1 100); do
     MOVIE_ID=$(curl -sf -X POST "$base/api/movies" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
-      -d "{\"name\":\"Movie $i\",\"casts\":[\"Actor $i\",\"Actor $((i + 1))\"],\"genres\":[\"Drama\",\"Genre $((i % 7))\"]}" \
+      -d "{\"name\":\"Movie $i\",\"year\":$((1950 + i)),\"runtime\":$((80 + i)),\"casts\":[\"Actor $i\",\"Actor $((i + 1))\"],\"directors\":[\"Director $((i % 9))\"],\"genres\":[\"Drama\",\"Genre $((i % 7))\"],\"overview\":\"Movie $i of the benchmark: a one-line overview of the plot.\"}" \
       | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
   done
   local permits; permits=$(grep -o 'permits=[0-9]*' "$work/server-$backend.log" | head -1 | cut -d= -f2)

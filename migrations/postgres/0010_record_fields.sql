@@ -171,9 +171,10 @@ CREATE OR REPLACE FUNCTION movies_sync_tags() RETURNS trigger LANGUAGE plpgsql A
 BEGIN
     INSERT INTO catalogue_entries (kind, entry, label, movies)
         SELECT kind, entry, min(label), sum(change) FROM (
-            SELECT DISTINCT 'genre' AS kind, lower(g) AS entry, g AS label, 1 AS change FROM unnest(NEW.genres) AS g
-            UNION ALL SELECT DISTINCT 'cast', lower(c), c, 1 FROM unnest(NEW.casts) AS c
-            UNION ALL SELECT DISTINCT 'director', lower(d), d, 1 FROM unnest(NEW.directors) AS d
+            SELECT 'genre' AS kind, lower(g) AS entry, min(g) AS label, 1 AS change FROM unnest(NEW.genres) AS g
+                GROUP BY lower(g)
+            UNION ALL SELECT 'cast', lower(c), min(c), 1 FROM unnest(NEW.casts) AS c GROUP BY lower(c)
+            UNION ALL SELECT 'director', lower(d), min(d), 1 FROM unnest(NEW.directors) AS d GROUP BY lower(d)
             UNION ALL SELECT DISTINCT 'genre', lower(g), lower(g), -1 FROM unnest(OLD.genres) AS g
             UNION ALL SELECT DISTINCT 'cast', lower(c), lower(c), -1 FROM unnest(OLD.casts) AS c
             UNION ALL SELECT DISTINCT 'director', lower(d), lower(d), -1 FROM unnest(OLD.directors) AS d

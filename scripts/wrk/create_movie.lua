@@ -8,7 +8,9 @@ end
 local sent = 0
 request = function()
   sent = sent + 1
-  local body = string.format('{"name":"bench %s %d-%d","casts":["Bench Actor"],"genres":["Bench"]}',
+  -- Every field of the record, as a client filling in a movie sends it.
+  local body = string.format('{"name":"bench %s %d-%d","year":1995,"runtime":120,"casts":["Bench Actor"],'
+    .. '"directors":["Bench Director"],"genres":["Bench"],"overview":"A benchmark movie about throughput."}',
     os.getenv("RUN"), thread_id, sent)
   return wrk.format("POST", "/api/movies",
     { ["Content-Type"] = "application/json", ["Authorization"] = "Bearer " .. os.getenv("TOKEN") }, body)

@@ -224,12 +224,14 @@ pub struct PosterSource {
     pub url: String,
 }
 
-/// What the people who rated a movie think of it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ToSchema)]
+/// What the people who rated a movie think of it: `{"average": 4.5 or null, "count": 12}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, ToSchema)]
 pub struct Rating {
-    /// The average in tenths of a star, rounded half up (`None`: nobody rated it).
-    #[schema(value_type = Option<f64>, example = 4.5)]
+    /// The average, rounded half up to one decimal (`null`: nobody rated it). Kept in tenths.
+    #[serde(rename = "average", serialize_with = "tenths_as_decimal")]
+    #[schema(value_type = Option<f64>, example = 4.5, minimum = 0.5, maximum = 5.0)]
     pub average_tenths: Option<u16>,
+    /// How many people rated it.
     #[schema(example = 12)]
     pub count: u32,
 }
@@ -246,14 +248,10 @@ impl Rating {
     }
 }
 
-/// `{"average": 4.5 or null, "count": 12}`: the average with one decimal.
-impl Serialize for Rating {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStruct as _;
-        let mut rating = serializer.serialize_struct("Rating", 2)?;
-        rating.serialize_field("average", &self.average_tenths.map(|tenths| f64::from(tenths) / 10.0))?;
-        rating.serialize_field("count", &self.count)?;
-        rating.end()
+fn tenths_as_decimal<S: serde::Serializer>(tenths: &Option<u16>, serializer: S) -> Result<S::Ok, S::Error> {
+    match tenths {
+        Some(tenths) => serializer.serialize_f64(f64::from(*tenths) / 10.0),
+        None => serializer.serialize_none(),
     }
 }
 
@@ -331,6 +329,33 @@ mod tests {
         assert!(TagList::parse(&vec!["x".to_owned(); 100]).is_ok());
         assert!(TagList::parse(&vec!["x".to_owned(); 101]).is_err());
         assert!(TagList::parse(&["y".repeat(201)]).is_err());
+    }
+
+    #[test]
+    fn a_rating_average_is_rounded_half_up_to_one_decimal_and_none_when_nobody_rated() {
+        assert_eq!(Rating::from_half_stars(0, 0), Rating { average_tenths: None, count: 0 });
+        assert_eq!(Rating::from_half_stars(7, 1).average_tenths, Some(35), "3.5");
+        assert_eq!(Rating::from_half_stars(9, 2).average_tenths, Some(23), "2.25 rounds up to 2.3");
+        assert_eq!(Rating::from_half_stars(10, 3).average_tenths, Some(17), "1.666 rounds to 1.7");
+        assert_eq!(Rating::from_half_stars(4, 3).average_tenths, Some(7), "0.666 rounds to 0.7");
+        let json = serde_json::to_value(Rating::from_half_stars(9, 2)).unwrap();
+        assert_eq!(json, serde_json::json!({"average": 2.3, "count": 2}));
+        assert_eq!(serde_json::to_value(Rating::default()).unwrap(), serde_json::json!({"average": null, "count": 0}));
+    }
+
+    #[test]
+    fn years_runtimes_and_overviews_keep_to_their_ranges() {
+        assert!(parse_year(1870).is_ok() && parse_year(2100).is_ok());
+        assert!(parse_year(1869).is_err() && parse_year(2101).is_err());
+        assert!(parse_runtime(1).is_ok() && parse_runtime(1440).is_ok());
+        assert!(parse_runtime(0).is_err() && parse_runtime(1441).is_err() && parse_runtime(i64::MAX).is_err());
+        assert_eq!(parse_overview("  ").unwrap(), None);
+        assert_eq!(parse_overview(" a\r\nb\t ").unwrap().as_deref(), Some("a\nb"));
+        assert!(parse_overview(&"x".repeat(2001)).is_err());
+        assert!(parse_overview("bell\u{7}").is_err());
+        assert!(parse_overview("over\u{202E}ride").is_err());
+        assert_eq!(optional_tag_list(&[]).unwrap(), Vec::<String>::new());
+        assert!(optional_tag_list(&[" ".to_owned()]).is_err());
     }
 
     #[test]

@@ -340,8 +340,10 @@ pub const SEED_ID_PREFIX: &str = "00000000-5eed-7000-8000-";
 
 /// One batch of synthetic movies, numbered `first ..= last`. Movie `i` gets a unique name made
 /// of two [`super::seed_words::SEED_WORDS`] and its number, two genres of
-/// [`super::seed_words::SEED_GENRES`], two casts of 5,000
-/// "Actor N", and `created_at = oldest + i milliseconds`.
+/// [`super::seed_words::SEED_GENRES`], two casts of 5,000 "Actor N", one director of 1,000
+/// "Director N", a year from 1920 to 2024 (none for one movie in 20), a runtime of 70 to 189
+/// minutes, a one-line overview of three more words, and `created_at = oldest + i
+/// milliseconds`.
 #[derive(Debug, Clone)]
 pub struct SeedBatch {
     pub owner_id: UserId,
@@ -351,6 +353,7 @@ pub struct SeedBatch {
 }
 
 pub const SEED_CASTS: u64 = 5000;
+pub const SEED_DIRECTORS: u64 = 1000;
 
 /// One stored poster image: a rendition, named by `key` (the digest its URL carries).
 #[derive(Debug, Clone)]

@@ -254,6 +254,22 @@ backend_tests! {
         let drama = drama.body.as_array().unwrap();
         assert!(!drama.is_empty() && drama.len() < 1000);
         assert!(drama.iter().all(|m| m["genres"].as_array().unwrap().iter().any(|g| g == "Drama")));
+        // The record people keep is filled in too, and the kept counts hold the seeded movies.
+        let get = |path: String| {
+            let client = client.clone();
+            async move { crate::helpers::read(client.get(path).send().await.unwrap()).await }
+        };
+        let page = get(format!("{}/api/movies?limit=100&count=true", server.address)).await;
+        assert_eq!(page.header("x-total-count"), Some("3000"));
+        let movies = page.body.as_array().unwrap();
+        assert!(movies.iter().all(|m| m["runtime"].is_i64() && m["overview"].is_string()), "{}", movies[0]);
+        assert!(movies.iter().all(|m| m["directors"].as_array().is_some_and(|d| d.len() == 1)));
+        let with_year = movies.iter().filter(|m| m["year"].is_i64()).count();
+        assert!((90..100).contains(&with_year), "one movie in 20 has no year: {with_year} of 100 have one");
+        let directors = get(format!("{}/api/directors?q=director", server.address)).await;
+        assert_eq!(directors.body.as_array().unwrap().len(), 20);
+        let by_year = get(format!("{}/api/movies?sort=year&limit=1", server.address)).await;
+        assert!(by_year.body[0]["year"].as_i64().is_some_and(|year| year >= 2020), "{}", by_year.body);
     }
 
     async fn seed_refuses_a_database_with_real_users_unless_forced(backend) {

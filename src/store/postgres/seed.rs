@@ -7,22 +7,29 @@ use crate::domain::Email;
 use crate::store::sql::{movies, users};
 use crate::store::statement::Sql;
 use crate::store::{
-    Conflict, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SeedStore, StoreError, StoreResult,
+    Conflict, SEED_CASTS, SEED_DIRECTORS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SeedStore, StoreError,
+    StoreResult,
 };
 
 /// `$1` first, `$2` last, `$3` id prefix, `$4` words, `$5` genres, `$6` owner, `$7` casts,
 /// `$8` oldest: see [`SeedBatch`].
 static SEED_MOVIES: Sql = Sql::new(
-    "INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+    "INSERT INTO movies (id, name, year, runtime, casts, directors, genres, overview, added_by, created_at, updated_at)
      SELECT $3::text || lpad(to_hex(i), 12, '0'),
             ($4::text[])[1 + i % 64] || ' ' || ($4::text[])[1 + (i / 64) % 64] || ' ' || i,
+            CASE WHEN i % 20 = 0 THEN NULL ELSE 1920 + (i * 37) % 105 END,
+            70 + (i * 13) % 120,
             ARRAY['Actor ' || (i % $7), 'Actor ' || ((i * 7 + 13) % $7)],
+            ARRAY['Director ' || ((i * 3) % $9)],
             ARRAY[($5::text[])[1 + i % 20], ($5::text[])[1 + (i / 20 + 7) % 20]],
+            'A ' || lower(($4::text[])[1 + (i / 7) % 64]) || ' tale of ' || lower(($4::text[])[1 + (i / 11) % 64])
+                || ' and ' || lower(($4::text[])[1 + (i / 13) % 64]) || '.',
             $6, $8::timestamptz + i * interval '1 millisecond', $8::timestamptz + i * interval '1 millisecond'
      FROM generate_series($1::bigint, $2::bigint) AS i",
 );
 
-static REFRESH_STATISTICS: Sql = Sql::new("ANALYZE movies, movie_genres, movie_casts");
+static REFRESH_STATISTICS: Sql =
+    Sql::new("ANALYZE movies, movie_genres, movie_casts, movie_directors, catalogue_entries, catalogue_entry_words");
 
 #[cfg(test)]
 pub(super) static STATEMENTS: &[&Sql] = &[&SEED_MOVIES, &REFRESH_STATISTICS];
@@ -57,6 +64,7 @@ impl SeedStore for PgStore {
             .bind(&batch.owner_id)
             .bind(SEED_CASTS as i64)
             .bind(batch.oldest)
+            .bind(SEED_DIRECTORS as i64)
             .execute(&mut *tx)
             .await
             .map_err(unique_as(Conflict::SeededMovieExists))?;

@@ -9,20 +9,27 @@ use crate::domain::Email;
 use crate::store::sql::{movies, users};
 use crate::store::statement::Sql;
 use crate::store::{
-    Conflict, SEED_CASTS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SeedStore, StoreError, StoreResult,
+    Conflict, SEED_CASTS, SEED_DIRECTORS, SEED_GENRES, SEED_ID_PREFIX, SEED_WORDS, SeedBatch, SeedStore, StoreError,
+    StoreResult,
 };
 
 /// `$1` first, `$2` last, `$3` id prefix, `$4` words (JSON), `$5` genres (JSON), `$6` owner,
-/// `$7` casts, `$8` oldest: see [`SeedBatch`].
+/// `$7` casts, `$8` oldest, `$9` directors: see [`SeedBatch`].
 static SEED_MOVIES: Sql = Sql::new(
     "WITH RECURSIVE seq(i) AS (SELECT $1 UNION ALL SELECT i + 1 FROM seq WHERE i < $2)
-     INSERT INTO movies (id, name, casts, genres, added_by, created_at, updated_at)
+     INSERT INTO movies (id, name, year, runtime, casts, directors, genres, overview, added_by, created_at, updated_at)
      SELECT $3 || printf('%012x', i),
             json_extract($4, '$[' || (i % 64) || ']') || ' ' ||
                 json_extract($4, '$[' || ((i / 64) % 64) || ']') || ' ' || i,
+            CASE WHEN i % 20 = 0 THEN NULL ELSE 1920 + (i * 37) % 105 END,
+            70 + (i * 13) % 120,
             json_array('Actor ' || (i % $7), 'Actor ' || ((i * 7 + 13) % $7)),
+            json_array('Director ' || ((i * 3) % $9)),
             json_array(json_extract($5, '$[' || (i % 20) || ']'),
                        json_extract($5, '$[' || ((i / 20 + 7) % 20) || ']')),
+            'A ' || lower(json_extract($4, '$[' || ((i / 7) % 64) || ']')) || ' tale of ' ||
+                lower(json_extract($4, '$[' || ((i / 11) % 64) || ']')) || ' and ' ||
+                lower(json_extract($4, '$[' || ((i / 13) % 64) || ']')) || '.',
             $6, $8 + i * 1000, $8 + i * 1000
      FROM seq",
 );
@@ -66,7 +73,17 @@ impl SeedStore for SqliteStore {
         self.engine
             .write(move |db| {
                 db.prepare(SEED_MOVIES.sqlite())?
-                    .execute(params![first, last, SEED_ID_PREFIX, words, genres, owner_id, SEED_CASTS as i64, oldest])
+                    .execute(params![
+                        first,
+                        last,
+                        SEED_ID_PREFIX,
+                        words,
+                        genres,
+                        owner_id,
+                        SEED_CASTS as i64,
+                        oldest,
+                        SEED_DIRECTORS as i64
+                    ])
                     .map_err(unique_as(Conflict::SeededMovieExists))?;
                 Ok(())
             })
