@@ -212,8 +212,7 @@ pub fn render(bytes: &[u8], declared: UploadType) -> Result<Renditions, PosterEr
     render_pixels(image)
 }
 
-/// Encodes decoded pixels at [`widths_for`] their width (also the path of the seed's drawn
-/// posters).
+/// Encodes decoded pixels at [`widths_for`] their width.
 pub fn render_pixels(image: DynamicImage) -> Result<Renditions, PosterError> {
     let (width, height) = (image.width(), image.height());
     let pixels = Pixels::from(image);
@@ -234,6 +233,14 @@ pub fn render_pixels(image: DynamicImage) -> Result<Renditions, PosterError> {
         renditions.push(Rendition { width: target, height: target_height, output: pixels.output(), bytes });
     }
     Ok(Renditions { width, height, renditions })
+}
+
+/// An opaque picture encoded as a rendition at its own size, as an upload's would be (the seed's
+/// drawn cards).
+pub fn encode_opaque(image: &image::RgbImage) -> Result<Rendition, PosterError> {
+    let (width, height) = image.dimensions();
+    let bytes = Pixels::Rgb(Vec::new()).encode(image.as_raw(), width, height)?;
+    Ok(Rendition { width, height, output: OutputType::Jpeg, bytes })
 }
 
 /// Decoded pixels as the resizer and encoders take them: 8-bit RGB, or RGBA when some pixel is

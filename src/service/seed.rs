@@ -7,12 +7,12 @@ use anyhow::Context;
 use crate::auth::password::{PasswordHasher, WhenClientLeaves};
 use crate::domain::now;
 use crate::domain::{Email, MovieId, Password, Role, UserId};
-use crate::posters::{pipeline, title_card};
+use crate::posters::title_card;
 use crate::store::{DynStore, GuardedWrite, MovieGuard, NewUser, PosterWrite, SEED_ID_PREFIX, SeedBatch};
 
 /// The newest movies of a seeding that get a drawn poster: enough for a demo's first page,
 /// few enough that seeding a million movies still takes seconds (each poster is encoded at three
-/// widths, some 20 ms).
+/// widths, some 20 ms in a release build).
 pub const SEED_POSTERS: u64 = 50;
 
 /// The owner of every synthetic movie.
@@ -73,8 +73,7 @@ async fn seed_posters(store: &DynStore, first: u64, last: u64) -> anyhow::Result
         let Some(movie_id) = MovieId::parse(&format!("{SEED_ID_PREFIX}{number:012x}")) else { continue };
         let Some(movie) = store.movie(&movie_id).await? else { continue };
         let name = movie.name.clone();
-        let renditions =
-            tokio::task::spawn_blocking(move || pipeline::render_pixels(title_card::draw(&name))).await??;
+        let renditions = tokio::task::spawn_blocking(move || title_card::renditions(&name)).await??;
         let (poster, images) = crate::service::posters::poster_of(&movie_id, renditions);
         let write = PosterWrite { poster_json: serde_json::to_string(&poster)?, images, at: now() };
         if let GuardedWrite::Done(_) = store.set_poster(&movie_id, &write, &MovieGuard::default()).await? {
