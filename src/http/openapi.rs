@@ -142,4 +142,30 @@ mod tests {
         }
         assert!(checked >= 20, "{checked} operations");
     }
+
+    #[test]
+    fn the_poster_routes_document_their_image_bodies_and_every_response() {
+        let document = serde_json::to_value(document(8)).unwrap();
+        let upload = &document["paths"]["/api/movies/{id}/poster"]["put"];
+        for media_type in ["image/jpeg", "image/png", "image/webp"] {
+            let schema = &upload["requestBody"]["content"][media_type]["schema"];
+            assert_eq!(schema["$ref"], "#/components/schemas/ImageBytes", "{media_type}: {upload}");
+        }
+        for status in ["200", "400", "401", "403", "404", "412", "413", "415", "503"] {
+            assert!(upload["responses"][status].is_object(), "PUT poster {status}");
+        }
+        let removal = &document["paths"]["/api/movies/{id}/poster"]["delete"];
+        for status in ["204", "401", "403", "404", "412"] {
+            assert!(removal["responses"][status].is_object(), "DELETE poster {status}");
+        }
+        let image = &document["paths"]["/api/posters/{name}"]["get"];
+        for media_type in ["image/jpeg", "image/webp"] {
+            assert!(image["responses"]["200"]["content"][media_type].is_object(), "{media_type}");
+        }
+        assert!(image["responses"]["200"]["headers"]["Cache-Control"].is_object());
+        assert!(image["responses"]["304"].is_object() && image["responses"]["404"].is_object());
+        let schemas = &document["components"]["schemas"];
+        assert_eq!(schemas["ImageBytes"]["format"], "binary");
+        assert!(schemas["Poster"]["properties"]["sources"].is_object());
+    }
 }

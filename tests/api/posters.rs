@@ -409,3 +409,28 @@ async fn a_backup_holds_the_posters_and_its_restore_serves_them() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+backend_tests! {
+    async fn uploads_past_the_poster_pool_and_its_queue_are_answered_503_with_retry_after_and_change_nothing(backend) {
+        // One poster thread on this machine and a queue of one: two uploads are admitted at once.
+        let app = TestApp::builder(backend).flag("--poster-queue-limit", "1").spawn().await;
+        let user = app.new_user().await;
+        let id = app.create_movie(&user.token, "Busy").await;
+        let before = app.movie(&id).await;
+        let body = jpeg(1600, 2400);
+        let uploads = (0..6).map(|_| app.put_poster(&id, "image/jpeg", body.clone(), Some(&user.token)));
+        let replies = futures_util::future::join_all(uploads).await;
+        let busy: Vec<&Reply> = replies.iter().filter(|reply| reply.status.as_u16() == 503).collect();
+        let done = replies.iter().filter(|reply| reply.status.as_u16() == 200).count();
+        assert!(!busy.is_empty(), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        assert!(done >= 1 && done + busy.len() == 6, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        for reply in busy {
+            reply.assert_error(503, "unavailable");
+            assert_eq!(reply.header("retry-after"), Some("1"));
+        }
+        // Only the admitted uploads changed the movie: each a new version.
+        let after = app.movie(&id).await;
+        assert_ne!(after.header("etag"), before.header("etag"));
+        assert_eq!(after.body["poster"]["width"], 1600);
+    }
+}
