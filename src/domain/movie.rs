@@ -180,10 +180,10 @@ pub struct Movie {
     #[schema(example = "Heat")]
     pub name: String,
     /// Year of release, 1870 to 2100.
-    #[schema(example = 1995, minimum = 1870, maximum = 2100)]
+    #[schema(required = true, example = 1995, minimum = 1870, maximum = 2100)]
     pub year: Option<i32>,
     /// Running time in minutes, 1 to 1440.
-    #[schema(example = 170, minimum = 1, maximum = 1440)]
+    #[schema(required = true, example = 170, minimum = 1, maximum = 1440)]
     pub runtime: Option<i32>,
     #[schema(example = json!(["Al Pacino", "Robert De Niro"]))]
     pub casts: Vec<String>,
@@ -193,8 +193,10 @@ pub struct Movie {
     #[schema(example = json!(["Crime", "Drama"]))]
     pub genres: Vec<String>,
     /// What it is about, at most 2,000 characters.
-    #[schema(example = "A group of professional bank robbers start to feel the heat from police.")]
+    #[schema(required = true, example = "A group of professional bank robbers start to feel the heat from police.")]
     pub overview: Option<String>,
+    /// `null` until an image is uploaded (`PUT /api/movies/{id}/poster`).
+    #[schema(required = true)]
     pub poster: Option<Poster>,
     pub rating: Rating,
     /// Id of the user who added it.
@@ -229,7 +231,7 @@ pub struct PosterSource {
 pub struct Rating {
     /// The average, rounded half up to one decimal (`null`: nobody rated it). Kept in tenths.
     #[serde(rename = "average", serialize_with = "tenths_as_decimal")]
-    #[schema(value_type = Option<f64>, example = 4.5, minimum = 0.5, maximum = 5.0)]
+    #[schema(value_type = Option<f64>, required = true, example = 4.5, minimum = 0.5, maximum = 5.0)]
     pub average_tenths: Option<u16>,
     /// How many people rated it.
     #[schema(example = 12)]

@@ -94,6 +94,9 @@ backend_tests! {
         assert_eq!(first.len(), 20);
         assert_eq!(first[0], ("Actor 000".to_owned(), 1), "ties by name");
         assert_eq!(entries(&app, "/api/casts?limit=1000").await.len(), 100);
+        // A short prefix that many entries share: the most used come first all the same.
+        assert_eq!(entries(&app, "/api/casts?q=act&limit=3").await, pairs(&[("Actor 000", 1), ("Actor 001", 1), ("Actor 002", 1)]));
+        assert_eq!(entries(&app, "/api/casts?q=10&limit=3").await, pairs(&[("Actor 100", 1), ("Actor 101", 1), ("Actor 102", 1)]));
         for bad in ["limit=0", "limit=-1", "limit=abc", "q=", "q=%20%20"] {
             app.get(&format!("/api/casts?{bad}"), None).await.assert_error(400, "validation_failed");
         }

@@ -292,6 +292,18 @@ impl MovieStore for PgStore {
                     .await?
             }
             Some(prefix) => {
+                let (starts, word_starts) = counts::starting_patterns(prefix);
+                let window = sqlx::query(counts::MOST_USED_STARTING_WITH.postgres())
+                    .bind(kind.stored())
+                    .bind(starts)
+                    .bind(word_starts)
+                    .bind(counts::MOST_USED_WINDOW)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                if window.len() == limit as usize {
+                    return window.iter().map(entry_of).collect();
+                }
                 sqlx::query(counts::ENTRIES_STARTING_WITH.postgres())
                     .bind(kind.stored())
                     .bind(prefix)
@@ -301,12 +313,7 @@ impl MovieStore for PgStore {
                     .await?
             }
         };
-        rows.iter()
-            .map(|row| {
-                let count: i64 = row.try_get("movies")?;
-                Ok(CatalogueEntry { name: row.try_get("label")?, count: u64::try_from(count).unwrap_or(0) })
-            })
-            .collect()
+        rows.iter().map(entry_of).collect()
     }
 
     async fn catalogue_version(&self) -> StoreResult<i64> {
@@ -318,6 +325,11 @@ impl MovieStore for PgStore {
     async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>> {
         Ok(sqlx::query_scalar(movies::MOVIE_IDS_OF.postgres()).bind(user_id).fetch_all(&self.pool).await?)
     }
+}
+
+fn entry_of(row: &PgRow) -> StoreResult<CatalogueEntry> {
+    let count: i64 = row.try_get("movies")?;
+    Ok(CatalogueEntry { name: row.try_get("label")?, count: u64::try_from(count).unwrap_or(0) })
 }
 
 /// The listing's SQL and its values.

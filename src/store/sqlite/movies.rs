@@ -272,10 +272,22 @@ impl MovieStore for SqliteStore {
                         .prepare_cached(counts::MOST_USED_ENTRIES.sqlite())?
                         .query_map(params![kind.stored(), limit], entry)?
                         .collect(),
-                    Some(prefix) => db
-                        .prepare_cached(counts::ENTRIES_STARTING_WITH.sqlite())?
-                        .query_map(params![kind.stored(), prefix, counts::PAST_EVERY_PREFIX, limit], entry)?
-                        .collect(),
+                    Some(prefix) => {
+                        let (starts, word_starts) = counts::starting_patterns(prefix);
+                        let window: Vec<CatalogueEntry> = db
+                            .prepare_cached(counts::MOST_USED_STARTING_WITH.sqlite())?
+                            .query_map(
+                                params![kind.stored(), starts, word_starts, counts::MOST_USED_WINDOW, limit],
+                                entry,
+                            )?
+                            .collect::<rusqlite::Result<_>>()?;
+                        if window.len() == limit as usize {
+                            return Ok(window);
+                        }
+                        db.prepare_cached(counts::ENTRIES_STARTING_WITH.sqlite())?
+                            .query_map(params![kind.stored(), prefix, counts::PAST_EVERY_PREFIX, limit], entry)?
+                            .collect()
+                    }
                 }
             })
             .await
