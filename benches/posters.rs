@@ -347,15 +347,32 @@ static SERVER_PID: AtomicU32 = AtomicU32::new(0);
 struct Ticks {
     server: u64,
     bench: u64,
+    /// Every process named `postgres` (the database's backends, on this machine).
+    postgres: u64,
     busy: u64,
     total: u64,
 }
 
 fn process_ticks(pid: &str) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    stat_ticks(&stat)
+}
+
+fn stat_ticks(stat: &str) -> u64 {
     let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
     // utime and stime, fields 14 and 15 of the line (11 and 12 after the command's name).
     [11, 12].iter().filter_map(|&i| fields.get(i)?.parse::<u64>().ok()).sum()
+}
+
+fn postgres_ticks() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else { return 0 };
+    entries
+        .filter_map(Result::ok)
+        .filter(|entry| entry.file_name().to_string_lossy().bytes().all(|b| b.is_ascii_digit()))
+        .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
+        .filter(|stat| stat.contains("(postgres)"))
+        .map(|stat| stat_ticks(&stat))
+        .sum()
 }
 
 impl Ticks {
@@ -374,24 +391,28 @@ impl Ticks {
         Self {
             server: process_ticks(&SERVER_PID.load(Ordering::Relaxed).to_string()),
             bench: process_ticks("self"),
+            postgres: postgres_ticks(),
             busy: total - idle,
             total,
         }
     }
 
-    /// Cores used since `earlier`: the server, the bench (the load generator), everything else
-    /// (PostgreSQL's processes among it), and idle.
+    /// Cores used since `earlier`: the server, the bench (the load generator), PostgreSQL,
+    /// everything else (other work on the machine), and idle.
     fn cores_since(&self, earlier: &Self) -> String {
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         let total = (self.total - earlier.total).max(1) as f64;
         let share = |ticks: u64| ticks as f64 / total * cores;
         let (server, bench, busy) =
             (self.server - earlier.server, self.bench - earlier.bench, self.busy - earlier.busy);
+        // A backend that exited meanwhile takes its ticks with it: never below zero.
+        let postgres = self.postgres.saturating_sub(earlier.postgres);
         format!(
-            "server {:.2}, bench {:.2}, other {:.2}, idle {:.2}",
+            "server {:.2}, bench {:.2}, postgres {:.2}, other {:.2}, idle {:.2}",
             share(server),
             share(bench),
-            share(busy.saturating_sub(server + bench)),
+            share(postgres),
+            share(busy.saturating_sub(server + bench + postgres)),
             share(self.total - earlier.total - (self.busy - earlier.busy))
         )
     }
