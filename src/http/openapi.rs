@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, movies, ops, users};
+use super::{auth, entries, library, movies, ops, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -23,6 +23,7 @@ use super::{auth, entries, movies, ops, users};
         movies::patch_movie, movies::delete_movie,
         entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
+        library::put_entry, library::get_entry, library::delete_entry, library::list_library, library::export,
         ops::health, ops::ready, ops::metrics,
     ),
     modifiers(&BearerAuth, &SharedErrorResponses),
@@ -31,6 +32,7 @@ use super::{auth, entries, movies, ops, users};
         (name = "movies", description = "The catalogue"),
         (name = "browse", description = "The genres, casts and directors movies list, with counts, for autocomplete and genre pages"),
         (name = "users", description = "Your account, and user administration"),
+        (name = "library", description = "Your library: watchlist, watched diary and ratings (private to you), and the export of your account"),
         (name = "operations", description = "Health checks and metrics"),
     )
 )]

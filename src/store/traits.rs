@@ -11,14 +11,14 @@ use super::records::*;
 use super::{MailCounts, MoviePage, PoolUse, StoreResult};
 use crate::domain::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
-use crate::domain::{Movie, User};
+use crate::domain::{LibraryEntry, Movie, User};
 
 /// One database: every aggregate's storage, and the upkeep of the connections. Services take the
 /// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
 /// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + MovieStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
+    UserStore + SessionStore + MovieStore + LibraryStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
 {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
@@ -150,6 +150,21 @@ pub trait MovieStore: Send + Sync {
     async fn catalogue_version(&self) -> StoreResult<i64>;
     /// Ids of the user's movies, newest first.
     async fn movie_ids_of(&self, user_id: &UserId) -> StoreResult<Vec<MovieId>>;
+}
+
+/// Each person's library. The movies' ratings follow every change of an entry, in the change's
+/// own transaction (the database's triggers), and so do account and movie deletions.
+#[async_trait]
+pub trait LibraryStore: Send + Sync {
+    /// Creates or replaces the entry, and answers it as stored; `None` when there is no such movie.
+    async fn put_entry(&self, entry: &EntryWrite) -> StoreResult<Option<LibraryEntry>>;
+    async fn entry(&self, user_id: &UserId, movie_id: &MovieId) -> StoreResult<Option<LibraryEntry>>;
+    /// False when there was no such entry.
+    async fn delete_entry(&self, user_id: &UserId, movie_id: &MovieId) -> StoreResult<bool>;
+    /// In `query.sort`'s order, at most `query.limit` entries, each with its place in the order.
+    async fn list_entries(&self, query: &LibraryQuery) -> StoreResult<Vec<(LibraryEntry, EntryCursor)>>;
+    /// Every movie the user added, oldest first.
+    async fn movies_of(&self, user_id: &UserId) -> StoreResult<Vec<Movie>>;
 }
 
 /// Synthetic data for demos and benchmarks (`movie-bag seed`).
