@@ -144,3 +144,27 @@ mod tests {
         assert!(checked >= 20, "{checked} operations");
     }
 }
+
+#[cfg(test)]
+mod library_tests {
+    use super::document;
+
+    #[test]
+    fn every_library_operation_is_documented_with_its_bodies() {
+        let document = document(8);
+        let json = serde_json::to_value(&document).unwrap();
+        let paths = &json["paths"];
+        let entry = &paths["/api/users/me/library/{movie_id}"];
+        for method in ["get", "put", "delete"] {
+            assert!(entry[method].is_object(), "{method} /api/users/me/library/{{movie_id}}");
+            assert!(entry[method]["responses"]["404"].is_object(), "{method}: 404");
+            assert!(entry[method]["responses"]["401"].is_object(), "{method}: 401");
+        }
+        assert!(entry["put"]["requestBody"]["content"]["application/json"].is_object());
+        assert!(paths["/api/users/me/library"]["get"]["responses"]["200"]["headers"]["Link"].is_object());
+        assert!(paths["/api/users/me/export"]["get"]["responses"]["200"]["headers"]["Content-Disposition"].is_object());
+        let schemas = &json["components"]["schemas"];
+        assert!(schemas["LibraryEntry"]["properties"]["movie"].is_object());
+        assert!(schemas["Export"]["properties"]["library"].is_object());
+    }
+}
