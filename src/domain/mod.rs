@@ -5,13 +5,15 @@
 //! contract's error body.
 
 mod ids;
+mod library;
 mod movie;
 mod user;
 
 pub use ids::{MovieId, SessionId, TokenHash, UserId};
+pub use library::{HalfStars, LibraryEntry, LibraryStatus, parse_watched_on};
 pub use movie::{
-    Movie, MovieName, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS, optional_tag_list,
-    parse_overview, parse_runtime, parse_year,
+    Movie, MovieName, MovieVersion, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS,
+    optional_tag_list, parse_overview, parse_runtime, parse_year,
 };
 pub use user::{Email, Password, Role, User, normalized as normalized_password};
 

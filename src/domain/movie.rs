@@ -206,6 +206,26 @@ pub struct Movie {
     pub updated_at: DateTime<Utc>,
 }
 
+/// What a movie's strong `ETag` names: the version its owner's last write gave it (`updated_at`)
+/// and the rating it shows (the number of ratings and the average in tenths, -1 unrated), which
+/// the library changes without touching `updated_at`. Equal versions mean identical bodies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MovieVersion {
+    pub updated_at: DateTime<Utc>,
+    pub rating_count: i64,
+    pub rating_tenths: i64,
+}
+
+impl Movie {
+    pub fn version(&self) -> MovieVersion {
+        MovieVersion {
+            updated_at: self.updated_at,
+            rating_count: i64::from(self.rating.count),
+            rating_tenths: self.rating.average_tenths.map_or(-1, i64::from),
+        }
+    }
+}
+
 /// A movie's poster: the upload's size and its renditions, narrowest first.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Poster {

@@ -1,19 +1,24 @@
 //! HTTP conditional requests (RFC 9110, section 13): validators out, preconditions in.
 //!
-//! A movie's validator is a strong `ETag` made of its `updated_at` in microseconds: every change
-//! moves `updated_at` forward (the write statement makes it later than the stored one), and the
-//! representation is a function of the row, so equal tags mean byte-identical bodies. A listing
+//! A movie's validator is a strong `ETag` made of its version ([`MovieVersion`]): its
+//! `updated_at` in microseconds, which every write of its owner moves forward (the write
+//! statement makes it later than the stored one), then the number of ratings and the average
+//! in tenths, which the library changes without touching `updated_at`. The representation is a
+//! function of those, so equal tags mean byte-identical bodies; `If-Match` holds a write to the
+//! whole version, so a rating that changed since the client's read is a 412 like any change. A listing
 //! page's validator is a digest of its body, weak since it names the bytes only by their hash.
 
 use axum::http::{HeaderMap, HeaderValue, header};
 use chrono::{DateTime, Utc};
 
 use super::page_body::ContentCoding;
-use crate::domain::Movie;
+use crate::domain::{Movie, MovieVersion};
 use crate::service::movies::ExpectedVersions;
 
 pub fn movie_etag(movie: &Movie) -> HeaderValue {
-    let tag = format!("\"{}\"", movie.updated_at.timestamp_micros());
+    let version = movie.version();
+    let tag =
+        format!("\"{}.{}.{}\"", version.updated_at.timestamp_micros(), version.rating_count, version.rating_tenths);
     HeaderValue::from_str(&tag).unwrap_or_else(|_| HeaderValue::from_static("\"0\""))
 }
 
@@ -40,12 +45,20 @@ pub fn if_match(headers: &HeaderMap) -> ExpectedVersions {
     if tags.iter().any(|tag| tag == "*") {
         return None;
     }
-    let versions = tags
-        .iter()
-        .filter_map(|tag| tag.strip_prefix('"')?.strip_suffix('"')?.parse::<i64>().ok())
-        .filter_map(DateTime::<Utc>::from_timestamp_micros)
-        .collect();
+    let versions = tags.iter().filter_map(|tag| movie_version(tag.strip_prefix('"')?.strip_suffix('"')?)).collect();
     Some(versions)
+}
+
+/// The version a tag of [`movie_etag`]'s names.
+fn movie_version(opaque: &str) -> Option<MovieVersion> {
+    let mut parts = opaque.split('.');
+    let micros = parts.next()?.parse::<i64>().ok()?;
+    let rating_count = parts.next()?.parse::<i64>().ok()?;
+    let rating_tenths = parts.next()?.parse::<i64>().ok()?;
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(MovieVersion { updated_at: DateTime::<Utc>::from_timestamp_micros(micros)?, rating_count, rating_tenths })
 }
 
 /// Whether `If-None-Match` matches `current` (weak comparison, as RFC 9110 asks for GET).
@@ -114,9 +127,13 @@ mod tests {
     fn if_match_accepts_strong_tags_of_ours_only() {
         assert_eq!(if_match(&HeaderMap::new()), None);
         assert_eq!(if_match(&headers(header::IF_MATCH, "*")), None);
-        let at = DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap();
-        assert_eq!(if_match(&headers(header::IF_MATCH, "\"1700000000000001\"")), Some(vec![at]));
-        assert_eq!(if_match(&headers(header::IF_MATCH, "W/\"1700000000000001\", \"x\"")), Some(vec![]));
+        let updated_at = DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap();
+        let version = MovieVersion { updated_at, rating_count: 3, rating_tenths: 45 };
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"1700000000000001.3.45\"")), Some(vec![version]));
+        let unrated = MovieVersion { rating_count: 0, rating_tenths: -1, ..version };
+        assert_eq!(if_match(&headers(header::IF_MATCH, "\"1700000000000001.0.-1\"")), Some(vec![unrated]));
+        let tags = "W/\"1700000000000001.3.45\", \"x\", \"1700000000000001\", \"1.2.3.4\"";
+        assert_eq!(if_match(&headers(header::IF_MATCH, tags)), Some(vec![]));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike as _, Utc};
 
 use crate::domain::MovieId;
-use crate::store::{MovieCursor, MovieSort, SortKey};
+use crate::store::{EntryCursor, EntryKey, LibrarySort, MovieCursor, MovieSort, SortKey};
 
 /// The longest cursor accepted: a title key of 200 characters of 4 bytes each, encoded.
 const MAX_CURSOR_CHARS: usize = 1200;
@@ -75,9 +75,86 @@ fn cursor(key: SortKey, micros: &str, id: &str) -> Option<MovieCursor> {
     id_is_plausible.then(|| MovieCursor { key, created_at, id: MovieId::from_stored(id.to_owned()) })
 }
 
+/// The `after` cursor of a library page: the last entry's place in the page's order, tagged
+/// with the order, as base64url.
+pub fn encode_entry(cursor: &EntryCursor) -> String {
+    let place = format!("{}.{}", cursor.created_at.timestamp_micros(), cursor.movie_id);
+    let text = match &cursor.key {
+        EntryKey::Time => format!("a.{place}"),
+        EntryKey::Day(day) => format!("w.{day}.{place}"),
+        EntryKey::Halves(halves) => format!("r.{halves}.{place}"),
+        EntryKey::Title(title) => format!("t.{place}.{title}"),
+    };
+    URL_SAFE_NO_PAD.encode(text)
+}
+
+/// The library cursor `raw` names, if it is one of `sort`'s.
+pub fn decode_entry(sort: LibrarySort, raw: &str) -> Option<EntryCursor> {
+    if raw.len() > MAX_CURSOR_CHARS {
+        return None;
+    }
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (key, place) = match sort {
+        LibrarySort::Added => (SortKey::Time, text.strip_prefix("a.")?.to_owned()),
+        LibrarySort::WatchedOn => {
+            let (day, place) = text.strip_prefix("w.")?.split_once('.')?;
+            if !day.is_empty() {
+                crate::domain::parse_watched_on(day).ok()?;
+            }
+            (SortKey::Title(day.to_owned()), place.to_owned())
+        }
+        LibrarySort::Rating => {
+            let (halves, place) = text.strip_prefix("r.")?.split_once('.')?;
+            (SortKey::Year(halves.parse().ok().filter(|h| (0..=10).contains(h))?), place.to_owned())
+        }
+        LibrarySort::Title => {
+            let rest = text.strip_prefix("t.")?;
+            let (micros, rest) = rest.split_once('.')?;
+            let (id, title) = rest.split_once('.')?;
+            (SortKey::Title(title.to_owned()), format!("{micros}.{id}"))
+        }
+    };
+    let (micros, id) = place.split_once('.')?;
+    let found = cursor(key, micros, id)?;
+    let key = match (sort, found.key) {
+        (LibrarySort::Added, _) => EntryKey::Time,
+        (LibrarySort::WatchedOn, SortKey::Title(day)) => EntryKey::Day(day),
+        (LibrarySort::Rating, SortKey::Year(halves)) => EntryKey::Halves(halves),
+        (LibrarySort::Title, SortKey::Title(title)) => EntryKey::Title(title),
+        _ => return None,
+    };
+    Some(EntryCursor { key, created_at: found.created_at, movie_id: found.id })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_library_cursor_reads_back_in_its_own_order_only() {
+        let at = DateTime::from_timestamp_micros(1_700_000_000_000_001).unwrap();
+        let movie_id = MovieId::generate();
+        for (sort, key) in [
+            (LibrarySort::Added, EntryKey::Time),
+            (LibrarySort::WatchedOn, EntryKey::Day("2024-05-17".into())),
+            (LibrarySort::WatchedOn, EntryKey::Day(String::new())),
+            (LibrarySort::Rating, EntryKey::Halves(9)),
+            (LibrarySort::Rating, EntryKey::Halves(0)),
+            (LibrarySort::Title, EntryKey::Title("heat. the.movie".into())),
+        ] {
+            let cursor = EntryCursor { key, created_at: at, movie_id: movie_id.clone() };
+            let raw = encode_entry(&cursor);
+            assert_eq!(decode_entry(sort, &raw), Some(cursor.clone()), "{sort:?}");
+            for other in LibrarySort::ALL.into_iter().filter(|other| *other != sort) {
+                assert_eq!(decode_entry(other, &raw), None, "{sort:?} read as {other:?}");
+            }
+        }
+        for forged in ["w.2024-13-01.1.ab", "r.11.1.ab", "a.x.ab", "a.1."] {
+            assert_eq!(decode_entry(LibrarySort::Added, &URL_SAFE_NO_PAD.encode(forged)), None);
+            assert_eq!(decode_entry(LibrarySort::Rating, &URL_SAFE_NO_PAD.encode(forged)), None);
+            assert_eq!(decode_entry(LibrarySort::WatchedOn, &URL_SAFE_NO_PAD.encode(forged)), None);
+        }
+    }
 
     fn at(key: SortKey) -> MovieCursor {
         MovieCursor {

@@ -8,6 +8,7 @@ mod entries;
 pub mod error;
 mod extract;
 pub mod json;
+mod library;
 mod movies;
 mod observe;
 pub mod openapi;
@@ -46,7 +47,8 @@ pub fn router(state: SharedState) -> Router {
     let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
-        .merge(users::router().layer(no_store))
+        .merge(users::router().layer(no_store.clone()))
+        .merge(library::router().layer(no_store))
         .merge(movies::router())
         .merge(posters::router(state.settings.server.poster_max_bytes))
         .merge(entries::router())

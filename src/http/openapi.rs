@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, movies, ops, posters, users};
+use super::{auth, entries, library, movies, ops, posters, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -24,6 +24,7 @@ use super::{auth, entries, movies, ops, posters, users};
         posters::set_poster, posters::delete_poster, posters::poster_image,
         entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
+        library::put_entry, library::get_entry, library::delete_entry, library::list_library, library::export,
         ops::health, ops::ready, ops::metrics,
     ),
     modifiers(&BearerAuth, &SharedErrorResponses),
@@ -32,6 +33,7 @@ use super::{auth, entries, movies, ops, posters, users};
         (name = "movies", description = "The catalogue"),
         (name = "browse", description = "The genres, casts and directors movies list, with counts, for autocomplete and genre pages"),
         (name = "users", description = "Your account, and user administration"),
+        (name = "library", description = "Your library: watchlist, watched diary and ratings (private to you), and the export of your account"),
         (name = "operations", description = "Health checks and metrics"),
     )
 )]
@@ -167,5 +169,29 @@ mod tests {
         let schemas = &document["components"]["schemas"];
         assert_eq!(schemas["ImageBytes"]["format"], "binary");
         assert!(schemas["Poster"]["properties"]["sources"].is_object());
+    }
+}
+
+#[cfg(test)]
+mod library_tests {
+    use super::document;
+
+    #[test]
+    fn every_library_operation_is_documented_with_its_bodies() {
+        let document = document(8);
+        let json = serde_json::to_value(&document).unwrap();
+        let paths = &json["paths"];
+        let entry = &paths["/api/users/me/library/{movie_id}"];
+        for method in ["get", "put", "delete"] {
+            assert!(entry[method].is_object(), "{method} /api/users/me/library/{{movie_id}}");
+            assert!(entry[method]["responses"]["404"].is_object(), "{method}: 404");
+            assert!(entry[method]["responses"]["401"].is_object(), "{method}: 401");
+        }
+        assert!(entry["put"]["requestBody"]["content"]["application/json"].is_object());
+        assert!(paths["/api/users/me/library"]["get"]["responses"]["200"]["headers"]["Link"].is_object());
+        assert!(paths["/api/users/me/export"]["get"]["responses"]["200"]["headers"]["Content-Disposition"].is_object());
+        let schemas = &json["components"]["schemas"];
+        assert!(schemas["LibraryEntry"]["properties"]["movie"].is_object());
+        assert!(schemas["Export"]["properties"]["library"].is_object());
     }
 }

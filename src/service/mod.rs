@@ -8,6 +8,7 @@ pub mod auth;
 pub mod housekeeping;
 pub mod import;
 mod import_fields;
+pub mod library;
 pub mod limits;
 pub mod movies;
 pub mod posters;

@@ -2,10 +2,8 @@
 
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
-
 use super::{Actor, Invalid, Validator};
-use crate::domain::{Movie, now};
+use crate::domain::{Movie, MovieVersion, now};
 use crate::domain::{
     MovieId, MovieName, Rating, TagList, optional_tag_list, parse_overview, parse_runtime, parse_year,
 };
@@ -179,9 +177,9 @@ pub async fn entries(
     Ok(store.catalogue_entries(kind, prefix, limit).await?)
 }
 
-/// The versions (`updated_at`) a client's `If-Match` accepts; `None` when it sent none (or `*`,
-/// which any existing movie matches).
-pub type ExpectedVersions = Option<Vec<DateTime<Utc>>>;
+/// The versions (see [`MovieVersion`]) a client's `If-Match` accepts; `None` when it sent none
+/// (or `*`, which any existing movie matches).
+pub type ExpectedVersions = Option<Vec<MovieVersion>>;
 
 /// The guard for a write by `actor`: their own movie unless an admin, and, with `If-Match`,
 /// still at a version the client named. With several versions named, the current one is read
@@ -202,7 +200,7 @@ pub(super) async fn guard_for(
             let current = store.movie(movie_id).await?;
             let guard = MovieGuard { owner: owner.clone(), unchanged_since: None };
             match current {
-                Some(movie) if versions.contains(&movie.updated_at) => Some(movie.updated_at),
+                Some(movie) if versions.contains(&movie.version()) => Some(movie.version()),
                 current => return Err(refusal_error(current.as_ref(), &guard, change)),
             }
         }

@@ -97,7 +97,7 @@ async fn checked_guard(
     let current = movies.movie(movie_id).await?;
     let holds = current.as_ref().is_some_and(|movie| {
         guard.owner.as_ref().is_none_or(|owner| *owner == movie.added_by)
-            && guard.unchanged_since.is_none_or(|version| version == movie.updated_at)
+            && guard.unchanged_since.is_none_or(|version| version == movie.version())
     });
     if holds { Ok(guard) } else { Err(refusal_error(current.as_ref(), &guard, WriteKind::Update).into()) }
 }

@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use super::limits::CheckSucceeded;
 use crate::domain::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
-use crate::domain::{Movie, User};
+use crate::domain::{HalfStars, LibraryStatus, Movie, MovieVersion, User};
+use chrono::NaiveDate;
 
 /// An account to create. Its address is kept as typed and, for uniqueness and lookups, in the
 /// folded form [`Email::normalized`] gives.
@@ -143,8 +144,9 @@ pub struct FailedDelivery {
 pub struct MovieGuard {
     /// The movie must have been added by this user (`None`: an admin, anyone's movie).
     pub owner: Option<UserId>,
-    /// The movie's `updated_at` must still be this (the client's `If-Match`).
-    pub unchanged_since: Option<DateTime<Utc>>,
+    /// The movie must still be at this version (the client's `If-Match`): its `updated_at` and
+    /// the rating it shows.
+    pub unchanged_since: Option<MovieVersion>,
 }
 
 /// The fields a replace or patch sets; `None` keeps the stored value.
@@ -380,4 +382,78 @@ pub struct PosterWrite {
 pub struct StoredPosterImage {
     pub content_type: String,
     pub bytes: bytes::Bytes,
+}
+
+/// A library entry to create or replace (the whole entry: `PUT`), at `at`. An entry created
+/// keeps `at` as its `created_at`; a replaced one keeps its own.
+#[derive(Debug, Clone)]
+pub struct EntryWrite {
+    pub user_id: UserId,
+    pub movie_id: MovieId,
+    pub status: LibraryStatus,
+    pub rating: Option<HalfStars>,
+    pub watched_on: Option<NaiveDate>,
+    pub at: DateTime<Utc>,
+}
+
+/// The orders of `GET /api/users/me/library`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum LibrarySort {
+    /// Latest added first.
+    #[default]
+    Added,
+    /// Latest watched first; entries without a day last.
+    WatchedOn,
+    /// Highest rating first; unrated entries last.
+    Rating,
+    /// A to Z by the movie's name, ignoring case.
+    Title,
+}
+
+impl LibrarySort {
+    pub const ALL: [Self; 4] = [Self::Added, Self::WatchedOn, Self::Rating, Self::Title];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Added => "added",
+            Self::WatchedOn => "watched_on",
+            Self::Rating => "rating",
+            Self::Title => "title",
+        }
+    }
+
+    pub fn parse(raw: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|sort| sort.name() == raw)
+    }
+}
+
+/// An entry's place in one order of the library, ahead of its (created_at, movie_id).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum EntryKey {
+    /// `added`: the time alone.
+    Time,
+    /// `watched_on`: the day as stored (`YYYY-MM-DD`, empty for none).
+    Day(String),
+    /// `rating`: half stars, 0 for none.
+    Halves(i64),
+    /// `title`: the movie's `title_key`, as the database lowercases it.
+    Title(String),
+}
+
+/// Where a page of a library starts: after this entry's place in the order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct EntryCursor {
+    pub key: EntryKey,
+    pub created_at: DateTime<Utc>,
+    pub movie_id: MovieId,
+}
+
+/// A page of someone's library.
+#[derive(Debug, Clone)]
+pub struct LibraryQuery {
+    pub user_id: UserId,
+    pub status: Option<LibraryStatus>,
+    pub sort: LibrarySort,
+    pub limit: u32,
+    pub after: Option<EntryCursor>,
 }

@@ -11,14 +11,23 @@ use super::records::*;
 use super::{MailCounts, MoviePage, PoolUse, StoreResult};
 use crate::domain::TokenHash;
 use crate::domain::{Email, MovieId, Role, SessionId, UserId};
-use crate::domain::{Movie, User};
+use crate::domain::{LibraryEntry, Movie, User};
 
 /// One database: every aggregate's storage, and the upkeep of the connections. Services take the
 /// narrower trait of the aggregate they work on ([`UserStore`], [`SessionStore`],
 /// [`MovieStore`], [`MailStore`]); seeding has its own ([`SeedStore`]).
 #[async_trait]
 pub trait Store:
-    UserStore + SessionStore + MovieStore + PosterStore + MailStore + SeedStore + ImportStore + LimitStore + 'static
+    UserStore
+    + SessionStore
+    + MovieStore
+    + PosterStore
+    + LibraryStore
+    + MailStore
+    + SeedStore
+    + ImportStore
+    + LimitStore
+    + 'static
 {
     /// Answers when the database answers a trivial query.
     async fn ping(&self) -> StoreResult<()>;
@@ -178,6 +187,21 @@ pub trait PosterStore: Send + Sync {
     ) -> StoreResult<GuardedWrite<Movie>>;
     /// One image by its key: one indexed lookup.
     async fn poster_image(&self, key: &str) -> StoreResult<Option<StoredPosterImage>>;
+}
+
+/// Each person's library. The movies' ratings follow every change of an entry, in the change's
+/// own transaction (the database's triggers), and so do account and movie deletions.
+#[async_trait]
+pub trait LibraryStore: Send + Sync {
+    /// Creates or replaces the entry, and answers it as stored; `None` when there is no such movie.
+    async fn put_entry(&self, entry: &EntryWrite) -> StoreResult<Option<LibraryEntry>>;
+    async fn entry(&self, user_id: &UserId, movie_id: &MovieId) -> StoreResult<Option<LibraryEntry>>;
+    /// False when there was no such entry.
+    async fn delete_entry(&self, user_id: &UserId, movie_id: &MovieId) -> StoreResult<bool>;
+    /// In `query.sort`'s order, at most `query.limit` entries, each with its place in the order.
+    async fn list_entries(&self, query: &LibraryQuery) -> StoreResult<Vec<(LibraryEntry, EntryCursor)>>;
+    /// Every movie the user added, oldest first.
+    async fn movies_of(&self, user_id: &UserId) -> StoreResult<Vec<Movie>>;
 }
 
 /// Synthetic data for demos and benchmarks (`movie-bag seed`).

@@ -22,6 +22,7 @@ mod hostile_clients;
 mod import;
 mod invisible;
 mod leftovers;
+mod library;
 mod listing;
 mod login;
 mod movies;

@@ -6,6 +6,7 @@
 //! holds its methods.
 
 mod import;
+mod library;
 mod limits;
 mod mail;
 mod movie_inserts;

@@ -35,14 +35,15 @@ static UPDATE_MOVIE: Sql = Sql::new(concat!(
         overview = CASE WHEN $13 THEN $14::text ELSE overview END,
         updated_at = GREATEST($15, updated_at + interval '1 microsecond')
      WHERE id = $16 AND ($17::text IS NULL OR added_by = $17)
-       AND ($18::timestamptz IS NULL OR updated_at = $18)
+       AND ($18::timestamptz IS NULL
+            OR (updated_at = $18 AND rating_count = $19::bigint AND rating_key = $20::bigint))
      RETURNING ",
     movie_row!()
 ));
 
 static DELETE_MOVIE: Sql = Sql::new(
     "DELETE FROM movies WHERE id = $1 AND ($2::text IS NULL OR added_by = $2)
-       AND ($3::timestamptz IS NULL OR updated_at = $3)",
+       AND ($3::timestamptz IS NULL OR (updated_at = $3 AND rating_count = $4::bigint AND rating_key = $5::bigint))",
 );
 
 /// Sixteen stripes summed, so that concurrent writers do not queue on one row.
@@ -210,7 +211,9 @@ impl MovieStore for PgStore {
             .bind(change.at)
             .bind(movie_id)
             .bind(&guard.owner)
-            .bind(guard.unchanged_since)
+            .bind(guard.unchanged_since.map(|v| v.updated_at))
+            .bind(guard.unchanged_since.map(|v| v.rating_count))
+            .bind(guard.unchanged_since.map(|v| v.rating_tenths))
             .fetch_optional(&self.pool)
             .await
             .map_err(unique_as(Conflict::MovieNameTaken))?;
@@ -224,7 +227,9 @@ impl MovieStore for PgStore {
         let done = sqlx::query(DELETE_MOVIE.postgres())
             .bind(movie_id)
             .bind(&guard.owner)
-            .bind(guard.unchanged_since)
+            .bind(guard.unchanged_since.map(|v| v.updated_at))
+            .bind(guard.unchanged_since.map(|v| v.rating_count))
+            .bind(guard.unchanged_since.map(|v| v.rating_tenths))
             .execute(&self.pool)
             .await?;
         if done.rows_affected() > 0 {

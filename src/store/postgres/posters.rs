@@ -14,12 +14,14 @@ use crate::store::{GuardedWrite, MovieGuard, PosterStore, PosterWrite, StoreResu
 
 /// Sets (`$1` the JSON) or clears (`$1` NULL) a movie's poster under the same guard as a
 /// replace: `$2` the new `updated_at` (later than the stored one), `$3` the id, `$4` the owner
-/// the guard requires (or NULL), `$5` the version it requires (or NULL). `$6` true asks that
+/// the guard requires (or NULL), `$5`, `$7`, `$8` the version it requires (`updated_at`, the rating's count and
+/// tenths; or NULL). `$6` true asks that
 /// the movie have a poster (a removal).
 static WRITE_POSTER: Sql = Sql::new(concat!(
     "UPDATE movies SET poster = $1::text, updated_at = GREATEST($2, updated_at + interval '1 microsecond')
      WHERE id = $3 AND ($4::text IS NULL OR added_by = $4)
-       AND ($5::timestamptz IS NULL OR updated_at = $5)
+       AND ($5::timestamptz IS NULL
+            OR (updated_at = $5 AND rating_count = $7::bigint AND rating_key = $8::bigint))
        AND (NOT $6::boolean OR poster IS NOT NULL)
      RETURNING ",
     movie_row!()
@@ -45,8 +47,10 @@ impl PgStore {
             .bind(at)
             .bind(movie_id)
             .bind(&guard.owner)
-            .bind(guard.unchanged_since)
+            .bind(guard.unchanged_since.map(|v| v.updated_at))
             .bind(poster.is_none())
+            .bind(guard.unchanged_since.map(|v| v.rating_count))
+            .bind(guard.unchanged_since.map(|v| v.rating_tenths))
             .fetch_optional(&mut *tx)
             .await?;
         let Some(row) = written else {

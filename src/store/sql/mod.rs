@@ -3,6 +3,7 @@
 //! beside the method that runs it, in the backend's own file for the aggregate.
 
 pub mod counts;
+pub mod library;
 pub mod limits;
 pub mod mail;
 pub mod movies;
@@ -16,7 +17,7 @@ use super::statement::Sql;
 /// Every shared statement, for the test that prepares each one on both backends.
 #[cfg(test)]
 pub fn all() -> impl Iterator<Item = &'static Sql> {
-    [counts::ALL, limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL]
+    [counts::ALL, library::ALL, limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL]
         .into_iter()
         .flatten()
         .copied()

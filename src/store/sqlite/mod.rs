@@ -8,6 +8,7 @@
 
 mod engine;
 mod import;
+mod library;
 mod limits;
 mod mail;
 mod migrate;

@@ -40,13 +40,16 @@ static UPDATE_MOVIE: Sql = Sql::new(concat!(
         directors = CASE WHEN $11 THEN $12 ELSE directors END,
         overview = CASE WHEN $13 THEN $14 ELSE overview END,
         updated_at = max($15, updated_at + 1)
-     WHERE id = $16 AND ($17 IS NULL OR added_by = $17) AND ($18 IS NULL OR updated_at = $18)
+     WHERE id = $16 AND ($17 IS NULL OR added_by = $17)
+       AND ($18 IS NULL OR (updated_at = $18 AND rating_count = $19 AND rating_key = $20))
      RETURNING ",
     movie_row!()
 ));
 
-static DELETE_MOVIE: Sql =
-    Sql::new("DELETE FROM movies WHERE id = $1 AND ($2 IS NULL OR added_by = $2) AND ($3 IS NULL OR updated_at = $3)");
+static DELETE_MOVIE: Sql = Sql::new(
+    "DELETE FROM movies WHERE id = $1 AND ($2 IS NULL OR added_by = $2)
+       AND ($3 IS NULL OR (updated_at = $3 AND rating_count = $4 AND rating_key = $5))",
+);
 
 static CATALOGUE_VERSION: Sql = Sql::new("SELECT version FROM catalogue_version WHERE id = 1");
 
@@ -172,7 +175,9 @@ impl MovieStore for SqliteStore {
                             micros(change.at),
                             movie_id,
                             guard.owner,
-                            guard.unchanged_since.map(micros)
+                            guard.unchanged_since.map(|v| micros(v.updated_at)),
+                            guard.unchanged_since.map(|v| v.rating_count),
+                            guard.unchanged_since.map(|v| v.rating_tenths)
                         ],
                         movie_from_row,
                     )
@@ -193,7 +198,9 @@ impl MovieStore for SqliteStore {
                 let deleted = db.prepare_cached(DELETE_MOVIE.sqlite())?.execute(params![
                     movie_id,
                     guard.owner,
-                    guard.unchanged_since.map(micros)
+                    guard.unchanged_since.map(|v| micros(v.updated_at)),
+                    guard.unchanged_since.map(|v| v.rating_count),
+                    guard.unchanged_since.map(|v| v.rating_tenths)
                 ])?;
                 if deleted > 0 {
                     return Ok(GuardedWrite::Done(()));

@@ -14,11 +14,13 @@ use crate::store::{GuardedWrite, MovieGuard, PosterStore, PosterWrite, StoreResu
 
 /// Sets (`$1` the JSON) or clears (`$1` NULL) a movie's poster under the same guard as a
 /// replace: `$2` the new `updated_at` (later than the stored one), `$3` the id, `$4` the owner
-/// the guard requires (or NULL), `$5` the version it requires (or NULL). `$6` true asks that
+/// the guard requires (or NULL), `$5`, `$7`, `$8` the version it requires (`updated_at`, the rating's count and
+/// tenths; or NULL). `$6` true asks that
 /// the movie have a poster (a removal).
 static WRITE_POSTER: Sql = Sql::new(concat!(
     "UPDATE movies SET poster = $1, updated_at = max($2, updated_at + 1)
-     WHERE id = $3 AND ($4 IS NULL OR added_by = $4) AND ($5 IS NULL OR updated_at = $5)
+     WHERE id = $3 AND ($4 IS NULL OR added_by = $4)
+       AND ($5 IS NULL OR (updated_at = $5 AND rating_count = $7 AND rating_key = $8))
        AND (NOT $6 OR poster IS NOT NULL)
      RETURNING ",
     movie_row!()
@@ -44,8 +46,10 @@ fn write_poster(
                 micros(at),
                 movie_id,
                 guard.owner,
-                guard.unchanged_since.map(micros),
-                poster.is_none()
+                guard.unchanged_since.map(|v| micros(v.updated_at)),
+                poster.is_none(),
+                guard.unchanged_since.map(|v| v.rating_count),
+                guard.unchanged_since.map(|v| v.rating_tenths)
             ],
             movie_from_row,
         )

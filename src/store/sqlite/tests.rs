@@ -145,3 +145,25 @@ fn every_order_of_the_catalogue_walks_an_index_and_never_sorts_the_catalogue() {
         }
     }
 }
+
+#[test]
+fn every_order_of_a_library_but_title_walks_an_index_of_the_users_entries() {
+    use crate::store::LibrarySort;
+    use crate::store::sql::library::page_statement;
+    let db = migrated();
+    for sort in [LibrarySort::Added, LibrarySort::WatchedOn, LibrarySort::Rating] {
+        for after in [false, true] {
+            let sql = page_statement(sort, after).sqlite();
+            let mut statement = db.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+            let count = statement.parameter_count();
+            let steps: Vec<String> = statement
+                .query_map(rusqlite::params_from_iter(std::iter::repeat_n("x", count)), |row| row.get(3))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap();
+            let plan = steps.join("; ");
+            assert!(!plan.contains("TEMP B-TREE"), "{sort:?} sorts instead of walking an index: {plan}");
+            assert!(plan.contains("library_by_"), "{sort:?}: {plan}");
+        }
+    }
+}
