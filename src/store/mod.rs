@@ -12,6 +12,7 @@ pub mod limits;
 mod listing;
 mod listing_plan;
 pub mod page_cache;
+mod poster_cache;
 mod postgres;
 mod records;
 mod seed_words;

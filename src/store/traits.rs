@@ -185,7 +185,8 @@ pub trait PosterStore: Send + Sync {
         at: DateTime<Utc>,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>>;
-    /// One image by its key: one indexed lookup.
+    /// One image by its key: from memory while the catalogue version is the one it was read
+    /// at (every change that can remove an image raises it), else one indexed lookup.
     async fn poster_image(&self, key: &str) -> StoreResult<Option<StoredPosterImage>>;
 }
 

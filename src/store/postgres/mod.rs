@@ -25,6 +25,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use self::movie_inserts::MovieInserts;
 use super::coalesce::Coalescer;
 use super::listing::Listings;
+use super::poster_cache::PosterImages;
 use super::{Conflict, PoolUse, Store, StoreError, StoreLimits, StoreResult, UnrevokedSession};
 use crate::domain::{Movie, User};
 use crate::domain::{MovieId, Role, SessionId};
@@ -45,6 +46,8 @@ pub struct PgStore {
     version_runs: Coalescer<(), StoreResult<i64>>,
     /// Listing pages, cached while the catalogue version is unchanged.
     listings: Listings,
+    /// Hot poster images, valid while the catalogue version is unchanged.
+    poster_images: PosterImages,
 }
 
 impl PgStore {
@@ -62,6 +65,7 @@ impl PgStore {
         MIGRATOR.run(&pool).await.with_context(|| format!("cannot apply migrations to PostgreSQL at {shown}"))?;
         Ok(Self {
             listings: Listings::default(),
+            poster_images: PosterImages::default(),
             movie_inserts: MovieInserts::start(pool.clone(), limits.write_queue),
             pool,
             movie_runs: Coalescer::default(),

@@ -10,7 +10,9 @@ use crate::domain::{Movie, MovieId};
 use crate::store::sql::movies::movie_row;
 use crate::store::sql::posters;
 use crate::store::statement::Sql;
-use crate::store::{GuardedWrite, MovieGuard, PosterStore, PosterWrite, StoreResult, StoredPosterImage};
+use crate::store::{
+    GuardedWrite, MovieGuard, MovieStore as _, PosterStore, PosterWrite, StoreResult, StoredPosterImage,
+};
 
 /// Sets (`$1` the JSON) or clears (`$1` NULL) a movie's poster under the same guard as a
 /// replace: `$2` the new `updated_at` (later than the stored one), `$3` the id, `$4` the owner
@@ -96,6 +98,13 @@ impl PosterStore for PgStore {
     }
 
     async fn poster_image(&self, key: &str) -> StoreResult<Option<StoredPosterImage>> {
+        let version = self.catalogue_version().await?;
+        self.poster_images.image(version, key, self.read_poster_image(key)).await
+    }
+}
+
+impl PgStore {
+    async fn read_poster_image(&self, key: &str) -> StoreResult<Option<StoredPosterImage>> {
         let row = sqlx::query(posters::POSTER_IMAGE.postgres()).bind(key).fetch_optional(&self.pool).await?;
         let Some(row) = row else { return Ok(None) };
         Ok(Some(StoredPosterImage {

@@ -26,6 +26,7 @@ use rusqlite::{Connection, Row};
 
 use self::engine::Engine;
 use super::listing::Listings;
+use super::poster_cache::PosterImages;
 use super::{PoolUse, Store, StoreLimits, StoreResult};
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
@@ -45,6 +46,8 @@ pub struct SqliteStore {
     engine: Engine,
     /// Listing pages, cached while the catalogue version is unchanged.
     listings: Listings,
+    /// Hot poster images, valid while the catalogue version is unchanged.
+    poster_images: PosterImages,
     /// A shared lock on [`IN_USE_LOCK`] beside the database, for as long as this store lives.
     _in_use: std::fs::File,
 }
@@ -81,7 +84,7 @@ impl SqliteStore {
             .await
             .with_context(|| format!("cannot open the SQLite database {shown}"))?;
         drop(startup_lock);
-        Ok(Self { engine, listings: Listings::default(), _in_use: in_use })
+        Ok(Self { engine, listings: Listings::default(), poster_images: PosterImages::default(), _in_use: in_use })
     }
 }
 
