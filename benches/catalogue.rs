@@ -21,7 +21,10 @@ use movie_bag::service::seed::{SEED_EMAIL, seed};
 use movie_bag::startup::Application;
 use movie_bag::state::SharedState;
 use movie_bag::store::{MovieChange, MovieGuard, SEED_ID_PREFIX};
-use sqlx::Connection as _;
+
+mod common;
+
+use common::Database;
 
 const DEEP_PAGES: usize = 5000;
 
@@ -49,47 +52,6 @@ fn options() -> Options {
         i += 1;
     }
     options
-}
-
-enum Database {
-    Sqlite(std::path::PathBuf),
-    Postgres { admin: String, name: String },
-}
-
-impl Database {
-    async fn create(postgres_admin: Option<&str>) -> (Self, String) {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        match postgres_admin {
-            None => {
-                let dir = std::env::temp_dir().join(format!("movie-bag-bench-{unique}"));
-                std::fs::create_dir_all(&dir).unwrap();
-                let url = format!("sqlite://{}", dir.join("bench.db").display());
-                (Self::Sqlite(dir), url)
-            }
-            Some(admin) => {
-                let name = format!("moviebag_bench_{unique}");
-                let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL answers");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-                let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-                (Self::Postgres { admin: admin.to_owned(), name: name.clone() }, format!("{base}/{name}"))
-            }
-        }
-    }
-
-    async fn drop(self) {
-        match self {
-            Self::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Self::Postgres { admin, name } => {
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
-                }
-            }
-        }
-    }
 }
 
 struct Stats {
@@ -159,7 +121,7 @@ fn ms(d: Duration) -> String {
 }
 
 async fn run(backend: &str, postgres_admin: Option<&str>, size: u64, samples: usize) {
-    let (database, url) = Database::create(postgres_admin).await;
+    let (database, url) = Database::create(postgres_admin, "bench").await;
     let settings = Settings::from_flags([
         "--port",
         "0",

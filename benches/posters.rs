@@ -25,7 +25,6 @@
 //! every rate that is compared.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
@@ -35,7 +34,10 @@ use bytes::Bytes;
 use image::ExtendedColorType;
 use image::codecs::jpeg::JpegEncoder;
 use serde_json::{Value, json};
-use sqlx::Connection as _;
+
+mod common;
+
+use common::Database;
 
 const WIDTH: u32 = 6000;
 const HEIGHT: u32 = 4000;
@@ -170,56 +172,6 @@ fn photo_jpeg() -> Bytes {
         }
     }
     Bytes::from(jpeg)
-}
-
-enum Database {
-    Sqlite(PathBuf),
-    Postgres { admin: String, name: String },
-}
-
-impl Database {
-    async fn create(postgres_admin: Option<&str>) -> (Self, String) {
-        let unique = uuid::Uuid::new_v4().simple().to_string();
-        match postgres_admin {
-            None => {
-                let dir = std::env::temp_dir().join(format!("movie-bag-posterbench-{unique}"));
-                std::fs::create_dir_all(&dir).unwrap();
-                let url = format!("sqlite://{}", dir.join("bench.db").display());
-                (Self::Sqlite(dir), url)
-            }
-            Some(admin) => {
-                let name = format!("moviebag_posterbench_{unique}");
-                let mut conn = sqlx::PgConnection::connect(admin).await.expect("PostgreSQL answers");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.unwrap();
-                let base = admin.rsplit_once('/').map_or(admin, |(base, _)| base);
-                (Self::Postgres { admin: admin.to_owned(), name: name.clone() }, format!("{base}/{name}"))
-            }
-        }
-    }
-
-    /// Where the server's log goes.
-    fn log_path(&self) -> PathBuf {
-        match self {
-            Self::Sqlite(dir) => dir.join("server.log"),
-            Self::Postgres { name, .. } => std::env::temp_dir().join(format!("{name}.log")),
-        }
-    }
-
-    async fn drop(self) {
-        match self {
-            Self::Sqlite(dir) => {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            Self::Postgres { admin, name } => {
-                let _ = std::fs::remove_file(std::env::temp_dir().join(format!("{name}.log")));
-                if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-                        .execute(&mut conn)
-                        .await;
-                }
-            }
-        }
-    }
 }
 
 /// The release server as its own process; killed when dropped.
@@ -529,7 +481,7 @@ fn source_url(base: &str, poster: &Value, width: u64) -> Option<String> {
 }
 
 async fn run(backend: &str, postgres_admin: Option<&str>, jpeg: &Bytes, options: &Options) {
-    let (database, url) = Database::create(postgres_admin).await;
+    let (database, url) = Database::create(postgres_admin, "posterbench").await;
     let log = database.log_path();
     let server = Server::start(&url, &log).await;
     SERVER_PID.store(server.pid(), Ordering::Relaxed);

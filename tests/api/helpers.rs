@@ -493,17 +493,20 @@ impl TestApp {
 
     /// Every movie, read through the API (all pages).
     pub async fn all_movies(&self) -> Vec<Value> {
-        let mut movies = Vec::new();
-        let mut path = "/api/movies?limit=1000".to_owned();
-        loop {
-            let reply = self.get(&path, None).await;
+        self.pages("/api/movies?limit=1000", None).await.concat()
+    }
+
+    /// Every page of the listing at `path` (each a JSON array), following `Link: rel="next"`.
+    pub async fn pages(&self, path: &str, token: Option<&str>) -> Vec<Vec<Value>> {
+        let mut pages = Vec::new();
+        let mut next = Some(path.to_owned());
+        while let Some(path) = next {
+            let reply = self.get(&path, token).await;
             reply.assert_status(200);
-            movies.extend(reply.body.as_array().expect("array").iter().cloned());
-            match reply.header("link").and_then(next_path) {
-                Some(next) => path = next,
-                None => return movies,
-            }
+            pages.push(reply.body.as_array().expect("array").clone());
+            next = reply.header("link").and_then(next_path);
         }
+        pages
     }
 }
 

@@ -48,17 +48,13 @@ fn names(page: &Value) -> Vec<String> {
     page.as_array().unwrap().iter().map(|entry| entry["movie"]["name"].as_str().unwrap().to_owned()).collect()
 }
 
-/// Every entry of `path`'s listing, following `Link` from page to page.
+/// Every entry of `path`'s listing (its movies' names), following `Link` from page to page,
+/// and the pages' number.
 async fn every_page(app: &TestApp, user: &TestUser, path: &str) -> (Vec<String>, usize) {
-    let (mut seen, mut pages, mut next) = (Vec::new(), 0, Some(path.to_owned()));
-    while let Some(path) = next {
-        let reply = app.get(&path, Some(&user.token)).await;
-        reply.assert_status(200);
-        seen.extend(names(&reply.body));
-        pages += 1;
-        next = reply.header("link").and_then(next_path);
-    }
-    (seen, pages)
+    let pages = app.pages(path, Some(&user.token)).await;
+    let names =
+        pages.iter().flat_map(|page| page.iter().map(|entry| entry["movie"]["name"].as_str().unwrap().to_owned()));
+    (names.collect(), pages.len())
 }
 
 backend_tests! {

@@ -22,17 +22,13 @@ fn names(page: &Value) -> Vec<String> {
     page.as_array().unwrap().iter().map(|movie| movie["name"].as_str().unwrap().to_owned()).collect()
 }
 
-/// Every movie of `path`'s listing, following `Link` from page to page.
+/// Every movie of `path`'s listing, following `Link` from page to page, and the pages' number.
 async fn every_page(app: &TestApp, path: &str) -> (Vec<String>, usize) {
-    let (mut seen, mut pages, mut next) = (Vec::new(), 0, Some(path.to_owned()));
-    while let Some(path) = next {
-        let reply = app.get(&path, None).await;
-        reply.assert_status(200);
-        seen.extend(names(&reply.body));
-        pages += 1;
-        next = reply.header("link").and_then(next_path);
-    }
-    (seen, pages)
+    let pages = app.pages(path, None).await;
+    (
+        pages.iter().flat_map(|page| page.iter().map(|movie| movie["name"].as_str().unwrap().to_owned())).collect(),
+        pages.len(),
+    )
 }
 
 backend_tests! {
