@@ -423,11 +423,11 @@ pub async fn get_movie(
     if conditional::if_none_match_matches(&request_headers, &etag) {
         return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
     }
-    Ok(with_etag(movie))
+    Ok(([(header::ETAG, etag)], Json(movie)).into_response())
 }
 
 /// A movie answer with its validator.
-fn with_etag(movie: Movie) -> Response {
+pub(super) fn with_etag(movie: Movie) -> Response {
     let etag = conditional::movie_etag(&movie);
     ([(header::ETAG, etag)], Json(movie)).into_response()
 }

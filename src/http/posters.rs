@@ -108,8 +108,7 @@ pub async fn set_poster(
         &expected,
     )
     .await?;
-    let etag = conditional::movie_etag(&movie);
-    Ok(([(header::ETAG, etag)], axum::Json(movie)).into_response())
+    Ok(super::movies::with_etag(movie))
 }
 
 /// Remove a movie's poster (owner or admin).
