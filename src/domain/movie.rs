@@ -99,7 +99,7 @@ fn checked_number(raw: i64, range: &std::ops::RangeInclusive<i64>) -> Result<i32
 /// none. Prose may break lines and hold tabs, but no other control character, and no
 /// text-direction override (which would make it show other than it reads).
 pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
-    let text = normalized(raw.trim()).replace("\r\n", "\n");
+    let text = super::user::normalized(raw.trim()).replace("\r\n", "\n");
     if text.is_empty() {
         return Ok(None);
     }
@@ -119,7 +119,7 @@ pub fn parse_overview(raw: &str) -> Result<Option<String>, String> {
 /// the one stored), then non-blank, at most `max_chars`, no control, invisible or text-direction
 /// characters.
 fn checked_text(raw: &str, max_chars: usize) -> Result<String, String> {
-    let text = normalized(raw.trim());
+    let text = super::user::normalized(raw.trim());
     if text.is_empty() {
         return Err("must not be blank".into());
     }
@@ -133,11 +133,6 @@ fn checked_text(raw: &str, max_chars: usize) -> Result<String, String> {
         return Err(format!("must not contain invisible or text-direction characters (U+{:04X})", u32::from(c)));
     }
     Ok(text)
-}
-
-fn normalized(text: &str) -> String {
-    use unicode_normalization::UnicodeNormalization as _;
-    text.nfc().collect()
 }
 
 /// Unicode's default-ignorable code points (DerivedCoreProperties.txt,

@@ -125,8 +125,13 @@ impl Password {
 
 /// `raw` in Unicode normal form C.
 pub fn normalized(raw: &str) -> String {
-    use unicode_normalization::UnicodeNormalization as _;
-    raw.nfc().collect()
+    use unicode_normalization::{IsNormalized, UnicodeNormalization as _, is_nfc_quick};
+    // Nearly every text a client sends is already NFC (all ASCII is): the quick check says so
+    // without building the string again character by character.
+    match is_nfc_quick(raw.chars()) {
+        IsNormalized::Yes => raw.to_owned(),
+        IsNormalized::No | IsNormalized::Maybe => raw.nfc().collect(),
+    }
 }
 
 /// Whether `password` (ignoring case) is among the 10,000 most common passwords, which attackers

@@ -56,6 +56,7 @@ impl SqliteStore {
     pub async fn connect(url: &DatabaseUrl, limits: StoreLimits) -> anyhow::Result<Self> {
         // Every connection must see the same database, which an in-memory one cannot offer.
         let path = url.sqlite_path().context("movie-bag needs an SQLite file: use DATABASE_URL=sqlite://path")?;
+        engine::configure_library();
         let shown = path.display().to_string();
         // Opening a fresh file switches it to WAL, which needs an exclusive lock that does not
         // wait on busy_timeout: processes starting together on one fresh file would fail with
