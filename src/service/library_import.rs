@@ -45,7 +45,8 @@ pub struct SkippedRow {
     /// Its line in that file, the header being line 1.
     #[schema(example = 7)]
     pub line: u64,
-    /// Its `Name` field as written (empty when it has none).
+    /// Its `Name` field as written (empty when it has none; past 200 characters, cut there and
+    /// ended with "…").
     pub name: String,
     #[schema(example = "the row has no name")]
     pub reason: String,
@@ -124,7 +125,8 @@ fn merge(rows: &[Row]) -> (Vec<(String, Merged)>, Vec<SkippedRow>) {
         let checked = match check(row) {
             Ok(checked) => checked,
             Err(reason) => {
-                skipped.push(SkippedRow { file: row.file.file_name(), line: row.line, name: row.name.clone(), reason });
+                let name = reported_name(&row.name);
+                skipped.push(SkippedRow { file: row.file.file_name(), line: row.line, name, reason });
                 continue;
             }
         };
@@ -195,6 +197,22 @@ fn entry_of(actor: &Actor, at: chrono::DateTime<chrono::Utc>, key: String, merge
     ImportedEntry { key, movie, status, rating, watched_on }
 }
 
+/// Imports read at once. Each holds up to `letterboxd::MAX_UNPACKED_BYTES` of unpacked text and
+/// its rows; the rest wait their turn (within the request's time), so memory stays bounded
+/// however many arrive together, and the blocking pool is not filled with inflating.
+static READING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// How much of a skipped row's name the report repeats (a name is at most 200 characters; a
+/// skipped one may be anything up to the file's size).
+const REPORTED_NAME_CHARS: usize = 200;
+
+fn reported_name(name: &str) -> String {
+    match name.char_indices().nth(REPORTED_NAME_CHARS) {
+        Some((end, _)) => format!("{}…", &name[..end]),
+        None => name.to_owned(),
+    }
+}
+
 /// Reads the export off the async runtime (inflating and parsing are CPU work), then writes it.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id, bytes = body.len()))]
 pub async fn import(
@@ -203,6 +221,7 @@ pub async fn import(
     kind: ExportBody,
     body: bytes::Bytes,
 ) -> Result<ImportReport, ImportError> {
+    let reading = READING.acquire().await.map_err(StoreError::other)?;
     let rows = tokio::task::spawn_blocking(move || match kind {
         ExportBody::Zip => letterboxd::read_zip(&body),
         ExportBody::Csv(named) => letterboxd::read_csv(&body, named),
@@ -211,6 +230,7 @@ pub async fn import(
     .map_err(StoreError::other)??;
     let (movies, skipped) = merge(&rows);
     drop(rows);
+    drop(reading);
     let at = now();
     let entries: Vec<ImportedEntry> =
         movies.into_iter().map(|(key, merged)| entry_of(actor, at, key, merged)).collect();
@@ -276,5 +296,13 @@ mod tests {
             [("watched.csv", 2), ("watched.csv", 3), ("ratings.csv", 4), ("diary.csv", 5)]
         );
         assert_eq!(skipped[0].reason, "the row has no name");
+    }
+
+    #[test]
+    fn a_long_name_is_reported_cut_at_200_characters() {
+        let long = "é".repeat(5000);
+        let (_, skipped) = merge(&[row(LetterboxdFile::Watched, 2, &long, "", "", "")]);
+        assert_eq!(skipped[0].name.chars().count(), 201);
+        assert!(skipped[0].name.ends_with('…') && skipped[0].reason.starts_with("name "));
     }
 }
