@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use super::movies::{movie_from_row, movie_values};
+use super::engine::Finish;
 use super::{SqliteStore, corrupt, micros, time_of};
 use crate::domain::{HalfStars, LibraryEntry, LibraryStatus, Movie, MovieId, UserId};
 use crate::store::sql::library::{self, RowKeys};
@@ -129,7 +130,11 @@ fn import_library(db: &Connection, import: &LibraryImport) -> StoreResult<Librar
 impl LibraryStore for SqliteStore {
     async fn import_library(&self, import: &LibraryImport) -> StoreResult<LibraryImportOutcome> {
         let import = import.clone();
-        self.engine.write(move |db| import_library(db, &import)).await
+        // A transaction of its own, without the savepoint of a shared batch: the savepoint would
+        // journal (in memory: `temp_store`) every page the import touches across the catalogue's
+        // indexes, which cost a 100,000-movie catalogue's import 6.7 s and 125 MB. An error
+        // rolls the whole import back.
+        self.engine.write_alone(move |db| Ok(Finish::Commit(import_library(db, &import)?))).await
     }
 
     async fn put_entry(&self, write: &EntryWrite) -> StoreResult<Option<LibraryEntry>> {
