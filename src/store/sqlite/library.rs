@@ -3,8 +3,8 @@
 use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use super::movies::{movie_from_row, movie_values};
 use super::engine::Finish;
+use super::movies::{movie_from_row, movie_values};
 use super::{SqliteStore, corrupt, micros, time_of};
 use crate::domain::{HalfStars, LibraryEntry, LibraryStatus, Movie, MovieId, UserId};
 use crate::store::sql::library::{self, RowKeys};
