@@ -165,6 +165,11 @@ pub struct ServerSettings {
     #[arg(long, env = "POSTER_MAX_BYTES", default_value_t = 10 * 1024 * 1024, global = true)]
     pub poster_max_bytes: usize,
 
+    /// Largest accepted library import (`POST /api/users/me/library/import`, a Letterboxd
+    /// export's zip or CSV) in bytes: that route's own limit, in place of `BODY_LIMIT_BYTES`.
+    #[arg(long, env = "IMPORT_MAX_BYTES", default_value_t = 8 * 1024 * 1024, global = true)]
+    pub import_max_bytes: usize,
+
     /// A request that takes longer is answered 503; a read stops there, a write still runs to its
     /// end (see `http::received`).
     #[arg(long, env = "REQUEST_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]

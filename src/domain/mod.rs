@@ -12,7 +12,7 @@ mod user;
 pub use ids::{MovieId, SessionId, TokenHash, UserId};
 pub use library::{HalfStars, LibraryEntry, LibraryStatus, parse_watched_on};
 pub use movie::{
-    Movie, MovieName, MovieVersion, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS,
+    Movie, MovieName, MovieVersion, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS, name_key,
     optional_tag_list, parse_overview, parse_runtime, parse_year,
 };
 pub use user::{Email, Password, Role, User, normalized as normalized_password};

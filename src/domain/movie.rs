@@ -31,6 +31,17 @@ impl MovieName {
     pub fn into_inner(self) -> String {
         self.0
     }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What two names share when they name the same movie for an import: the name trimmed, in
+/// normal form C, lowercased by Unicode's full case mapping (not ASCII only, as SQLite's
+/// `lower` is), so "AMÉLIE " finds "Amélie".
+pub fn name_key(name: &str) -> String {
+    normalized(name.trim()).to_lowercase()
 }
 
 /// A non-empty list (casts or genres) of trimmed, non-blank entries.

@@ -70,12 +70,18 @@ pub enum ApiError {
     /// 413.
     #[error("Request body is too large")]
     PayloadTooLarge,
+    /// 413: an archive within the body limit that unpacks past what an import reads.
+    #[error("{0}")]
+    UnpackedTooLarge(String),
     /// 415.
     #[error("Content-Type must be application/json")]
     UnsupportedMediaType,
     /// 415: a poster upload that is not JPEG, PNG or WebP.
     #[error("Content-Type must be image/jpeg, image/png or image/webp")]
     UnsupportedImageType,
+    /// 415: a library import that is neither a zip nor a CSV.
+    #[error("Content-Type must be application/zip or text/csv")]
+    UnsupportedExportType,
     /// 415 with `Accept-Encoding: identity`: the body has a content coding the server does not
     /// decode (RFC 9110 15.5.16); it was not read.
     #[error("Content-Encoding is not supported: send the request body unencoded")]
@@ -131,10 +137,11 @@ impl ApiError {
             Self::Conflict(_) => StatusCode::CONFLICT,
             Self::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             Self::BodyTimeout => StatusCode::REQUEST_TIMEOUT,
-            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::UnsupportedMediaType | Self::UnsupportedImageType | Self::UnsupportedContentEncoding => {
-                StatusCode::UNSUPPORTED_MEDIA_TYPE
-            }
+            Self::PayloadTooLarge | Self::UnpackedTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::UnsupportedMediaType
+            | Self::UnsupportedImageType
+            | Self::UnsupportedExportType
+            | Self::UnsupportedContentEncoding => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) | Self::Overloaded(_) | Self::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -166,10 +173,11 @@ impl ApiError {
             Self::Conflict(_) => "conflict",
             Self::PreconditionFailed => "precondition_failed",
             Self::BodyTimeout => "request_timeout",
-            Self::PayloadTooLarge => "payload_too_large",
-            Self::UnsupportedMediaType | Self::UnsupportedImageType | Self::UnsupportedContentEncoding => {
-                "unsupported_media_type"
-            }
+            Self::PayloadTooLarge | Self::UnpackedTooLarge(_) => "payload_too_large",
+            Self::UnsupportedMediaType
+            | Self::UnsupportedImageType
+            | Self::UnsupportedExportType
+            | Self::UnsupportedContentEncoding => "unsupported_media_type",
             Self::TooManyRequests { .. } => "rate_limited",
             Self::Unavailable(_) | Self::Overloaded(_) => "unavailable",
             Self::Timeout => "timeout",

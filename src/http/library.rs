@@ -1,9 +1,13 @@
 //! `/api/users/me/library` and `/api/users/me/export`: each person's library, private to them.
+//!
+//! The import route has a body limit of its own (`IMPORT_MAX_BYTES`, see [`super::received`]);
+//! every other route keeps `BODY_LIMIT_BYTES`.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
@@ -14,7 +18,9 @@ use super::extract::AuthUser;
 use super::json::AppJson;
 use super::movies::parse_page_size;
 use crate::domain::{LibraryEntry, LibraryStatus};
+use crate::service::letterboxd::{ExportError, LetterboxdFile};
 use crate::service::library::{self, EntryFields, Export, LibraryError};
+use crate::service::library_import::{self, ExportBody, ImportError, ImportReport};
 use crate::state::SharedState;
 use crate::store::{EntryCursor, LibraryQuery, LibrarySort};
 
@@ -29,8 +35,27 @@ impl From<LibraryError> for ApiError {
     }
 }
 
-pub fn router() -> Router<SharedState> {
+impl From<ImportError> for ApiError {
+    fn from(error: ImportError) -> Self {
+        match error {
+            ImportError::Export(ExportError::NotAnExport(why)) => Self::BadRequest(why),
+            ImportError::Export(ExportError::TooLarge(why)) => Self::UnpackedTooLarge(why),
+            ImportError::Store(error) => error.into(),
+        }
+    }
+}
+
+/// The import route, which [`super::received::read_whole_body`] gives `IMPORT_MAX_BYTES`.
+pub const IMPORT_ROUTE: &str = "/api/users/me/library/import";
+
+/// Whether a request is a library import, the one request read up to `IMPORT_MAX_BYTES`.
+pub fn is_library_import(method: &Method, path: &str) -> bool {
+    method == Method::POST && path == IMPORT_ROUTE
+}
+
+pub fn router(import_max_bytes: usize) -> Router<SharedState> {
     Router::new()
+        .route(IMPORT_ROUTE, post(import_library).layer(DefaultBodyLimit::max(import_max_bytes)))
         .route("/api/users/me/library", get(list_library))
         .route("/api/users/me/library/{movie_id}", get(get_entry).put(put_entry).delete(delete_entry))
         .route("/api/users/me/export", get(export))
@@ -193,4 +218,75 @@ pub async fn export(State(state): State<SharedState>, AuthUser(actor): AuthUser)
     let export = library::export(state.store.as_ref(), &actor).await?;
     let disposition = HeaderValue::from_static("attachment; filename=\"movie-bag-export.json\"");
     Ok(([(header::CONTENT_DISPOSITION, disposition)], Json(export)).into_response())
+}
+
+/// Query parameters of `POST /api/users/me/library/import`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ImportParams {
+    /// Which file a lone CSV is: needed for `watched` and `watchlist`, whose header rows are the
+    /// same; when given, the CSV's header must be that file's. Not used with a zip.
+    #[param(value_type = Option<String>, pattern = "^(watchlist|watched|ratings|diary)$")]
+    pub file: Option<String>,
+}
+
+/// A Letterboxd export's zip or one of its CSV files, as the OpenAPI document describes the body.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct ExportBytes(#[allow(dead_code)] Vec<u8>); // only its schema is used
+
+/// What the body is, from its `Content-Type` (parameters such as `charset` aside) and `?file=`.
+fn export_body(headers: &HeaderMap, raw_query: Option<&str>) -> ApiResult<ExportBody> {
+    let params: ImportParams = serde_urlencoded::from_str(raw_query.unwrap_or_default())
+        .map_err(|_| ApiError::BadRequest("Malformed query string (is a parameter repeated?)".into()))?;
+    let named = match params.file.as_deref() {
+        None => None,
+        Some(raw) => Some(
+            LetterboxdFile::parse(raw)
+                .ok_or_else(|| ApiError::validation("file", "must be one of watchlist, watched, ratings, diary"))?,
+        ),
+    };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let essence = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match essence.as_str() {
+        // Windows browsers label a zip `application/x-zip-compressed`.
+        "application/zip" | "application/x-zip-compressed" => Ok(ExportBody::Zip),
+        "text/csv" => Ok(ExportBody::Csv(named)),
+        _ => Err(ApiError::UnsupportedExportType),
+    }
+}
+
+/// Import a Letterboxd export into the caller's library.
+#[utoipa::path(post, path = "/api/users/me/library/import", tag = "library", security(("bearer" = [])),
+    request_body(description = "A Letterboxd export: its zip (`diary.csv`, `ratings.csv`, `watched.csv` and \
+        `watchlist.csv` are read; `profile.csv`, `reviews.csv`, `comments.csv`, `lists/`, `likes/`, `deleted/` and \
+        anything else are ignored), or one of those four CSV files, told apart by its header row (`watched.csv` \
+        and `watchlist.csv` share theirs: name a lone one with `?file=`). At most `IMPORT_MAX_BYTES` (default \
+        8 MiB); a zip may have at most 2,000 entries, and the files read may unpack to at most 16 MiB each and \
+        32 MiB together. Each row is matched to a catalogue movie by name (ignoring case and surrounding spaces) \
+        and year (an empty Year matches a movie without one), else a movie is created, owned by the caller, \
+        with no casts, genres or directors. `ratings.csv`'s rating wins over a diary row's; the latest diary \
+        `Watched Date` becomes `watched_on`; a watchlist row never downgrades a watched entry, and an entry \
+        keeps the rating and day the export does not give. One transaction: importing the same export again \
+        changes nothing.",
+        content((ExportBytes = "application/zip"), (ExportBytes = "text/csv"))),
+    params(ImportParams),
+    responses(
+        (status = 200, description = "What the import did", body = ImportReport),
+        (status = 400, description = "Not a Letterboxd export or one of its CSV files (a damaged zip, an unknown header, bytes that are not UTF-8, a lone watched/watchlist CSV without `?file=`, ...); nothing written", body = ErrorBody),
+        (status = 413, description = "Body over `IMPORT_MAX_BYTES`, or a zip of over 2,000 entries or whose files unpack past the limits; nothing written", body = ErrorBody),
+        (status = 415, description = "`Content-Type` is not application/zip or text/csv, or the body has a Content-Encoding", body = ErrorBody),
+    ))]
+pub async fn import_library(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    RawQuery(raw): RawQuery,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult<Json<ImportReport>> {
+    if !super::json::has_identity_encoding(&headers) {
+        return Err(ApiError::UnsupportedContentEncoding);
+    }
+    let kind = export_body(&headers, raw.as_deref())?;
+    Ok(Json(library_import::import(state.store.as_ref(), &actor, kind, body).await?))
 }

@@ -48,7 +48,7 @@ pub fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store.clone()))
-        .merge(library::router().layer(no_store))
+        .merge(library::router(state.settings.server.import_max_bytes).layer(no_store))
         .merge(movies::router())
         .merge(posters::router(state.settings.server.poster_max_bytes))
         .merge(entries::router())

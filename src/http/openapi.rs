@@ -25,6 +25,7 @@ use super::{auth, entries, library, movies, ops, posters, users};
         entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
         library::put_entry, library::get_entry, library::delete_entry, library::list_library, library::export,
+        library::import_library,
         ops::health, ops::ready, ops::metrics,
     ),
     modifiers(&BearerAuth, &SharedErrorResponses),
@@ -193,5 +194,30 @@ mod library_tests {
         let schemas = &json["components"]["schemas"];
         assert!(schemas["LibraryEntry"]["properties"]["movie"].is_object());
         assert!(schemas["Export"]["properties"]["library"].is_object());
+    }
+
+    #[test]
+    fn the_library_import_documents_its_zip_and_csv_bodies_and_its_report() {
+        let json = serde_json::to_value(document(8)).unwrap();
+        let import = &json["paths"]["/api/users/me/library/import"]["post"];
+        for media_type in ["application/zip", "text/csv"] {
+            let schema = &import["requestBody"]["content"][media_type]["schema"];
+            assert_eq!(schema["$ref"], "#/components/schemas/ExportBytes", "{media_type}: {import}");
+        }
+        for status in ["200", "400", "401", "413", "415"] {
+            assert!(import["responses"][status].is_object(), "POST import {status}");
+        }
+        assert_eq!(
+            import["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/ImportReport"
+        );
+        let schemas = &json["components"]["schemas"];
+        for field in ["matched", "created", "skipped", "entries"] {
+            assert!(schemas["ImportReport"]["properties"][field].is_object(), "{field}");
+        }
+        for field in ["file", "line", "name", "reason"] {
+            assert!(schemas["SkippedRow"]["properties"][field].is_object(), "{field}");
+        }
+        assert_eq!(schemas["ExportBytes"]["format"], "binary");
     }
 }

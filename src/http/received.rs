@@ -27,8 +27,9 @@ use crate::client_presence::{ClientPresence, PeerClosed};
 use crate::state::SharedState;
 
 /// Reads the body of a request that may write, whole, within `BODY_READ_TIMEOUT`: 408 past the
-/// deadline, 413 past `BODY_LIMIT_BYTES` (`POSTER_MAX_BYTES` for a poster upload, the one route
-/// with a limit of its own); the request goes on with its body in memory.
+/// deadline, 413 past `BODY_LIMIT_BYTES` (`POSTER_MAX_BYTES` for a poster upload and
+/// `IMPORT_MAX_BYTES` for a library import, the routes with a limit of their own); the request
+/// goes on with its body in memory.
 pub async fn read_whole_body(State(state): State<SharedState>, request: Request, next: Next) -> Response {
     if request.method().is_safe() {
         return next.run(request).await;
@@ -44,7 +45,13 @@ pub async fn read_whole_body(State(state): State<SharedState>, request: Request,
     } else {
         None
     };
-    let limit = if upload.is_some() { server.poster_max_bytes } else { server.body_limit_bytes };
+    let limit = if upload.is_some() {
+        server.poster_max_bytes
+    } else if super::library::is_library_import(request.method(), request.uri().path()) {
+        server.import_max_bytes
+    } else {
+        server.body_limit_bytes
+    };
     let (mut parts, body) = request.into_parts();
     if let Some(permit) = upload {
         parts.extensions.insert(permit);

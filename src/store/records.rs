@@ -457,3 +457,34 @@ pub struct LibraryQuery {
     pub limit: u32,
     pub after: Option<EntryCursor>,
 }
+
+/// A library import (`POST /api/users/me/library/import`), written in one transaction: one
+/// entry per movie it names, each matched to the catalogue or created.
+#[derive(Debug, Clone)]
+pub struct LibraryImport {
+    pub user_id: UserId,
+    pub at: DateTime<Utc>,
+    pub entries: Vec<ImportedEntry>,
+}
+
+/// One movie of an import and the entry it gets. No two entries of an import share a `key` and
+/// `year`.
+#[derive(Debug, Clone)]
+pub struct ImportedEntry {
+    /// [`crate::domain::name_key`] of the name: a catalogue movie whose name has the same key,
+    /// and the same year (or none when `year` is none), is this movie.
+    pub key: String,
+    /// The movie to create when the catalogue has none that matches (owned by the importer, at
+    /// the import's time); its name and year are the entry's.
+    pub movie: Movie,
+    pub status: LibraryStatus,
+    pub rating: Option<HalfStars>,
+    pub watched_on: Option<NaiveDate>,
+}
+
+/// What an import did: how many of its movies the catalogue had, how many it created.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LibraryImportOutcome {
+    pub matched: u64,
+    pub created: u64,
+}

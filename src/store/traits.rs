@@ -203,6 +203,12 @@ pub trait LibraryStore: Send + Sync {
     async fn list_entries(&self, query: &LibraryQuery) -> StoreResult<Vec<(LibraryEntry, EntryCursor)>>;
     /// Every movie the user added, oldest first.
     async fn movies_of(&self, user_id: &UserId) -> StoreResult<Vec<Movie>>;
+    /// In one transaction: finds each entry's movie (the oldest whose name has the entry's key
+    /// and whose year is the entry's), creates the ones not found, and writes the entries. An
+    /// entry already there keeps what the import leaves out (a rating, a day) and stays watched
+    /// when the import says watchlist; an entry the import does not change is not written
+    /// (its `updated_at` stays).
+    async fn import_library(&self, import: &LibraryImport) -> StoreResult<LibraryImportOutcome>;
 }
 
 /// Synthetic data for demos and benchmarks (`movie-bag seed`).

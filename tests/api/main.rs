@@ -23,6 +23,7 @@ mod import;
 mod invisible;
 mod leftovers;
 mod library;
+mod library_import;
 mod listing;
 mod login;
 mod movies;

@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr as _};
 
-use super::{MIGRATOR, import, limits, mail, movies, posters, seed, sessions, users};
+use super::{MIGRATOR, import, library, limits, mail, movies, posters, seed, sessions, users};
 use crate::store::sql;
 use crate::store::statement::Sql;
 
@@ -19,6 +19,7 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
         MIGRATOR.run(&mut db).await.expect("the migrations apply");
         let own = [
             import::STATEMENTS,
+            library::STATEMENTS,
             mail::STATEMENTS,
             movies::STATEMENTS,
             posters::STATEMENTS,

@@ -83,8 +83,42 @@ pub static MOVIES_OF: Sql = Sql::new(concat!(
     " FROM movies WHERE added_by = $1 ORDER BY created_at, id"
 ));
 
+/// What an import's write of an entry does to one already there: it stays watched when the
+/// import says watchlist, and keeps the rating and the day the import leaves out. The `WHERE`
+/// leaves an entry the import does not change unwritten, so a second import of the same export
+/// changes nothing (not even `updated_at`).
+macro_rules! import_upsert {
+    () => {
+        " ON CONFLICT (user_id, movie_id) DO UPDATE SET
+            status = CASE WHEN library_entries.status = 'watched' THEN 'watched' ELSE excluded.status END,
+            rating = coalesce(excluded.rating, library_entries.rating),
+            watched_on = coalesce(excluded.watched_on, library_entries.watched_on),
+            updated_at = CASE WHEN excluded.updated_at > library_entries.updated_at THEN excluded.updated_at
+                              ELSE library_entries.updated_at END
+          WHERE (library_entries.status = 'watchlist' AND excluded.status = 'watched')
+             OR (excluded.rating IS NOT NULL AND library_entries.rating IS DISTINCT FROM excluded.rating)
+             OR (excluded.watched_on IS NOT NULL AND library_entries.watched_on IS DISTINCT FROM excluded.watched_on)"
+    };
+}
+pub(crate) use import_upsert;
+
+/// An import's entry, one row: `$1` user, `$2` movie, `$3` status, `$4` half stars or NULL, `$5`
+/// the day or NULL, `$6` the import's time. (PostgreSQL writes them all in one statement.)
+pub static IMPORT_ENTRY: Sql = Sql::new(concat!(
+    "INSERT INTO library_entries (user_id, movie_id, status, rating, watched_on, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    import_upsert!()
+));
+
+/// The movie of this exact name and year (`$2` NULL for none): the one an import's create
+/// found taken by a concurrent writer.
+pub static MOVIE_NAMED: Sql =
+    Sql::new("SELECT id FROM movies WHERE name = $1 AND year_key = coalesce(CAST($2 AS INTEGER), 0)");
+
 #[cfg(test)]
 pub static ALL: &[&Sql] = &[
+    &IMPORT_ENTRY,
+    &MOVIE_NAMED,
     &ENTRY,
     &PUT_ENTRY,
     &DELETE_ENTRY,
@@ -99,7 +133,10 @@ pub static ALL: &[&Sql] = &[
     &MOVIES_OF,
 ];
 
-use crate::store::{EntryCursor, EntryKey, LibrarySort};
+use std::collections::HashMap;
+
+use crate::domain::MovieId;
+use crate::store::{EntryCursor, EntryKey, ImportedEntry, LibrarySort};
 
 /// The statement of a page in `sort`'s order: the first page, or one after a cursor.
 pub fn page_statement(sort: LibrarySort, after: bool) -> &'static Sql {
@@ -131,4 +168,45 @@ pub fn cursor_of(sort: LibrarySort, entry: &crate::domain::LibraryEntry, keys: R
         LibrarySort::Title => EntryKey::Title(keys.title_key),
     };
     EntryCursor { key, created_at: entry.created_at, movie_id: entry.movie_id.clone() }
+}
+
+/// The `title_key`s under which an import's movie may be stored. `title_key` is the database's
+/// `lower(name)`: ASCII only on SQLite (and on a PostgreSQL database of the "C" ctype), Unicode
+/// elsewhere. The entry's own key finds every stored spelling whose lowercase letters are
+/// lowercase; the name with its ASCII letters lowered finds the name as written; with its other
+/// letters raised, the name as written in capitals ("AMÉLIE" for "amélie"). Candidates are
+/// then compared by [`crate::domain::name_key`], so a probe can only widen the search.
+pub fn name_probes(entries: &[ImportedEntry]) -> Vec<String> {
+    let mut probes: Vec<String> = entries
+        .iter()
+        .flat_map(|entry| {
+            let raised: String = entry
+                .movie
+                .name
+                .chars()
+                .flat_map(|c| if c.is_ascii() { vec![c.to_ascii_lowercase()] } else { c.to_uppercase().collect() })
+                .collect();
+            [entry.key.clone(), entry.movie.name.to_ascii_lowercase(), raised]
+        })
+        .collect();
+    probes.sort_unstable();
+    probes.dedup();
+    probes
+}
+
+/// A movie the probes found: its id, name and `year_key`, oldest first.
+pub struct Candidate {
+    pub id: MovieId,
+    pub name: String,
+    pub year_key: i32,
+}
+
+/// Each entry's movie among the candidates (read oldest first): the oldest whose name has the
+/// entry's key and whose year is the entry's; `None` when there is none.
+pub fn matches(entries: &[ImportedEntry], candidates: Vec<Candidate>) -> Vec<Option<MovieId>> {
+    let mut found: HashMap<(String, i32), MovieId> = HashMap::new();
+    for candidate in candidates {
+        found.entry((crate::domain::name_key(&candidate.name), candidate.year_key)).or_insert(candidate.id);
+    }
+    entries.iter().map(|entry| found.get(&(entry.key.clone(), entry.movie.year.unwrap_or(0))).cloned()).collect()
 }

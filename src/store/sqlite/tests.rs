@@ -5,7 +5,7 @@
 use rusqlite::Connection;
 
 use super::movies::{NameMatch, count_sql, listing_sql};
-use super::{import, mail, migrate, movies, posters, seed, sessions};
+use super::{import, library, mail, migrate, movies, posters, seed, sessions};
 use crate::domain::{MovieId, UserId};
 use crate::store::records::{MovieCursor, MovieFilters, MovieQuery, MovieSort, SortKey};
 use crate::store::sql;
@@ -71,6 +71,7 @@ fn every_statement_prepares_against_the_migrated_schema() {
     let db = migrated();
     let own = [
         import::STATEMENTS,
+        library::STATEMENTS,
         mail::STATEMENTS,
         movies::STATEMENTS,
         posters::STATEMENTS,
