@@ -104,6 +104,23 @@ pub fn parse_ttl(value: &str) -> Result<Duration, String> {
     Ok(Duration::from_secs(seconds))
 }
 
+/// A short pause that may be zero: `0s`, `5s`, `1500ms`, or plain seconds; at most 10 minutes.
+pub fn parse_pause(value: &str) -> Result<Duration, String> {
+    let value = value.trim();
+    let (digits, millis_per_unit) = if let Some(digits) = value.strip_suffix("ms") {
+        (digits, 1)
+    } else {
+        (value.strip_suffix('s').unwrap_or(value), 1000)
+    };
+    digits
+        .parse::<u64>()
+        .ok()
+        .and_then(|amount| amount.checked_mul(millis_per_unit))
+        .filter(|millis| *millis <= 600_000)
+        .map(Duration::from_millis)
+        .ok_or_else(|| format!("'{value}' is not a pause: use 0s to 600s, or milliseconds with ms"))
+}
+
 fn parse_database_url(value: &str) -> Result<DatabaseUrl, String> {
     DatabaseUrl::parse(value)
 }
@@ -198,7 +215,12 @@ pub struct ServerSettings {
           value_parser = clap::value_parser!(u32).range(1..), global = true)]
     pub max_connections: u32,
 
-    /// After SIGTERM or SIGINT, how long in-flight requests may take to finish.
+    /// After SIGTERM or SIGINT, how long requests go on being served while `/ready` answers 503,
+    /// so that a load balancer's health check stops sending new ones before the listener closes.
+    #[arg(long, env = "SHUTDOWN_DRAIN", default_value = "0s", value_parser = parse_pause, global = true)]
+    pub shutdown_drain: Duration,
+
+    /// After the drain, how long in-flight requests may take to finish.
     #[arg(long, env = "SHUTDOWN_TIMEOUT", default_value = "30s", value_parser = parse_ttl, global = true)]
     pub shutdown_timeout: Duration,
 
@@ -399,6 +421,17 @@ mod tests {
     fn lifetimes_reject_garbage_zero_and_overflow() {
         for bad in ["", "d", "7x", "-1", "0", "1.5h", "99999999999999999999d"] {
             assert!(parse_ttl(bad).is_err(), "{bad:?} should be rejected");
+        }
+    }
+
+    #[test]
+    fn pauses_may_be_zero_and_take_seconds_or_milliseconds() {
+        assert_eq!(parse_pause("0s"), Ok(Duration::ZERO));
+        assert_eq!(parse_pause("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_pause("1500ms"), Ok(Duration::from_millis(1500)));
+        assert_eq!(parse_pause("2"), Ok(Duration::from_secs(2)));
+        for bad in ["", "s", "-1s", "1.5s", "2m", "601s", "99999999999999999999s"] {
+            assert!(parse_pause(bad).is_err(), "{bad:?} should be rejected");
         }
     }
 

@@ -11,6 +11,7 @@ pub mod config;
 pub mod domain;
 pub mod files;
 pub mod http;
+pub mod lifecycle;
 pub mod mail;
 pub mod metrics;
 pub mod mongo_export;

@@ -11,6 +11,7 @@ use crate::auth::password::PasswordHasher;
 use crate::auth::signing_key;
 use crate::config::{DatabaseUrl, Settings};
 use crate::http::serve::ConnectionLimits;
+use crate::lifecycle::Lifecycle;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
@@ -56,6 +57,7 @@ impl Application {
             outbox: Outbox::default(),
             limits: Limits::new(settings.limits.auth_rate_limit_per_minute, settings.limits.account_failed_login_limit),
             metrics: Arc::new(Metrics::default()),
+            lifecycle: Lifecycle::default(),
             keys,
             store,
             settings,
@@ -73,14 +75,26 @@ impl Application {
         self.state.clone()
     }
 
-    /// Serves until `shutdown` completes; then stops accepting, lets in-flight requests finish
-    /// within `SHUTDOWN_TIMEOUT`, and closes the database pool.
+    /// Serves until `shutdown` completes; then drains for `SHUTDOWN_DRAIN` (`/ready` failing,
+    /// requests still served, no connection kept alive), stops accepting, lets in-flight
+    /// requests finish within `SHUTDOWN_TIMEOUT`, and closes the database pool.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let local = self.listener.local_addr()?;
         tracing::info!(address = %local, database = backend_name(&self.state.settings.database_url), "movie-bag listening");
         let (stopping_tx, mut stopping) = tokio::sync::watch::channel(false);
+        let lifecycle = self.state.lifecycle.clone();
+        let drain = self.state.settings.server.shutdown_drain;
         let signal = async move {
             shutdown.await;
+            lifecycle.start_draining();
+            if !drain.is_zero() {
+                tracing::info!(
+                    milliseconds = drain.as_millis(),
+                    "draining: /ready answers 503 while requests are served"
+                );
+                tokio::time::sleep(drain).await;
+            }
+            tracing::info!("closing the listener");
             let _ = stopping_tx.send(true);
         };
         // The email sender lives as long as the server: aborted with it, whatever stops it.

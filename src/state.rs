@@ -5,6 +5,7 @@ use std::sync::Arc;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::config::Settings;
+use crate::lifecycle::Lifecycle;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub limits: Limits,
     /// Shared with the background tasks that report to `/metrics` (scheduled backups).
     pub metrics: Arc<Metrics>,
+    /// Serving, or draining before a shutdown.
+    pub lifecycle: Lifecycle,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -41,7 +41,7 @@ impl MovieName {
 /// normal form C, lowercased by Unicode's full case mapping (not ASCII only, as SQLite's
 /// `lower` is), so "AMÉLIE " finds "Amélie".
 pub fn name_key(name: &str) -> String {
-    normalized(name.trim()).to_lowercase()
+    super::user::normalized(name.trim()).to_lowercase()
 }
 
 /// A non-empty list (casts or genres) of trimmed, non-blank entries.

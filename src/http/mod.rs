@@ -77,7 +77,23 @@ pub fn router(state: SharedState) -> Router {
         .layer(middleware::from_fn(drop_unsafe_request_id))
         // Outermost: every answer, a 503 from a full queue or a timeout included.
         .layer(middleware::from_fn_with_state(state.clone(), strict_transport_security))
+        .layer(middleware::from_fn_with_state(state.clone(), close_while_draining))
         .with_state(state)
+}
+
+/// `Connection: close` on every answer while the process drains (see [`crate::lifecycle`]): the
+/// client, a load balancer included, then opens its next request on a new connection, which
+/// goes to a replica that stays, and no idle connection is left to be cut at the close.
+async fn close_while_draining(
+    axum::extract::State(state): axum::extract::State<SharedState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    if state.lifecycle.is_draining() {
+        response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// One year, subdomains included: what HSTS preload lists ask for.

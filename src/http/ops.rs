@@ -39,9 +39,13 @@ pub async fn health() -> Json<Status> {
 #[utoipa::path(get, path = "/ready", tag = "operations",
     responses(
         (status = 200, description = "Ready", body = Status),
-        (status = 503, description = "Database not answering", body = ErrorBody),
+        (status = 503, description = "Database not answering, or the process is draining before it stops", body = ErrorBody),
     ))]
 pub async fn ready(State(state): State<SharedState>) -> ApiResult<Json<Status>> {
+    // A draining process is going: the load balancer should send its requests elsewhere.
+    if state.lifecycle.is_draining() {
+        return Err(ApiError::Unavailable(None));
+    }
     match tokio::time::timeout(READY_TIMEOUT, state.store.ping()).await {
         Ok(Ok(())) => Ok(Json(Status { status: "ok" })),
         Ok(Err(error)) => {

@@ -14,6 +14,7 @@ mod cli;
 mod completion;
 mod conditional;
 mod documents;
+mod drain;
 mod durability;
 mod errors;
 mod headers;
