@@ -38,6 +38,7 @@ mod passwords;
 mod posters;
 mod rate_limits;
 mod record;
+mod rolling_restart;
 mod scale_out;
 mod security;
 mod security_log;
