@@ -5,6 +5,7 @@ mod helpers;
 mod process;
 mod smtp;
 
+mod access_tokens;
 mod admin;
 mod backup;
 mod bodies;
