@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use crate::backend_tests;
 use crate::helpers::{Reply, TestApp, TestUser, movie_body, read};
 use crate::password_reset::{MAIL_WAIT, app_with_mail, forgot, reset};
-use crate::process::ServerProcess;
+use crate::process::{ProcessOptions, ServerProcess};
 use crate::smtp::SmtpServer;
 
 async fn create(app: &TestApp, jwt: &str, body: Value) -> Reply {
@@ -302,5 +302,37 @@ backend_tests! {
         app.get("/api/users/me", Some(&token)).await.assert_error(401, "unauthorized");
         let login = app.login(&user.email, "my new password").await;
         assert!(tokens(&app, login.body["token"].as_str().unwrap()).await.is_empty());
+    }
+
+    async fn neither_a_token_nor_its_hash_is_in_any_log_line(backend) {
+        let app = TestApp::spawn(backend).await;
+        let log = std::env::temp_dir().join(format!("movie-bag-token-log-{}.txt", uuid::Uuid::new_v4().simple()));
+        let options = ProcessOptions {
+            env: vec![("RUST_LOG".into(), "debug".into())],
+            log_file: Some(log.clone()),
+            ..Default::default()
+        };
+        let server = ServerProcess::start_with(&app.database, options).await;
+        let client = reqwest::Client::new();
+        let (_, jwt) = crate::helpers::user_on(&client, &server.address, "logged@example.com").await;
+        let url = |path: &str| format!("{}{path}", server.address);
+        let body = json!({"name": "logged", "scopes": ["movies:write"]});
+        let created = read(client.post(url("/api/auth/tokens")).bearer_auth(&jwt).json(&body).send().await.unwrap()).await;
+        created.assert_status(201);
+        let token = created.body["token"].as_str().unwrap().to_owned();
+        let id = created.body["id"].as_str().unwrap().to_owned();
+        assert_eq!(client.get(url("/api/users/me")).bearer_auth(&token).send().await.unwrap().status(), 200);
+        let refused = client.get(url("/api/auth/tokens")).bearer_auth(&token).send().await.unwrap();
+        assert_eq!(refused.status(), 403);
+        let revoked = client.delete(url(&format!("/api/auth/tokens/{id}"))).bearer_auth(&jwt).send().await.unwrap();
+        assert_eq!(revoked.status(), 204);
+        assert_eq!(client.get(url("/api/users/me")).bearer_auth(&token).send().await.unwrap().status(), 401);
+        drop(server);
+        let text = std::fs::read_to_string(&log).unwrap();
+        let _ = std::fs::remove_file(&log);
+        assert!(text.contains(&id), "the log names the token by its id");
+        let secret = token.strip_prefix("mbp_").unwrap();
+        assert!(!text.contains(secret), "the token is in the log");
+        assert!(!text.contains(&sha256_hex(&token)), "the token's hash is in the log");
     }
 }
