@@ -25,6 +25,12 @@ struct Migration {
 /// a new file there).
 const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
 
+/// The versions of the migrations, in order.
+#[cfg(test)]
+pub(super) fn versions() -> impl Iterator<Item = i64> {
+    MIGRATIONS.iter().map(|migration| migration.version)
+}
+
 /// The version of the last migration.
 pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 
@@ -118,8 +124,13 @@ mod tests {
     fn every_migration_lists_its_own_file() {
         let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap().count();
         assert_eq!(files, MIGRATIONS.len(), "a file in migrations/sqlite is missing from MIGRATIONS");
-        for (index, migration) in MIGRATIONS.iter().enumerate() {
-            assert_eq!(migration.version, index as i64 + 1);
+        // Increasing, each once. Not necessarily contiguous: a number may be held by a branch
+        // still in progress (0010 while the accounts work took 0011); the runner applies what
+        // the list holds, in order, and a database migrated by the other branch is refused as
+        // migrated by a newer movie-bag until both are merged.
+        assert_eq!(MIGRATIONS[0].version, 1);
+        for pair in MIGRATIONS.windows(2) {
+            assert!(pair[0].version < pair[1].version, "{} then {}", pair[0].version, pair[1].version);
         }
     }
 
