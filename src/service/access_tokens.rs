@@ -123,11 +123,11 @@ pub async fn create(
         expires_at,
         cap: CAP,
     };
-    if !deps.access_tokens.insert_access_token(&stored).await? {
+    let event = security_events::event(&actor.user.id, EventKind::TokenCreated, client);
+    if !deps.access_tokens.insert_access_token(&stored, &event).await? {
         return Err(AuthError::TooManyAccessTokens { cap: CAP });
     }
     tracing::info!(user_id = %actor.user.id, token_id = %stored.id, "access token created");
-    security_events::record(deps.events, &actor.user.id, EventKind::TokenCreated, client).await;
     Ok(CreatedAccessToken {
         id: stored.id,
         name: stored.name,
@@ -148,11 +148,11 @@ pub async fn list(deps: &AuthDeps<'_>, actor: &Actor) -> Result<Vec<AccessTokenV
 /// (each use looks the token up). Another user's token is [`AuthError::NoSuchAccessToken`].
 pub async fn revoke(deps: &AuthDeps<'_>, actor: &Actor, token_id: &str, client: &ClientInfo) -> Result<(), AuthError> {
     let token_id = AccessTokenId::parse(token_id).ok_or(AuthError::NoSuchAccessToken)?;
-    if !deps.access_tokens.delete_access_token(&actor.user.id, &token_id).await? {
+    let event = security_events::event(&actor.user.id, EventKind::TokenRevoked, client);
+    if !deps.access_tokens.delete_access_token(&actor.user.id, &token_id, &event).await? {
         return Err(AuthError::NoSuchAccessToken);
     }
     tracing::info!(user_id = %actor.user.id, %token_id, "access token revoked");
-    security_events::record(deps.events, &actor.user.id, EventKind::TokenRevoked, client).await;
     Ok(())
 }
 

@@ -1,9 +1,12 @@
 //! Security events: what happened to an account (sign-ins, failed ones, sessions ended,
 //! password changes, tokens, role changes), for its owner and the admins.
 //!
-//! An event is recorded by the service that made the change, right after the store answered it,
-//! awaited in the request (never a detached task): an answered request has its event. A failure
-//! to record one is logged and does not undo or fail the change it describes.
+//! An event is written in the same transaction as the change it describes where the change is
+//! one store write of this work's (ending a session, creating or revoking a token: [`event`]);
+//! for the writes that were there before (signup, login, logout, password and role changes, the
+//! reset), the service records it right after the store answered, awaited in the request (never
+//! a detached task), so an answered request has its event; a failure to record one of those is
+//! logged and does not undo or fail the change it describes.
 //!
 //! Never a password, code or token in an event: a row holds its type, time, the client's
 //! address and user agent, and nothing the client typed into a form.
@@ -68,18 +71,25 @@ fn fold_key(kind: EventKind, at: DateTime<Utc>) -> Option<String> {
     }
 }
 
-/// Records `kind` for the user, seen from `client`. Awaited by the caller after its change was
-/// answered by the store; a failure is logged, not returned (the change stands).
-pub async fn record(events: &dyn SecurityEventStore, user_id: &UserId, kind: EventKind, client: &ClientInfo) {
+/// The event of `kind` for the user, seen from `client`, now: for a store write that records it
+/// in its own transaction.
+pub fn event(user_id: &UserId, kind: EventKind, client: &ClientInfo) -> NewSecurityEvent {
     let at = now();
-    let event = NewSecurityEvent {
+    NewSecurityEvent {
         id: new_id(),
         user_id: user_id.clone(),
         kind: kind.name(),
         at,
         client: client.clone(),
         fold_key: fold_key(kind, at),
-    };
+    }
+}
+
+/// Records `kind` for the user, seen from `client`, for a change whose store write does not take
+/// the event itself. Awaited by the caller after its change was answered by the store; a failure
+/// is logged, not returned (the change stands).
+pub async fn record(events: &dyn SecurityEventStore, user_id: &UserId, kind: EventKind, client: &ClientInfo) {
+    let event = event(user_id, kind, client);
     if let Err(error) = events.record_event(&event).await {
         tracing::error!(%user_id, kind = kind.name(), %error, "security event not recorded");
     }

@@ -53,11 +53,11 @@ pub async fn list(deps: &AuthDeps<'_>, actor: &Actor) -> Result<Vec<SessionView>
 /// does not tell whether someone else's session has that id.
 pub async fn end(deps: &AuthDeps<'_>, actor: &Actor, session_id: &str, client: &ClientInfo) -> Result<(), AuthError> {
     let session_id = SessionId::parse(session_id).ok_or(AuthError::NoSuchSession)?;
-    if !deps.sessions.revoke_own_session(&actor.user.id, &session_id, now()).await? {
+    let event = security_events::event(&actor.user.id, EventKind::SessionRevoked, client);
+    if !deps.sessions.revoke_own_session(&actor.user.id, &session_id, now(), &event).await? {
         return Err(AuthError::NoSuchSession);
     }
     deps.metrics.record(AuthEvent::Revocation);
-    security_events::record(deps.events, &actor.user.id, EventKind::SessionRevoked, client).await;
     tracing::info!(user_id = %actor.user.id, %session_id, "session ended by its owner");
     Ok(())
 }

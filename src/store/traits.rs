@@ -88,11 +88,13 @@ pub trait SessionStore: Send + Sync {
     async fn live_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>>;
     /// Revokes the session if it is the user's and live: false when it is not (unknown,
     /// another user's, or ended already).
+    /// `event` is written in the same transaction, when the session was revoked.
     async fn revoke_own_session(
         &self,
         user_id: &UserId,
         session_id: &SessionId,
         now: DateTime<Utc>,
+        event: &NewSecurityEvent,
     ) -> StoreResult<bool>;
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes at most `batch` sessions that ended (expired or revoked) before `before`, with
@@ -276,7 +278,8 @@ pub trait SecurityEventStore: Send + Sync {
 pub trait AccessTokenStore: Send + Sync {
     /// Stores the token unless the user holds [`NewAccessToken::cap`] already (false then),
     /// the count and the insert serialized per user.
-    async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<bool>;
+    /// `event` is written in the same transaction, when the token was stored.
+    async fn insert_access_token(&self, token: &NewAccessToken, event: &NewSecurityEvent) -> StoreResult<bool>;
     /// The token with that hash and its user. One round trip.
     async fn access_token(&self, token_hash: &TokenHash) -> StoreResult<Option<TokenOwner>>;
     /// Sets `last_used_at` to `now` if it is unset or before `stale_before`.
@@ -289,5 +292,11 @@ pub trait AccessTokenStore: Send + Sync {
     /// The user's tokens, newest first.
     async fn access_tokens_of(&self, user_id: &UserId) -> StoreResult<Vec<AccessTokenRecord>>;
     /// Deletes the token if it is the user's: false when it is not.
-    async fn delete_access_token(&self, user_id: &UserId, token_id: &AccessTokenId) -> StoreResult<bool>;
+    /// `event` is written in the same transaction, when the token was deleted.
+    async fn delete_access_token(
+        &self,
+        user_id: &UserId,
+        token_id: &AccessTokenId,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool>;
 }

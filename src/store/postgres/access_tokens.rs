@@ -4,11 +4,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::security_events::insert_event;
 use super::{PgStore, user_from_row};
 use crate::domain::{AccessTokenId, Scopes, TokenHash, UserId};
 use crate::store::sql::access_tokens;
 use crate::store::statement::Sql;
-use crate::store::{AccessTokenRecord, AccessTokenStore, NewAccessToken, StoreResult, TokenOwner};
+use crate::store::{AccessTokenRecord, AccessTokenStore, NewAccessToken, NewSecurityEvent, StoreResult, TokenOwner};
 
 /// Serializes one user's token inserts, so two at once cannot both pass the cap's count.
 static LOCK_USER: Sql = Sql::new("SELECT id FROM users WHERE id = $1 FOR UPDATE");
@@ -18,7 +19,7 @@ pub(super) static STATEMENTS: &[&Sql] = &[&LOCK_USER];
 
 #[async_trait]
 impl AccessTokenStore for PgStore {
-    async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<bool> {
+    async fn insert_access_token(&self, token: &NewAccessToken, event: &NewSecurityEvent) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(LOCK_USER.postgres()).bind(&token.user_id).fetch_optional(&mut *tx).await?;
         let held: i64 = sqlx::query_scalar(access_tokens::COUNT_TOKENS_OF.postgres())
@@ -38,6 +39,7 @@ impl AccessTokenStore for PgStore {
             .bind(token.expires_at)
             .execute(&mut *tx)
             .await?;
+        insert_event(&mut tx, event).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -90,12 +92,23 @@ impl AccessTokenStore for PgStore {
             .collect()
     }
 
-    async fn delete_access_token(&self, user_id: &UserId, token_id: &AccessTokenId) -> StoreResult<bool> {
+    async fn delete_access_token(
+        &self,
+        user_id: &UserId,
+        token_id: &AccessTokenId,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let gone = sqlx::query(access_tokens::DELETE_TOKEN_OF.postgres())
             .bind(token_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(gone.rows_affected() == 1)
+        if gone.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 }

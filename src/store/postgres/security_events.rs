@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use sqlx::PgConnection;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 
@@ -19,6 +20,21 @@ fn event_from_row(row: &PgRow) -> Result<SecurityEventRecord, StoreError> {
         client: ClientInfo { ip: row.try_get("ip")?, user_agent: row.try_get("user_agent")? },
         occurrences: row.try_get("occurrences")?,
     })
+}
+
+/// Writes `event` on `db`, inside the caller's transaction when it has one.
+pub(super) async fn insert_event(db: &mut PgConnection, event: &NewSecurityEvent) -> StoreResult<()> {
+    sqlx::query(security_events::RECORD_EVENT.postgres())
+        .bind(&event.id)
+        .bind(&event.user_id)
+        .bind(event.kind)
+        .bind(event.at)
+        .bind(&event.client.ip)
+        .bind(&event.client.user_agent)
+        .bind(&event.fold_key)
+        .execute(db)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]

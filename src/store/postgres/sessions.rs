@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::security_events::insert_event;
 use super::users::{queue_mail, replace_password};
 use super::{PgStore, user_from_row};
 use crate::domain::TokenHash;
@@ -12,8 +13,8 @@ use crate::domain::{SessionId, UserId};
 use crate::store::sql::{access_tokens, limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    ClientInfo, NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionRecord,
-    SessionStore, StoreResult, UnrevokedSession,
+    ClientInfo, NewResetToken, NewSecurityEvent, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner,
+    SessionRecord, SessionStore, StoreResult, UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. `FOR SHARE`: a password
@@ -145,14 +146,21 @@ impl SessionStore for PgStore {
         user_id: &UserId,
         session_id: &SessionId,
         now: DateTime<Utc>,
+        event: &NewSecurityEvent,
     ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
         let revoked = sqlx::query(sessions::REVOKE_OWN_SESSION.postgres())
             .bind(now)
             .bind(session_id)
             .bind(user_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
-        Ok(revoked.rows_affected() == 1)
+        if revoked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {

@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, Row, params};
 
+use super::security_events::insert_event;
 use super::{SqliteStore, micros, time_of, user_from_row};
 use crate::domain::{AccessTokenId, Scopes, TokenHash, UserId};
 use crate::store::sql::access_tokens;
-use crate::store::{AccessTokenRecord, AccessTokenStore, NewAccessToken, StoreResult, TokenOwner};
+use crate::store::{AccessTokenRecord, AccessTokenStore, NewAccessToken, NewSecurityEvent, StoreResult, TokenOwner};
 
 /// A time column that may be NULL.
 fn optional_time(row: &Row<'_>, column: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
@@ -21,8 +22,8 @@ fn scopes(row: &Row<'_>) -> rusqlite::Result<Scopes> {
 
 #[async_trait]
 impl AccessTokenStore for SqliteStore {
-    async fn insert_access_token(&self, token: &NewAccessToken) -> StoreResult<bool> {
-        let token = token.clone();
+    async fn insert_access_token(&self, token: &NewAccessToken, event: &NewSecurityEvent) -> StoreResult<bool> {
+        let (token, event) = (token.clone(), event.clone());
         // One writer: the count and the insert cannot interleave with another insert.
         self.engine
             .write(move |db| {
@@ -41,6 +42,7 @@ impl AccessTokenStore for SqliteStore {
                     micros(token.created_at),
                     token.expires_at.map(micros)
                 ])?;
+                insert_event(db, &event)?;
                 Ok(true)
             })
             .await
@@ -104,12 +106,20 @@ impl AccessTokenStore for SqliteStore {
             .await
     }
 
-    async fn delete_access_token(&self, user_id: &UserId, token_id: &AccessTokenId) -> StoreResult<bool> {
-        let (user_id, token_id) = (user_id.to_owned(), token_id.to_owned());
+    async fn delete_access_token(
+        &self,
+        user_id: &UserId,
+        token_id: &AccessTokenId,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool> {
+        let (user_id, token_id, event) = (user_id.to_owned(), token_id.to_owned(), event.clone());
         self.engine
             .write(move |db| {
                 let gone =
                     db.prepare_cached(access_tokens::DELETE_TOKEN_OF.sqlite())?.execute(params![token_id, user_id])?;
+                if gone == 1 {
+                    insert_event(db, &event)?;
+                }
                 Ok(gone == 1)
             })
             .await

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::params;
+use rusqlite::{Connection, params};
 
 use super::{SqliteStore, micros, time_of};
 use crate::store::sql::security_events;
@@ -18,24 +18,25 @@ fn event_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<SecurityEventReco
     })
 }
 
+/// Writes `event` on `db`, inside the caller's transaction when it has one.
+pub(super) fn insert_event(db: &Connection, event: &NewSecurityEvent) -> rusqlite::Result<()> {
+    db.prepare_cached(security_events::RECORD_EVENT.sqlite())?.execute(params![
+        event.id,
+        event.user_id,
+        event.kind,
+        micros(event.at),
+        event.client.ip,
+        event.client.user_agent,
+        event.fold_key
+    ])?;
+    Ok(())
+}
+
 #[async_trait]
 impl SecurityEventStore for SqliteStore {
     async fn record_event(&self, event: &NewSecurityEvent) -> StoreResult<()> {
         let event = event.clone();
-        self.engine
-            .write(move |db| {
-                db.prepare_cached(security_events::RECORD_EVENT.sqlite())?.execute(params![
-                    event.id,
-                    event.user_id,
-                    event.kind,
-                    micros(event.at),
-                    event.client.ip,
-                    event.client.user_agent,
-                    event.fold_key
-                ])?;
-                Ok(())
-            })
-            .await
+        self.engine.write(move |db| Ok(insert_event(db, &event)?)).await
     }
 
     async fn security_events(&self, query: &EventQuery) -> StoreResult<Vec<SecurityEventRecord>> {

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::security_events::insert_event;
 use super::users::{queue_mail, replace_password};
 use super::{SqliteStore, micros, time_of, user_from_row};
 use crate::domain::TokenHash;
@@ -12,8 +13,8 @@ use crate::domain::{SessionId, UserId};
 use crate::store::sql::{access_tokens, limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    ClientInfo, NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionRecord,
-    SessionStore, StoreResult, UnrevokedSession,
+    ClientInfo, NewResetToken, NewSecurityEvent, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner,
+    SessionRecord, SessionStore, StoreResult, UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. One writer: a password
@@ -150,8 +151,9 @@ impl SessionStore for SqliteStore {
         user_id: &UserId,
         session_id: &SessionId,
         now: DateTime<Utc>,
+        event: &NewSecurityEvent,
     ) -> StoreResult<bool> {
-        let (user_id, session_id) = (user_id.to_owned(), session_id.to_owned());
+        let (user_id, session_id, event) = (user_id.to_owned(), session_id.to_owned(), event.clone());
         self.engine
             .write(move |db| {
                 let revoked = db.prepare_cached(sessions::REVOKE_OWN_SESSION.sqlite())?.execute(params![
@@ -159,6 +161,9 @@ impl SessionStore for SqliteStore {
                     session_id,
                     user_id
                 ])?;
+                if revoked == 1 {
+                    insert_event(db, &event)?;
+                }
                 Ok(revoked == 1)
             })
             .await
