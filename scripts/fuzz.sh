@@ -108,7 +108,9 @@ fuzz() {
       || { echo "cannot create the movie $name"; return 1; }
   done
 
-  local session='--include-path /api/auth/logout --include-path /api/auth/logout-all --include-path /api/auth/password --include-path /api/users/me'
+  # Operations that may end the pass's own session: DELETE /api/auth/sessions/{id} too, whose id
+  # Schemathesis can take from GET /api/auth/sessions.
+  local session='--include-path /api/auth/logout --include-path /api/auth/logout-all --include-path /api/auth/password --include-path /api/users/me --include-path /api/auth/sessions/{id}'
   local admin='--include-path /api/users/{id}'
   # shellcheck disable=SC2086 # the path lists are meant to split into words
   for pass in catalogue admin session; do

@@ -260,6 +260,11 @@ pub struct TokenSettings {
     #[arg(long, env = "RESET_TOKEN_TTL", default_value = "1h", value_parser = parse_ttl, global = true)]
     pub reset_token_ttl: Duration,
 
+    /// How long security events are kept (`GET /api/users/me/security-events`); older ones are
+    /// deleted by the housekeeping loop.
+    #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "90d", value_parser = parse_ttl, global = true)]
+    pub security_event_retention: Duration,
+
     /// Shortest accepted password, in characters.
     #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8,
           value_parser = clap::value_parser!(u16).range(1..=256), global = true)]

@@ -35,6 +35,8 @@ pub enum AuthEvent {
     FailedLogin,
     /// One or more sessions revoked (logout, logout-all, refresh reuse, password change or reset).
     Revocation,
+    /// A request authenticated by a personal access token.
+    AccessTokenUsed,
 }
 
 /// What `/metrics` reads from elsewhere at each scrape.
@@ -72,6 +74,7 @@ pub struct Metrics {
     logins: AtomicU64,
     failed_logins: AtomicU64,
     revocations: AtomicU64,
+    access_tokens_used: AtomicU64,
     backups: BackupReadings,
 }
 
@@ -103,6 +106,7 @@ impl Metrics {
             AuthEvent::Login => &self.logins,
             AuthEvent::FailedLogin => &self.failed_logins,
             AuthEvent::Revocation => &self.revocations,
+            AuthEvent::AccessTokenUsed => &self.access_tokens_used,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -180,6 +184,11 @@ impl Metrics {
             ("moviebag_logins_total", "Successful logins.", &self.logins),
             ("moviebag_failed_logins_total", "Failed logins (unknown email or wrong password).", &self.failed_logins),
             ("moviebag_session_revocations_total", "Revocations of one or all sessions.", &self.revocations),
+            (
+                "moviebag_access_tokens_used_total",
+                "Requests authenticated by a personal access token.",
+                &self.access_tokens_used,
+            ),
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
@@ -253,6 +262,7 @@ mod tests {
         metrics.record(AuthEvent::Login);
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::FailedLogin);
+        metrics.record(AuthEvent::AccessTokenUsed);
         let text = metrics.render(&Readings {
             pool: PoolUse { in_use: 1, idle: 3, max: 5, writes_waiting: 2 },
             emails: Some(MailCounts { queued: 2, sent: 7, failed: 1 }),
@@ -264,6 +274,7 @@ mod tests {
         assert!(text.contains("moviebag_logins_total 1\n"));
         assert!(text.contains("moviebag_failed_logins_total 2\n"));
         assert!(text.contains("moviebag_session_revocations_total 0\n"));
+        assert!(text.contains("moviebag_access_tokens_used_total 1\n"));
         assert!(text.contains("moviebag_db_pool_connections_idle 3\n"));
         assert!(text.contains("moviebag_db_writes_waiting 2\n"));
     }

@@ -105,7 +105,10 @@ impl Application {
             self.state.settings.mail.lease,
         );
         let _sender = AbortOnDrop(tokio::spawn(sender));
-        let _housekeeping = AbortOnDrop(tokio::spawn(crate::service::housekeeping::run(self.state.store.clone())));
+        let _housekeeping = AbortOnDrop(tokio::spawn(crate::service::housekeeping::run(
+            self.state.store.clone(),
+            self.state.settings.tokens.security_event_retention,
+        )));
         let _backups = self.scheduled_backups().map(|schedule| AbortOnDrop(tokio::spawn(schedule)));
         let limits = ConnectionLimits {
             header_read_timeout: self.state.settings.server.header_read_timeout,

@@ -40,6 +40,8 @@ impl AppState {
         AuthDeps {
             users: self.store.as_ref(),
             sessions: self.store.as_ref(),
+            events: self.store.as_ref(),
+            access_tokens: self.store.as_ref(),
             hasher: &self.hasher,
             keys: &self.keys,
             tokens: &self.settings.tokens,

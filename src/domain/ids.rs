@@ -59,6 +59,10 @@ id_type!(
     /// The id of a session (a login), which its access tokens name.
     SessionId
 );
+id_type!(
+    /// The id of a personal access token (not the token: the id names it in lists and URLs).
+    AccessTokenId
+);
 
 /// What the database keeps instead of a refresh or reset token: its SHA-256, hex (made by
 /// `auth::secret_token::hash`). A type of its own, so that a token cannot be stored where its

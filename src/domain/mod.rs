@@ -4,12 +4,14 @@
 //! Each `parse` returns the reason a value is rejected, in words fit for the `errors` map of the
 //! contract's error body.
 
+mod access_token;
 mod ids;
 mod library;
 mod movie;
 mod user;
 
-pub use ids::{MovieId, SessionId, TokenHash, UserId};
+pub use access_token::{Scope, Scopes};
+pub use ids::{AccessTokenId, MovieId, SessionId, TokenHash, UserId};
 pub use library::{HalfStars, LibraryEntry, LibraryStatus, parse_watched_on};
 pub use movie::{
     Movie, MovieName, MovieVersion, Poster, PosterSource, RUNTIMES, Rating, TAGS_MAX, TagList, YEARS, name_key,

@@ -1,16 +1,18 @@
 //! `/api/auth/*`: signup, login, refresh, logout, password change and reset.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{post, put};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{AuthRateLimit, AuthUser, ClientAddr};
+use super::extract::{AuthRateLimit, AuthUser, Client, ClientAddr};
 use super::json::AppJson;
+use crate::service::access_tokens::{self, AccessTokenView, CreatedAccessToken};
 use crate::service::auth::{self, AuthError, TokenPair};
+use crate::service::sessions::{self, SessionView};
 use crate::state::SharedState;
 
 /// Credential and session refusals as HTTP, in the tutorial's words where it had them.
@@ -24,6 +26,11 @@ impl From<AuthError> for ApiError {
             AuthError::InvalidRefreshToken => Self::Unauthorized("Invalid or expired refresh token".into()),
             AuthError::InvalidResetToken => Self::BadRequest("Invalid, used or expired reset token".into()),
             AuthError::InvalidAccessToken => Self::Unauthorized("Invalid or expired token".into()),
+            AuthError::NoSuchSession => Self::NotFound("Session not found".into()),
+            AuthError::NoSuchAccessToken => Self::NotFound("Access token not found".into()),
+            AuthError::TooManyAccessTokens { cap } => {
+                Self::Conflict(format!("An account holds at most {cap} access tokens: revoke one first"))
+            }
             AuthError::Account(error) => error.into(),
             AuthError::Hashing(error) => error.into(),
             AuthError::Store(error) => error.into(),
@@ -42,6 +49,10 @@ pub fn router() -> Router<SharedState> {
         .route("/api/auth/password", put(change_password))
         .route("/api/auth/forgot", post(forgot))
         .route("/api/auth/reset", post(reset))
+        .route("/api/auth/sessions", get(list_sessions))
+        .route("/api/auth/sessions/{id}", delete(end_session))
+        .route("/api/auth/tokens", get(list_tokens).post(create_token))
+        .route("/api/auth/tokens/{id}", delete(revoke_token))
 }
 
 // The body of signup and login; in the document its schema keeps the name `Credentials`.
@@ -104,9 +115,10 @@ pub struct ResetRequest {
 pub async fn signup(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
+    Client(seen): Client,
     AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<IdResponse>> {
-    let id = auth::signup(&state.auth(), &body.email, &body.password).await?;
+    let id = auth::signup(&state.auth(), &body.email, &body.password, &seen).await?;
     Ok(Json(IdResponse { id: id.to_string() }))
 }
 
@@ -122,9 +134,10 @@ pub async fn login(
     // The address's limit is counted by the service, with the account's, in one round trip.
     ClientAddr(client): ClientAddr,
     State(state): State<SharedState>,
+    Client(seen): Client,
     AppJson(body): AppJson<EmailAndPassword>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client).await?))
+    Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client, &seen).await?))
 }
 
 /// Trade a refresh token for a new token pair; the old refresh token stops working. Presenting
@@ -140,9 +153,10 @@ pub async fn login(
 pub async fn refresh(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
+    Client(seen): Client,
     AppJson(body): AppJson<RefreshRequest>,
 ) -> ApiResult<Json<TokenPair>> {
-    Ok(Json(auth::refresh(&state.auth(), &body.refresh_token).await?))
+    Ok(Json(auth::refresh(&state.auth(), &body.refresh_token, &seen).await?))
 }
 
 /// End this session: its access and refresh tokens stop working at once.
@@ -150,8 +164,12 @@ pub async fn refresh(
     responses(
         (status = 204, description = "Logged out"),
     ))]
-pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
-    auth::logout(&state.auth(), &actor).await?;
+pub async fn logout(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Client(seen): Client,
+) -> ApiResult<StatusCode> {
+    auth::logout(&state.auth(), &actor, &seen).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -160,8 +178,12 @@ pub async fn logout(State(state): State<SharedState>, AuthUser(actor): AuthUser)
     responses(
         (status = 204, description = "Every session ended"),
     ))]
-pub async fn logout_all(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<StatusCode> {
-    auth::logout_all(&state.auth(), &actor).await?;
+pub async fn logout_all(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Client(seen): Client,
+) -> ApiResult<StatusCode> {
+    auth::logout_all(&state.auth(), &actor, &seen).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -176,9 +198,10 @@ pub async fn change_password(
     AuthRateLimit(client): AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
+    Client(seen): Client,
     AppJson(body): AppJson<ChangePasswordRequest>,
 ) -> ApiResult<StatusCode> {
-    auth::change_password(&state.auth(), &actor, client, &body.current_password, &body.new_password).await?;
+    auth::change_password(&state.auth(), &actor, client, &seen, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -192,9 +215,10 @@ pub async fn change_password(
 pub async fn forgot(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
+    Client(seen): Client,
     AppJson(body): AppJson<ForgotRequest>,
 ) -> ApiResult<(StatusCode, Json<MessageResponse>)> {
-    let message = auth::forgot(&state.auth(), &body.email).await?;
+    let message = auth::forgot(&state.auth(), &body.email, &seen).await?;
     Ok((StatusCode::ACCEPTED, Json(MessageResponse { message: message.into() })))
 }
 
@@ -208,8 +232,106 @@ pub async fn forgot(
 pub async fn reset(
     _rate_limit: AuthRateLimit,
     State(state): State<SharedState>,
+    Client(seen): Client,
     AppJson(body): AppJson<ResetRequest>,
 ) -> ApiResult<Json<MessageResponse>> {
-    let message = auth::reset(&state.auth(), &body.reset_token, &body.password).await?;
+    let message = auth::reset(&state.auth(), &body.reset_token, &body.password, &seen).await?;
     Ok(Json(MessageResponse { message: message.into() }))
+}
+
+/// This user's live sessions, newest first: where each signed in from, when it was last used,
+/// and which one this request came with.
+#[utoipa::path(get, path = "/api/auth/sessions", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Live sessions", body = [SessionView]),
+    ))]
+pub async fn list_sessions(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+) -> ApiResult<Json<Vec<SessionView>>> {
+    Ok(Json(sessions::list(&state.auth(), &actor).await?))
+}
+
+/// End one of this user's sessions: its access and refresh tokens stop working at once, on
+/// every server process.
+#[utoipa::path(delete, path = "/api/auth/sessions/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Session id")),
+    responses(
+        (status = 204, description = "Session ended"),
+        (status = 404, description = "No live session of this user has that id", body = ErrorBody),
+    ))]
+pub async fn end_session(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Client(seen): Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    sessions::end(&state.auth(), &actor, &id, &seen).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenRequest {
+    /// For the owner's list, e.g. the machine it is for.
+    #[schema(example = "backup script", min_length = 1, max_length = 100)]
+    pub name: String,
+    /// What it may write besides reading: `movies:write` (its user's own movies and posters),
+    /// `library:write` (the library). Empty: a read-only token.
+    #[schema(example = json!(["movies:write"]))]
+    pub scopes: Vec<String>,
+    /// Seconds until it stops working, 60 to 31622400 (366 days); omitted: never.
+    #[schema(minimum = 60, maximum = 31622400)]
+    pub expires_in: Option<u64>,
+}
+
+/// Create a personal access token, for `Authorization: Bearer mbp_...`. The token is in this
+/// answer only. Needs a signed-in session: an access token cannot make another (403).
+#[utoipa::path(post, path = "/api/auth/tokens", tag = "auth", security(("bearer" = [])), request_body = NewTokenRequest,
+    responses(
+        (status = 201, description = "Created; `token` is shown this once", body = CreatedAccessToken),
+        (status = 400, description = "Invalid name, scopes or expires_in", body = ErrorBody),
+        (status = 403, description = "Called with an access token", body = ErrorBody),
+        (status = 409, description = "The account holds 50 tokens already", body = ErrorBody),
+    ))]
+pub async fn create_token(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Client(seen): Client,
+    AppJson(body): AppJson<NewTokenRequest>,
+) -> ApiResult<(StatusCode, Json<CreatedAccessToken>)> {
+    let created =
+        access_tokens::create(&state.auth(), &actor, &body.name, &body.scopes, body.expires_in, &seen).await?;
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// This user's personal access tokens, newest first (never the tokens themselves).
+#[utoipa::path(get, path = "/api/auth/tokens", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tokens", body = [AccessTokenView]),
+        (status = 403, description = "Called with an access token", body = ErrorBody),
+    ))]
+pub async fn list_tokens(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+) -> ApiResult<Json<Vec<AccessTokenView>>> {
+    Ok(Json(access_tokens::list(&state.auth(), &actor).await?))
+}
+
+/// Revoke a personal access token: refused from the next request on, by every server process.
+#[utoipa::path(delete, path = "/api/auth/tokens/{id}", tag = "auth", security(("bearer" = [])),
+    params(("id" = String, Path, description = "Token id")),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 403, description = "Called with an access token", body = ErrorBody),
+        (status = 404, description = "No token of this user has that id", body = ErrorBody),
+    ))]
+pub async fn revoke_token(
+    State(state): State<SharedState>,
+    AuthUser(actor): AuthUser,
+    Client(seen): Client,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    access_tokens::revoke(&state.auth(), &actor, &id, &seen).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

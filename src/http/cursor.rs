@@ -11,7 +11,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Datelike as _, Utc};
 
 use crate::domain::MovieId;
-use crate::store::{EntryCursor, EntryKey, LibrarySort, MovieCursor, MovieSort, SortKey};
+use crate::store::{EntryCursor, EntryKey, EventCursor, LibrarySort, MovieCursor, MovieSort, SortKey};
 
 /// The longest cursor accepted: a title key of 200 characters of 4 bytes each, encoded.
 const MAX_CURSOR_CHARS: usize = 1200;
@@ -124,6 +124,24 @@ pub fn decode_entry(sort: LibrarySort, raw: &str) -> Option<EntryCursor> {
         _ => return None,
     };
     Some(EntryCursor { key, created_at: found.created_at, movie_id: found.id })
+}
+
+/// The `after` cursor of a page of security events: the last event's time and id, as base64url.
+pub fn encode_event(cursor: &EventCursor) -> String {
+    URL_SAFE_NO_PAD.encode(format!("e.{}.{}", cursor.at.timestamp_micros(), cursor.id))
+}
+
+/// The event cursor `raw` names, if it is one.
+pub fn decode_event(raw: &str) -> Option<EventCursor> {
+    if raw.len() > MAX_CURSOR_CHARS {
+        return None;
+    }
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(raw).ok()?).ok()?;
+    let (micros, id) = text.strip_prefix("e.")?.split_once('.')?;
+    let at = chrono::DateTime::from_timestamp_micros(micros.parse().ok()?)?;
+    // An id as the database holds them: a UUID, never anything a query would choke on.
+    uuid::Uuid::parse_str(id).ok()?;
+    Some(EventCursor { at, id: id.to_owned() })
 }
 
 #[cfg(test)]

@@ -27,7 +27,8 @@ pub struct ErrorBody {
     #[schema(example = 400)]
     pub status: u16,
     /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
-    /// `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`, `request_timeout`, `payload_too_large`,
+    /// `insufficient_scope`, `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
+    /// `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, `timeout`.
     #[schema(example = "validation_failed")]
     pub code: &'static str,
@@ -51,6 +52,10 @@ pub enum ApiError {
     /// 403: authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 403 with `WWW-Authenticate: Bearer error="insufficient_scope"`: a personal access token
+    /// asked for what its scopes do not cover (RFC 6750 3.1).
+    #[error("{0}")]
+    InsufficientScope(String),
     /// 404.
     #[error("{0}")]
     NotFound(String),
@@ -131,7 +136,7 @@ impl ApiError {
         match self {
             Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -168,6 +173,7 @@ impl ApiError {
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
+            Self::InsufficientScope(_) => "insufficient_scope",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",
@@ -223,6 +229,10 @@ impl IntoResponse for ApiError {
         match &self {
             Self::Unauthorized(_) => {
                 headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            }
+            Self::InsufficientScope(_) => {
+                headers
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer error=\"insufficient_scope\""));
             }
             Self::TooManyRequests { retry_after } => {
                 let seconds = retry_after.as_secs().max(1);

@@ -3,16 +3,21 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath};
 use axum::http::header;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
+use crate::domain::Scope;
 use crate::service::limits::LimitError;
-use crate::service::{self, Actor};
+use crate::service::{self, Actor, Intent};
 use crate::state::SharedState;
+use crate::store::ClientInfo;
 
-/// The caller of an endpoint that needs a user: a valid access token of a live session.
+/// The caller of an endpoint that needs a user: a valid access token of a live session, or a
+/// personal access token whose reach covers the route ([`intent`], [`Actor::may`]). Every
+/// authenticated route takes this extractor (or [`AdminUser`], which takes it), so that check
+/// is made here, once, for all of them.
 pub struct AuthUser(pub Actor);
 
 impl FromRequestParts<SharedState> for AuthUser {
@@ -22,7 +27,39 @@ impl FromRequestParts<SharedState> for AuthUser {
         let token = bearer_token(parts).ok_or_else(|| {
             ApiError::Unauthorized("Missing or malformed Authorization header: expected 'Bearer <token>'".into())
         })?;
-        Ok(AuthUser(service::auth::authenticate(&state.auth(), token).await?))
+        let actor = service::auth::authenticate(&state.auth(), token).await?;
+        let intent = intent(parts);
+        if !actor.may(intent) {
+            tracing::warn!(user_id = %actor.user.id, ?intent, "refused: beyond the access token's scopes");
+            return Err(ApiError::InsufficientScope(match intent {
+                Intent::Write(Some(scope)) => format!("This access token lacks the scope {}", scope.name()),
+                Intent::Account => "An access token cannot manage the account: sign in".into(),
+                Intent::Admin => "An access token has no admin powers: sign in".into(),
+                Intent::Write(None) | Intent::Read => "This access token cannot do that: sign in".into(),
+            }));
+        }
+        Ok(AuthUser(actor))
+    }
+}
+
+/// What the request asks to do, from its method and route. Deny by default: a write this does
+/// not name needs a session, so a route added later is closed to tokens until given a scope.
+fn intent(parts: &Parts) -> Intent {
+    let path = parts.extensions.get::<MatchedPath>().map_or(parts.uri.path(), MatchedPath::as_str);
+    let under = |prefix: &str| path == prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/'));
+    let own_account = under("/api/users/me");
+    if under("/api/auth") {
+        Intent::Account
+    } else if under("/api/users") && !own_account {
+        Intent::Admin
+    } else if parts.method.is_safe() {
+        Intent::Read
+    } else if under("/api/movies") {
+        Intent::Write(Some(Scope::MoviesWrite))
+    } else if under("/api/users/me/library") {
+        Intent::Write(Some(Scope::LibraryWrite))
+    } else {
+        Intent::Write(None)
     }
 }
 
@@ -70,6 +107,20 @@ impl FromRequestParts<SharedState> for ClientAddr {
             .get::<ClientAddr>()
             .copied()
             .ok_or_else(|| ApiError::internal(anyhow::anyhow!("server started without connect info")))
+    }
+}
+
+/// Who the client says it is, for a session's sign-in and a security event: its address (as
+/// [`ClientAddr`] finds it) and its `User-Agent`, cut short ([`ClientInfo::new`]).
+pub struct Client(pub ClientInfo);
+
+impl FromRequestParts<SharedState> for Client {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &SharedState) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ClientAddr>().map(|ClientAddr(ip)| *ip);
+        let agent = parts.headers.get(header::USER_AGENT).and_then(|value| value.to_str().ok());
+        Ok(Client(ClientInfo::new(ip, agent)))
     }
 }
 

@@ -17,6 +17,7 @@ mod page_body;
 mod posters;
 mod received;
 mod schemas;
+mod security_events;
 pub mod serve;
 mod users;
 mod web;
@@ -48,6 +49,7 @@ pub fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store.clone()))
+        .merge(security_events::router().layer(no_store.clone()))
         .merge(library::router(state.settings.server.import_max_bytes).layer(no_store))
         .merge(movies::router())
         .merge(posters::router(state.settings.server.poster_max_bytes))

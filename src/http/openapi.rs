@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, library, movies, ops, posters, users};
+use super::{auth, entries, library, movies, ops, posters, security_events, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,12 +18,14 @@ use super::{auth, entries, library, movies, ops, posters, users};
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
-        auth::change_password, auth::forgot, auth::reset,
+        auth::change_password, auth::forgot, auth::reset, auth::list_sessions, auth::end_session,
+        auth::create_token, auth::list_tokens, auth::revoke_token,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         posters::set_poster, posters::delete_poster, posters::poster_image,
         entries::genres, entries::casts, entries::directors,
         users::me, users::delete_me, users::list_users, users::set_role, users::delete_user,
+        security_events::my_events, security_events::user_events,
         library::put_entry, library::get_entry, library::delete_entry, library::list_library, library::export,
         library::import_library,
         ops::health, ops::ready, ops::metrics,

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ApiResult, ErrorBody};
-use super::extract::{AdminUser, AuthRateLimit, AuthUser};
+use super::extract::{AdminUser, AuthRateLimit, AuthUser, Client};
 use super::json::AppJson;
 use crate::domain::User;
 use crate::service::users::{self, Profile, UserError};
@@ -105,10 +105,12 @@ pub async fn list_users(State(state): State<SharedState>, _admin: AdminUser) -> 
 pub async fn set_role(
     State(state): State<SharedState>,
     AdminUser(admin): AdminUser,
+    Client(seen): Client,
     Path(id): Path<String>,
     AppJson(body): AppJson<RoleRequest>,
 ) -> ApiResult<Json<User>> {
-    Ok(Json(users::set_role(state.store.as_ref(), &admin, &id, &body.role).await?))
+    let store = state.store.as_ref();
+    Ok(Json(users::set_role(store, store, &admin, &id, &body.role, &seen).await?))
 }
 
 /// Delete a user and every movie they added (admin only).

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::Invalid;
 use super::limits::{LimitError, Limits, ReservedCheck, account_key};
+use super::security_events::{self, EventKind};
 use super::users::{PasswordGate, UserError, confirm_password};
 use super::{Actor, Validator};
 use crate::auth::bcrypt_hash::is_bcrypt_hash;
@@ -21,8 +22,8 @@ use crate::domain::{new_id, now};
 use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
 use crate::store::{
-    Conflict, LimitStore, MailDraft, NewResetToken, NewSession, NewUser, PasswordChange, PasswordReset, Rotation,
-    SessionStore, StoreError, UserStore, UserWithHash,
+    AccessTokenStore, ClientInfo, Conflict, LimitStore, MailDraft, NewResetToken, NewSession, NewUser, PasswordChange,
+    PasswordReset, Rotation, SecurityEventStore, SessionStore, StoreError, UserStore, UserWithHash,
 };
 
 /// Why a request about an account's credentials or sessions was refused.
@@ -45,6 +46,15 @@ pub enum AuthError {
     /// Bad signature, expired, revoked session or deleted user: one answer for all.
     #[error("invalid access token")]
     InvalidAccessToken,
+    /// No live session of the caller's has that id.
+    #[error("no such session")]
+    NoSuchSession,
+    /// No access token of the caller's has that id.
+    #[error("no such access token")]
+    NoSuchAccessToken,
+    /// The caller holds as many access tokens as an account may.
+    #[error("too many access tokens")]
+    TooManyAccessTokens { cap: u32 },
     /// The current password check failed (see [`confirm_password`]).
     #[error(transparent)]
     Account(#[from] UserError),
@@ -79,6 +89,9 @@ impl<'a> AuthDeps<'a> {
 pub struct AuthDeps<'a> {
     pub users: &'a dyn UserStore,
     pub sessions: &'a dyn SessionStore,
+    pub access_tokens: &'a dyn AccessTokenStore,
+    /// Where each account's security events go.
+    pub events: &'a dyn SecurityEventStore,
     pub hasher: &'a PasswordHasher,
     pub keys: &'a TokenKeys,
     pub tokens: &'a TokenSettings,
@@ -118,7 +131,7 @@ fn min_password(deps: &AuthDeps<'_>) -> usize {
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthResult<UserId> {
+pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str, client: &ClientInfo) -> AuthResult<UserId> {
     let mut v = Validator::default();
     let email = v.check("email", Email::parse(email));
     let password = Password::parse(password, min_password(deps)).and_then(|password| match &email {
@@ -137,6 +150,7 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str) -> AuthRes
     match deps.users.insert_user(&user).await {
         Ok(()) => {
             tracing::info!(user_id = %id, "user signed up");
+            security_events::record(deps.events, &id, EventKind::Signup, client).await;
             Ok(id)
         }
         Err(StoreError::Conflict(Conflict::EmailTaken)) => Err(AuthError::EmailTaken),
@@ -151,6 +165,7 @@ async fn start_session(
     user_id: &UserId,
     verified_hash: String,
     check: Option<&ReservedCheck>,
+    client: ClientInfo,
 ) -> AuthResult<TokenPair> {
     let now = now();
     let refresh_token = secret_token::generate();
@@ -162,6 +177,7 @@ async fn start_session(
         expires_at: chrono_after(now, deps.tokens.refresh_token_ttl),
         verified_hash,
         check_succeeded: check.map(ReservedCheck::succeeded),
+        client,
     };
     if !deps.sessions.create_session(&session).await? {
         tracing::info!(%user_id, "login refused: the password changed while it was being checked");
@@ -183,7 +199,13 @@ fn token_pair(
 
 /// Unknown email and wrong password get the same answer after the same work (a dummy verify).
 #[tracing::instrument(skip_all)]
-pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpAddr) -> AuthResult<TokenPair> {
+pub async fn login(
+    deps: &AuthDeps<'_>,
+    email: &str,
+    password: &str,
+    client: IpAddr,
+    seen: &ClientInfo,
+) -> AuthResult<TokenPair> {
     let reserved = deps.limits.login(deps.limit_store, client, &account_key(email)).await?;
     let credentials = match Email::parse(email) {
         Ok(email) => deps.users.user_with_hash_by_email(&email).await?,
@@ -202,13 +224,19 @@ pub async fn login(deps: &AuthDeps<'_>, email: &str, password: &str, client: IpA
                     None => hash_now_current(deps, &credentials, password).await?,
                 };
             }
-            start_session(deps, &credentials.user.id, current_hash, reserved.as_ref()).await
+            let user_id = &credentials.user.id;
+            let pair = start_session(deps, user_id, current_hash, reserved.as_ref(), seen.clone()).await?;
+            security_events::record(deps.events, user_id, EventKind::Login, seen).await;
+            Ok(pair)
         }
         _ => {
             // The id of a known account, never the address typed: that may be a password.
             let user_id = credentials.as_ref().map(|c| c.user.id.to_string());
             tracing::warn!(user_id = user_id.as_deref().unwrap_or("-"), %client, "login failed");
             deps.metrics.record(AuthEvent::FailedLogin);
+            if let Some(credentials) = &credentials {
+                security_events::record(deps.events, &credentials.user.id, EventKind::LoginFailed, seen).await;
+            }
             Err(AuthError::InvalidCredentials)
         }
     }
@@ -257,7 +285,7 @@ async fn hash_now_current(deps: &AuthDeps<'_>, credentials: &UserWithHash, passw
 /// of a revoked or expired session, is refused; a token presented after it was rotated (by an
 /// earlier refresh, or by a concurrent one that won) was copied, so its whole session is revoked.
 #[tracing::instrument(skip_all)]
-pub async fn refresh(deps: &AuthDeps<'_>, refresh_token: &str) -> AuthResult<TokenPair> {
+pub async fn refresh(deps: &AuthDeps<'_>, refresh_token: &str, client: &ClientInfo) -> AuthResult<TokenPair> {
     let invalid = || AuthError::InvalidRefreshToken;
     let now = now();
     let presented = secret_token::hash(refresh_token);
@@ -277,21 +305,26 @@ pub async fn refresh(deps: &AuthDeps<'_>, refresh_token: &str) -> AuthResult<Tok
             "a rotated refresh token was presented again: its session is revoked"
         );
         deps.metrics.record(AuthEvent::Revocation);
+        security_events::record(deps.events, &record.user_id, EventKind::SessionRevoked, client).await;
         return Err(invalid());
     }
     token_pair(deps, &record.user_id, &record.session_id, replacement, now)
 }
 
-pub async fn logout(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
-    deps.sessions.revoke_session(&actor.session_id, now()).await?;
+pub async fn logout(deps: &AuthDeps<'_>, actor: &Actor, client: &ClientInfo) -> AuthResult<()> {
+    // An access token has no session to end (and is refused here before: `Actor::may`).
+    let session_id = actor.session_id().ok_or(AuthError::InvalidAccessToken)?;
+    deps.sessions.revoke_session(session_id, now()).await?;
     deps.metrics.record(AuthEvent::Revocation);
+    security_events::record(deps.events, &actor.user.id, EventKind::Logout, client).await;
     tracing::info!(user_id = %actor.user.id, "logged out");
     Ok(())
 }
 
-pub async fn logout_all(deps: &AuthDeps<'_>, actor: &Actor) -> AuthResult<()> {
+pub async fn logout_all(deps: &AuthDeps<'_>, actor: &Actor, client: &ClientInfo) -> AuthResult<()> {
     deps.sessions.revoke_user_sessions(&actor.user.id, now()).await?;
     deps.metrics.record(AuthEvent::Revocation);
+    security_events::record(deps.events, &actor.user.id, EventKind::LogoutAll, client).await;
     tracing::info!(user_id = %actor.user.id, "logged out everywhere");
     Ok(())
 }
@@ -301,6 +334,7 @@ pub async fn change_password(
     deps: &AuthDeps<'_>,
     actor: &Actor,
     client: IpAddr,
+    seen: &ClientInfo,
     current: &str,
     new: &str,
 ) -> AuthResult<()> {
@@ -320,18 +354,19 @@ pub async fn change_password(
     deps.users.set_password(&change).await?;
     deps.outbox.wake();
     deps.metrics.record(AuthEvent::Revocation);
+    security_events::record(deps.events, &actor.user.id, EventKind::PasswordChanged, seen).await;
     tracing::info!("password changed; every session revoked");
     Ok(())
 }
 
 /// Always the same answer; an email goes out only when the account exists.
 #[tracing::instrument(skip_all)]
-pub async fn forgot(deps: &AuthDeps<'_>, email: &str) -> AuthResult<&'static str> {
+pub async fn forgot(deps: &AuthDeps<'_>, email: &str, client: &ClientInfo) -> AuthResult<&'static str> {
     let email = Email::parse(email).map_err(|reason| AuthError::Invalid(Invalid::field("email", reason)))?;
     // Known and unknown addresses take the same time: the answer never comes before the floor,
     // and the work for a known one (a lookup, a write, queueing the email) fits well inside it.
     let floor = tokio::time::Instant::now() + FORGOT_FLOOR;
-    let outcome = request_reset(deps, &email).await;
+    let outcome = request_reset(deps, &email, client).await;
     tokio::time::sleep_until(floor).await;
     outcome.map(|()| FORGOT_ANSWER)
 }
@@ -339,7 +374,7 @@ pub async fn forgot(deps: &AuthDeps<'_>, email: &str) -> AuthResult<&'static str
 /// How long `forgot` takes at least, whether or not the account exists.
 const FORGOT_FLOOR: Duration = Duration::from_millis(50);
 
-async fn request_reset(deps: &AuthDeps<'_>, email: &Email) -> AuthResult<()> {
+async fn request_reset(deps: &AuthDeps<'_>, email: &Email, client: &ClientInfo) -> AuthResult<()> {
     let Some(user) = deps.users.user_by_email(email).await? else {
         return Ok(());
     };
@@ -372,12 +407,18 @@ async fn request_reset(deps: &AuthDeps<'_>, email: &Email) -> AuthResult<()> {
     };
     deps.sessions.replace_reset_token(&stored).await?;
     deps.outbox.wake();
+    security_events::record(deps.events, &user.id, EventKind::PasswordResetRequested, client).await;
     tracing::info!(user_id = %user.id, "password reset requested");
     Ok(())
 }
 
 #[tracing::instrument(skip_all)]
-pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> AuthResult<&'static str> {
+pub async fn reset(
+    deps: &AuthDeps<'_>,
+    reset_token: &str,
+    password: &str,
+    client: &ClientInfo,
+) -> AuthResult<&'static str> {
     let password = Password::parse(password, min_password(deps))
         .map_err(|reason| AuthError::Invalid(Invalid::field("password", reason)))?;
     if reset_token.is_empty() || reset_token.len() > 256 {
@@ -406,6 +447,7 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
     };
     deps.outbox.wake();
     deps.metrics.record(AuthEvent::Revocation);
+    security_events::record(deps.events, &user_id, EventKind::PasswordReset, client).await;
     tracing::info!(%user_id, "password reset; every session revoked");
     Ok(RESET_DONE)
 }
@@ -413,6 +455,9 @@ pub async fn reset(deps: &AuthDeps<'_>, reset_token: &str, password: &str) -> Au
 /// The actor behind an access token, or 401: bad signature, expired, revoked session, or a
 /// deleted user all look the same to the client.
 pub async fn authenticate(deps: &AuthDeps<'_>, token: &str) -> AuthResult<Actor> {
+    if let Some(secret) = token.strip_prefix(super::access_tokens::PREFIX) {
+        return super::access_tokens::authenticate(deps, secret).await;
+    }
     let unauthorized = || AuthError::InvalidAccessToken;
     let claims = deps.keys.verify(token).ok_or_else(unauthorized)?;
     let session_id = SessionId::parse(&claims.sid).ok_or_else(unauthorized)?;

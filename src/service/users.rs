@@ -7,11 +7,12 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::limits::{LimitError, Limits};
+use super::security_events::{self, EventKind};
 use super::{Actor, Invalid};
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::domain::User;
 use crate::domain::{Email, MovieId, Role, UserId};
-use crate::store::{Conflict, LimitStore, MovieStore, StoreError, UserStore};
+use crate::store::{ClientInfo, Conflict, LimitStore, MovieStore, SecurityEventStore, StoreError, UserStore};
 
 /// Why an account request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -122,11 +123,20 @@ pub async fn list(users: &dyn UserStore) -> UserResult<Vec<User>> {
 }
 
 #[tracing::instrument(skip_all, fields(admin_id = %admin.user.id, user_id = %user_id))]
-pub async fn set_role(users: &dyn UserStore, admin: &Actor, user_id: &str, role: &str) -> UserResult<User> {
+pub async fn set_role(
+    users: &dyn UserStore,
+    events: &dyn SecurityEventStore,
+    admin: &Actor,
+    user_id: &str,
+    role: &str,
+    client: &ClientInfo,
+) -> UserResult<User> {
     let role = Role::parse(role).map_err(|reason| UserError::Invalid(Invalid::field("role", reason)))?;
     let user_id = UserId::parse(user_id).ok_or(UserError::NotFound)?;
     let user = users.set_role(&user_id, role).await?.ok_or(UserError::NotFound)?;
     tracing::info!(role = role.as_str(), "role changed");
+    // The changed account's event, seen from the admin who changed it.
+    security_events::record(events, &user_id, EventKind::RoleChanged, client).await;
     Ok(user)
 }
 

@@ -5,7 +5,7 @@ use sqlx::encode::IsNull;
 use sqlx::postgres::{PgArgumentBuffer, PgTypeInfo, PgValueRef};
 use sqlx::{Decode, Encode, Postgres, Type};
 
-use crate::domain::{MovieId, SessionId, UserId};
+use crate::domain::{AccessTokenId, MovieId, SessionId, UserId};
 
 macro_rules! id_column {
     ($name:ident) => {
@@ -51,3 +51,4 @@ macro_rules! id_column {
 id_column!(MovieId);
 id_column!(UserId);
 id_column!(SessionId);
+id_column!(AccessTokenId);

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::limits::CheckSucceeded;
 use crate::domain::TokenHash;
-use crate::domain::{Email, MovieId, Role, SessionId, UserId};
+use crate::domain::{AccessTokenId, Email, MovieId, Role, Scopes, SessionId, UserId};
 use crate::domain::{HalfStars, LibraryStatus, Movie, MovieVersion, User};
 use chrono::NaiveDate;
 
@@ -73,6 +73,38 @@ pub struct NewSession {
     pub verified_hash: String,
     /// The account's failed-login count to clear with the session, in the same transaction.
     pub check_succeeded: Option<CheckSucceeded>,
+    /// Where and with what the sign-in came (see [`ClientInfo`]).
+    pub client: ClientInfo,
+}
+
+/// The client a session signed in from, shown to its owner in the list of sessions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientInfo {
+    /// The client's address, as `http/extract.rs` finds it (trusted proxies honoured).
+    pub ip: Option<String>,
+    /// At most [`ClientInfo::USER_AGENT_MAX`] characters of the `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+impl ClientInfo {
+    /// A user agent is the client's to choose: kept short so a row stays small.
+    pub const USER_AGENT_MAX: usize = 256;
+
+    pub fn new(ip: Option<std::net::IpAddr>, user_agent: Option<&str>) -> Self {
+        let user_agent = user_agent
+            .map(|agent| agent.trim().chars().take(Self::USER_AGENT_MAX).collect::<String>())
+            .filter(|agent| !agent.is_empty());
+        Self { ip: ip.map(|ip| ip.to_string()), user_agent }
+    }
+}
+
+/// A live session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: DateTime<Utc>,
+    pub client: ClientInfo,
 }
 
 /// A new password hash for a signed-in user, and the notice to queue with it.
@@ -487,4 +519,77 @@ pub struct ImportedEntry {
 pub struct LibraryImportOutcome {
     pub matched: u64,
     pub created: u64,
+}
+
+/// A security event to record (see `service/security_events.rs`).
+#[derive(Debug, Clone)]
+pub struct NewSecurityEvent {
+    pub id: String,
+    pub user_id: UserId,
+    /// The event's type, as the API names it.
+    pub kind: &'static str,
+    pub at: DateTime<Utc>,
+    pub client: ClientInfo,
+    /// Repeats with the same key (for the same user) count on one row; `None` for a row each.
+    pub fold_key: Option<String>,
+}
+
+/// A security event as stored: the first of its bucket, with how many it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEventRecord {
+    pub id: String,
+    pub kind: String,
+    pub at: DateTime<Utc>,
+    pub client: ClientInfo,
+    pub occurrences: i64,
+}
+
+/// Where a page of an account's events ends: the last event's (at, id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventCursor {
+    pub at: DateTime<Utc>,
+    pub id: String,
+}
+
+/// A page of an account's events, newest first.
+#[derive(Debug, Clone)]
+pub struct EventQuery {
+    pub user_id: UserId,
+    pub limit: u32,
+    pub after: Option<EventCursor>,
+}
+
+/// A personal access token to store: its hash, never the token.
+#[derive(Debug, Clone)]
+pub struct NewAccessToken {
+    pub id: AccessTokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub token_hash: TokenHash,
+    pub scopes: Scopes,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The most tokens the user may hold: at it, nothing is stored.
+    pub cap: u32,
+}
+
+/// A personal access token as its owner sees it listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessTokenRecord {
+    pub id: AccessTokenId,
+    pub name: String,
+    pub scopes: Scopes,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// What a presented access token resolves to; whether it is still live is the service's rule.
+#[derive(Debug, Clone)]
+pub struct TokenOwner {
+    pub token_id: AccessTokenId,
+    pub scopes: Scopes,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub user: User,
 }

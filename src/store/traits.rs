@@ -10,7 +10,7 @@ use super::limits::{CheckReservation, LoginReservation, LoginReserved, PasswordC
 use super::records::*;
 use super::{MailCounts, MoviePage, PoolUse, StoreResult};
 use crate::domain::TokenHash;
-use crate::domain::{Email, MovieId, Role, SessionId, UserId};
+use crate::domain::{AccessTokenId, Email, MovieId, Role, SessionId, UserId};
 use crate::domain::{LibraryEntry, Movie, User};
 
 /// One database: every aggregate's storage, and the upkeep of the connections. Services take the
@@ -27,6 +27,8 @@ pub trait Store:
     + SeedStore
     + ImportStore
     + LimitStore
+    + SecurityEventStore
+    + AccessTokenStore
     + 'static
 {
     /// Answers when the database answers a trivial query.
@@ -82,6 +84,18 @@ pub trait SessionStore: Send + Sync {
     /// won the race.
     async fn rotate_refresh_token(&self, rotation: &Rotation) -> StoreResult<bool>;
     async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()>;
+    /// The user's live (unrevoked, unexpired) sessions, newest first.
+    async fn live_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>>;
+    /// Revokes the session if it is the user's and live: false when it is not (unknown,
+    /// another user's, or ended already).
+    /// `event` is written in the same transaction, when the session was revoked.
+    async fn revoke_own_session(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        now: DateTime<Utc>,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool>;
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()>;
     /// Deletes at most `batch` sessions that ended (expired or revoked) before `before`, with
     /// their refresh tokens, and at most `batch` reset tokens that expired before it; how many
@@ -252,4 +266,43 @@ pub trait LimitStore: Send + Sync {
     /// Forgets at most `batch` windows unseen since `windows_before_ms` and at most `batch`
     /// accounts' counters unseen since `accounts_before_ms`; how many went.
     async fn prune_limits(&self, windows_before_ms: i64, accounts_before_ms: i64, batch: u32) -> StoreResult<u64>;
+}
+
+/// What happened to each account (see `service/security_events.rs`).
+#[async_trait]
+pub trait SecurityEventStore: Send + Sync {
+    /// Adds the event, or counts it on its bucket's row when its fold key has one already.
+    async fn record_event(&self, event: &NewSecurityEvent) -> StoreResult<()>;
+    /// At most `query.limit` events of the user, newest first, after `query.after`.
+    async fn security_events(&self, query: &EventQuery) -> StoreResult<Vec<SecurityEventRecord>>;
+    /// Deletes at most `batch` events older than `before`; how many went.
+    async fn prune_security_events(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<u64>;
+}
+
+/// Personal access tokens, by hash.
+#[async_trait]
+pub trait AccessTokenStore: Send + Sync {
+    /// Stores the token unless the user holds [`NewAccessToken::cap`] already (false then),
+    /// the count and the insert serialized per user.
+    /// `event` is written in the same transaction, when the token was stored.
+    async fn insert_access_token(&self, token: &NewAccessToken, event: &NewSecurityEvent) -> StoreResult<bool>;
+    /// The token with that hash and its user. One round trip.
+    async fn access_token(&self, token_hash: &TokenHash) -> StoreResult<Option<TokenOwner>>;
+    /// Sets `last_used_at` to `now` if it is unset or before `stale_before`.
+    async fn touch_access_token(
+        &self,
+        token_id: &AccessTokenId,
+        now: DateTime<Utc>,
+        stale_before: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// The user's tokens, newest first.
+    async fn access_tokens_of(&self, user_id: &UserId) -> StoreResult<Vec<AccessTokenRecord>>;
+    /// Deletes the token if it is the user's: false when it is not.
+    /// `event` is written in the same transaction, when the token was deleted.
+    async fn delete_access_token(
+        &self,
+        user_id: &UserId,
+        token_id: &AccessTokenId,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool>;
 }

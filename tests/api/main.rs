@@ -5,6 +5,7 @@ mod helpers;
 mod process;
 mod smtp;
 
+mod access_tokens;
 mod admin;
 mod backup;
 mod bodies;
@@ -41,7 +42,9 @@ mod record;
 mod rolling_restart;
 mod scale_out;
 mod security;
+mod security_events;
 mod security_log;
+mod session_list;
 mod sessions;
 mod shared_limits;
 mod signup;

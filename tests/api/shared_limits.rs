@@ -167,9 +167,10 @@ backend_tests! {
         app.database.execute("UPDATE auth_limits SET seen_at = seen_at - 7200000 WHERE key LIKE 'addr:%'").await;
         let sessions_before = app.database.select_count("SELECT count(*) FROM sessions").await;
         let tokens_before = app.database.select_count("SELECT count(*) FROM refresh_tokens").await;
-        let (sessions, _, counters) = movie_bag::service::housekeeping::run_once(&app.state.store).await;
-        assert_eq!(sessions, 1, "one ended session");
-        assert_eq!(counters, 2, "the two aged address counters go (loopback's and the guesser's)");
+        let retention = app.state.settings.tokens.security_event_retention;
+        let pruned = movie_bag::service::housekeeping::run_once(&app.state.store, retention).await;
+        assert_eq!(pruned.sessions, 1, "one ended session");
+        assert_eq!(pruned.counters, 2, "the two aged address counters go (loopback's and the guesser's)");
         assert_eq!(app.database.select_count("SELECT count(*) FROM sessions").await, sessions_before - 1);
         assert_eq!(app.database.select_count("SELECT count(*) FROM refresh_tokens").await, tokens_before - 1);
         // The accounts' counters (a month of memory) and the live session stay.

@@ -5,6 +5,7 @@
 //! replicas starting together against a fresh database do not race. One file per aggregate
 //! holds its methods.
 
+mod access_tokens;
 mod import;
 mod library;
 mod limits;
@@ -12,6 +13,7 @@ mod mail;
 mod movie_inserts;
 mod movies;
 mod posters;
+mod security_events;
 mod seed;
 mod sessions;
 mod users;

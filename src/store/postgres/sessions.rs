@@ -4,16 +4,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+use super::security_events::insert_event;
 use super::users::{queue_mail, replace_password};
 use super::{PgStore, user_from_row};
 use crate::domain::TokenHash;
 use crate::domain::User;
 use crate::domain::{SessionId, UserId};
-use crate::store::sql::{limits, sessions};
+use crate::store::sql::{access_tokens, limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult,
-    UnrevokedSession,
+    ClientInfo, NewResetToken, NewSecurityEvent, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner,
+    SessionRecord, SessionStore, StoreResult, UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. `FOR SHARE`: a password
@@ -21,8 +22,8 @@ use crate::store::{
 /// (no session); a change arriving after it waits for this commit, and its revocation then sees
 /// this session.
 static CREATE_SESSION: Sql = Sql::new(
-    "INSERT INTO sessions (id, user_id, created_at, expires_at)
-     SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND password_hash = $5 FOR SHARE",
+    "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent, last_used_at)
+     SELECT $1, id, $3, $4, $6, $7, $3 FROM users WHERE id = $2 AND password_hash = $5 FOR SHARE",
 );
 
 #[cfg(test)]
@@ -51,6 +52,8 @@ impl SessionStore for PgStore {
             .bind(session.created_at)
             .bind(session.expires_at)
             .bind(&session.verified_hash)
+            .bind(&session.client.ip)
+            .bind(&session.client.user_agent)
             .execute(&mut *tx)
             .await?;
         if created.rows_affected() == 0 {
@@ -109,6 +112,11 @@ impl SessionStore for PgStore {
             .bind(rotation.presented.as_str())
             .execute(&mut *tx)
             .await?;
+        sqlx::query(sessions::TOUCH_SESSION.postgres())
+            .bind(rotation.at)
+            .bind(rotation.presented.as_str())
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -116,6 +124,43 @@ impl SessionStore for PgStore {
     async fn revoke_session(&self, session_id: &SessionId, now: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(sessions::REVOKE_SESSION.postgres()).bind(now).bind(session_id).execute(&self.pool).await?;
         Ok(())
+    }
+
+    async fn live_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>> {
+        let rows =
+            sqlx::query(sessions::LIVE_SESSIONS_OF.postgres()).bind(user_id).bind(now).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SessionRecord {
+                    id: row.try_get("id")?,
+                    created_at: row.try_get("created_at")?,
+                    last_used_at: row.try_get("last_used_at")?,
+                    client: ClientInfo { ip: row.try_get("ip")?, user_agent: row.try_get("user_agent")? },
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_own_session(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        now: DateTime<Utc>,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let revoked = sqlx::query(sessions::REVOKE_OWN_SESSION.postgres())
+            .bind(now)
+            .bind(session_id)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        if revoked.rows_affected() != 1 {
+            return Ok(false);
+        }
+        insert_event(&mut tx, event).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn revoke_user_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<()> {
@@ -170,6 +215,8 @@ impl SessionStore for PgStore {
             .await?;
         let Some(user_id) = user_id else { return Ok(None) };
         replace_password(&mut tx, &user_id, &reset.password_hash, reset.at).await?;
+        // A reset is the way back into a taken-over account: no token of it survives.
+        sqlx::query(access_tokens::DELETE_TOKENS_OF.postgres()).bind(&user_id).execute(&mut *tx).await?;
         queue_mail(&mut tx, &user_id, &reset.confirmation, reset.at).await?;
         tx.commit().await?;
         Ok(Some(user_id))

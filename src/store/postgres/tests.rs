@@ -4,7 +4,7 @@
 
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr as _};
 
-use super::{MIGRATOR, import, library, limits, mail, movies, posters, seed, sessions, users};
+use super::{MIGRATOR, access_tokens, import, library, limits, mail, movies, posters, seed, sessions, users};
 use crate::store::sql;
 use crate::store::statement::Sql;
 
@@ -18,6 +18,7 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
         let mut db = PgConnection::connect_with(&options).await.expect("the scratch database answers");
         MIGRATOR.run(&mut db).await.expect("the migrations apply");
         let own = [
+            access_tokens::STATEMENTS,
             import::STATEMENTS,
             library::STATEMENTS,
             mail::STATEMENTS,

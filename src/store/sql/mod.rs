@@ -2,12 +2,14 @@
 //! [`Sql`](super::statement::Sql)). A statement whose text differs between the dialects sits
 //! beside the method that runs it, in the backend's own file for the aggregate.
 
+pub mod access_tokens;
 pub mod counts;
 pub mod library;
 pub mod limits;
 pub mod mail;
 pub mod movies;
 pub mod posters;
+pub mod security_events;
 pub mod sessions;
 pub mod users;
 
@@ -17,8 +19,19 @@ use super::statement::Sql;
 /// Every shared statement, for the test that prepares each one on both backends.
 #[cfg(test)]
 pub fn all() -> impl Iterator<Item = &'static Sql> {
-    [counts::ALL, library::ALL, limits::ALL, mail::ALL, movies::ALL, posters::ALL, sessions::ALL, users::ALL]
-        .into_iter()
-        .flatten()
-        .copied()
+    [
+        access_tokens::ALL,
+        counts::ALL,
+        library::ALL,
+        limits::ALL,
+        mail::ALL,
+        movies::ALL,
+        posters::ALL,
+        security_events::ALL,
+        sessions::ALL,
+        users::ALL,
+    ]
+    .into_iter()
+    .flatten()
+    .copied()
 }

@@ -31,6 +31,25 @@ pub static INSERT_REPLACEMENT: Sql = Sql::new(
      SELECT $1, session_id, $2 FROM refresh_tokens WHERE token_hash = $3",
 );
 
+/// `$1` now, `$2` presented hash: a refresh uses the session.
+pub static TOUCH_SESSION: Sql = Sql::new(
+    "UPDATE sessions SET last_used_at = $1
+     WHERE id = (SELECT session_id FROM refresh_tokens WHERE token_hash = $2)",
+);
+
+/// `$1` user, `$2` now: their live sessions, newest first (`sessions_by_user` finds them).
+pub static LIVE_SESSIONS_OF: Sql = Sql::new(
+    "SELECT id, created_at, coalesce(last_used_at, created_at) AS last_used_at, ip, user_agent FROM sessions
+     WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2
+     ORDER BY created_at DESC, id DESC",
+);
+
+/// `$1` now, `$2` session, `$3` user: the session only if it is that user's and still live.
+pub static REVOKE_OWN_SESSION: Sql = Sql::new(
+    "UPDATE sessions SET revoked_at = $1
+     WHERE id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $1",
+);
+
 /// `$1` now, `$2` session.
 pub static REVOKE_SESSION: Sql = Sql::new("UPDATE sessions SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL");
 
@@ -73,8 +92,10 @@ pub static CONSUME_RESET_TOKEN: Sql = Sql::new(
 );
 
 #[cfg(test)]
-#[cfg(test)]
 pub static ALL: &[&Sql] = &[
+    &TOUCH_SESSION,
+    &LIVE_SESSIONS_OF,
+    &REVOKE_OWN_SESSION,
     &INSERT_REFRESH_TOKEN,
     &UNREVOKED_SESSION,
     &REFRESH_TOKEN,

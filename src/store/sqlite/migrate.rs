@@ -25,6 +25,12 @@ struct Migration {
 /// a new file there).
 const MIGRATIONS: &[Migration] = include!(concat!(env!("OUT_DIR"), "/sqlite_migrations.rs"));
 
+/// The versions of the migrations, in order.
+#[cfg(test)]
+pub(super) fn versions() -> impl Iterator<Item = i64> {
+    MIGRATIONS.iter().map(|migration| migration.version)
+}
+
 /// The version of the last migration.
 pub(super) const LATEST_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].version;
 

@@ -6,6 +6,7 @@
 //! starting together on one fresh file take turns. WAL with `synchronous=NORMAL`:
 //! a process crash loses nothing committed. One file per aggregate holds its methods.
 
+mod access_tokens;
 mod engine;
 mod import;
 mod library;
@@ -15,6 +16,7 @@ mod migrate;
 mod movies;
 mod posters;
 mod schema;
+mod security_events;
 mod seed;
 mod sessions;
 mod users;

@@ -4,23 +4,24 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rusqlite::{OptionalExtension, params};
 
+use super::security_events::insert_event;
 use super::users::{queue_mail, replace_password};
 use super::{SqliteStore, micros, time_of, user_from_row};
 use crate::domain::TokenHash;
 use crate::domain::User;
 use crate::domain::{SessionId, UserId};
-use crate::store::sql::{limits, sessions};
+use crate::store::sql::{access_tokens, limits, sessions};
 use crate::store::statement::Sql;
 use crate::store::{
-    NewResetToken, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner, SessionStore, StoreResult,
-    UnrevokedSession,
+    ClientInfo, NewResetToken, NewSecurityEvent, NewSession, PasswordReset, RefreshTokenRecord, Rotation, SessionOwner,
+    SessionRecord, SessionStore, StoreResult, UnrevokedSession,
 };
 
 /// Only while the password hash is still the one the login verified. One writer: a password
 /// change commits wholly before or after this statement.
 pub(super) static CREATE_SESSION: Sql = Sql::new(
-    "INSERT INTO sessions (id, user_id, created_at, expires_at)
-     SELECT $1, id, $3, $4 FROM users WHERE id = $2 AND password_hash = $5",
+    "INSERT INTO sessions (id, user_id, created_at, expires_at, ip, user_agent, last_used_at)
+     SELECT $1, id, $3, $4, $6, $7, $3 FROM users WHERE id = $2 AND password_hash = $5",
 );
 
 #[cfg(test)]
@@ -38,7 +39,9 @@ impl SessionStore for SqliteStore {
                     session.user_id,
                     created_at,
                     micros(session.expires_at),
-                    session.verified_hash
+                    session.verified_hash,
+                    session.client.ip,
+                    session.client.user_agent
                 ])?;
                 if created == 0 {
                     return Ok(false);
@@ -108,6 +111,8 @@ impl SessionStore for SqliteStore {
                     at,
                     rotation.presented.as_str()
                 ])?;
+                db.prepare_cached(sessions::TOUCH_SESSION.sqlite())?
+                    .execute(params![at, rotation.presented.as_str()])?;
                 Ok(true)
             })
             .await
@@ -119,6 +124,47 @@ impl SessionStore for SqliteStore {
             .write(move |db| {
                 db.prepare_cached(sessions::REVOKE_SESSION.sqlite())?.execute(params![micros(now), session_id])?;
                 Ok(())
+            })
+            .await
+    }
+
+    async fn live_sessions(&self, user_id: &UserId, now: DateTime<Utc>) -> StoreResult<Vec<SessionRecord>> {
+        let user_id = user_id.to_owned();
+        self.engine
+            .read(move |db| {
+                let mut statement = db.prepare_cached(sessions::LIVE_SESSIONS_OF.sqlite())?;
+                let rows = statement.query_map(params![user_id, micros(now)], |row| {
+                    Ok(SessionRecord {
+                        id: row.get("id")?,
+                        created_at: time_of(row, "created_at")?,
+                        last_used_at: time_of(row, "last_used_at")?,
+                        client: ClientInfo { ip: row.get("ip")?, user_agent: row.get("user_agent")? },
+                    })
+                })?;
+                rows.collect()
+            })
+            .await
+    }
+
+    async fn revoke_own_session(
+        &self,
+        user_id: &UserId,
+        session_id: &SessionId,
+        now: DateTime<Utc>,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool> {
+        let (user_id, session_id, event) = (user_id.to_owned(), session_id.to_owned(), event.clone());
+        self.engine
+            .write(move |db| {
+                let revoked = db.prepare_cached(sessions::REVOKE_OWN_SESSION.sqlite())?.execute(params![
+                    micros(now),
+                    session_id,
+                    user_id
+                ])?;
+                if revoked == 1 {
+                    insert_event(db, &event)?;
+                }
+                Ok(revoked == 1)
             })
             .await
     }
@@ -186,6 +232,8 @@ impl SessionStore for SqliteStore {
                     .optional()?;
                 let Some(user_id) = user_id else { return Ok(None) };
                 replace_password(db, &user_id, &reset.password_hash, now)?;
+                // A reset is the way back into a taken-over account: no token of it survives.
+                db.prepare_cached(access_tokens::DELETE_TOKENS_OF.sqlite())?.execute([&user_id])?;
                 queue_mail(db, &user_id, &reset.confirmation, now)?;
                 Ok(Some(user_id))
             })
