@@ -8,7 +8,6 @@ use super::PgStore;
 use super::movies::{IMPORT_MOVIES, MovieArrays, movie_from_row};
 use crate::domain::{HalfStars, LibraryEntry, LibraryStatus, Movie, MovieId, UserId};
 use crate::store::sql::library::{self, RowKeys};
-use crate::store::sql::movies;
 use crate::store::statement::Sql;
 use crate::store::{
     EntryCursor, EntryKey, EntryWrite, LibraryImport, LibraryImportOutcome, LibraryQuery, LibraryStore, StoreError,
@@ -124,12 +123,9 @@ async fn entry(db: &mut PgConnection, user_id: &UserId, movie_id: &MovieId) -> S
 
 /// Writes one entry in the caller's transaction; false when there is no such movie (also when
 /// it was deleted meanwhile: the foreign key refuses the row).
+/// False when the catalogue has no such movie: the entry's foreign key says so, in the same
+/// round trip as the write (a lookup first would cost one more on every rating).
 pub(super) async fn put_entry(tx: &mut PgConnection, write: &EntryWrite) -> StoreResult<bool> {
-    let exists: bool =
-        sqlx::query_scalar(movies::MOVIE_EXISTS.postgres()).bind(&write.movie_id).fetch_one(&mut *tx).await?;
-    if !exists {
-        return Ok(false);
-    }
     let written = sqlx::query(library::PUT_ENTRY.postgres())
         .bind(&write.user_id)
         .bind(&write.movie_id)
