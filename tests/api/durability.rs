@@ -145,9 +145,12 @@ backend_tests! {
         wait_until("60 acknowledged creates", || acknowledged_so_far.load(Ordering::SeqCst) >= 60).await;
         // Another client holds the movies table, so the creates under way cannot be answered
         // before the kill (a create takes far less than the time `kill` takes to land); the kill
-        // comes once four of them wait in the server, well within DATABASE_TIMEOUT.
+        // comes once every writer has one outstanding (a create the server answered just
+        // before the lock is still counted until its writer has read the answer, so fewer than
+        // six may all be answered ones), well within DATABASE_TIMEOUT.
         let lock = lock_movies(&backend, &database.url).await;
-        wait_until("four creates in flight", || in_flight.load(Ordering::SeqCst) >= 4).await;
+        wait_until("a create in flight from every writer", || in_flight.load(Ordering::SeqCst) == 6).await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
         killed.store(true, Ordering::SeqCst);
         server.signal("KILL");
         server.wait_exit(Duration::from_secs(10)).await;
