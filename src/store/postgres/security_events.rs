@@ -40,17 +40,7 @@ pub(super) async fn insert_event(db: &mut PgConnection, event: &NewSecurityEvent
 #[async_trait]
 impl SecurityEventStore for PgStore {
     async fn record_event(&self, event: &NewSecurityEvent) -> StoreResult<()> {
-        sqlx::query(security_events::RECORD_EVENT.postgres())
-            .bind(&event.id)
-            .bind(&event.user_id)
-            .bind(event.kind)
-            .bind(event.at)
-            .bind(&event.client.ip)
-            .bind(&event.client.user_agent)
-            .bind(&event.fold_key)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        insert_event(&mut *self.pool.acquire().await?, event).await
     }
 
     async fn security_events(&self, query: &EventQuery) -> StoreResult<Vec<SecurityEventRecord>> {
