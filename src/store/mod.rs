@@ -12,7 +12,6 @@ pub mod limits;
 mod listing;
 mod listing_plan;
 pub mod page_cache;
-mod poster_cache;
 mod postgres;
 mod records;
 mod seed_words;
@@ -20,6 +19,7 @@ mod sql;
 mod sqlite;
 mod statement;
 mod traits;
+mod versioned_cache;
 
 use std::sync::Arc;
 

@@ -121,27 +121,6 @@ async fn entry(db: &mut PgConnection, user_id: &UserId, movie_id: &MovieId) -> S
     row.as_ref().map(entry_from_row).transpose()
 }
 
-/// Writes one entry in the caller's transaction; false when there is no such movie (also when
-/// it was deleted meanwhile: the foreign key refuses the row).
-/// False when the catalogue has no such movie: the entry's foreign key says so, in the same
-/// round trip as the write (a lookup first would cost one more on every rating).
-pub(super) async fn put_entry(tx: &mut PgConnection, write: &EntryWrite) -> StoreResult<bool> {
-    let written = sqlx::query(library::PUT_ENTRY.postgres())
-        .bind(&write.user_id)
-        .bind(&write.movie_id)
-        .bind(write.status.as_str())
-        .bind(write.rating.map(|r| i32::from(r.halves())))
-        .bind(write.watched_on.map(|day| day.format("%Y-%m-%d").to_string()))
-        .bind(write.at)
-        .execute(&mut *tx)
-        .await;
-    match written {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(db)) if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation => Ok(false),
-        Err(error) => Err(error.into()),
-    }
-}
-
 #[async_trait]
 impl LibraryStore for PgStore {
     async fn import_library(&self, import: &LibraryImport) -> StoreResult<LibraryImportOutcome> {
@@ -152,13 +131,7 @@ impl LibraryStore for PgStore {
     }
 
     async fn put_entry(&self, write: &EntryWrite) -> StoreResult<Option<LibraryEntry>> {
-        let mut tx = self.pool.begin().await?;
-        if !put_entry(&mut tx, write).await? {
-            return Ok(None);
-        }
-        let written = entry(&mut tx, &write.user_id, &write.movie_id).await?;
-        tx.commit().await?;
-        Ok(written)
+        self.entry_puts.apply(super::library_writes::EntryPut(write.clone())).await
     }
 
     async fn entry(&self, user_id: &UserId, movie_id: &MovieId) -> StoreResult<Option<LibraryEntry>> {

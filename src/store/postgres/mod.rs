@@ -8,6 +8,7 @@
 mod access_tokens;
 mod import;
 mod library;
+mod library_writes;
 mod limits;
 mod mail;
 mod movie_inserts;
@@ -17,6 +18,7 @@ mod security_events;
 mod seed;
 mod sessions;
 mod users;
+mod write_batches;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -24,10 +26,12 @@ use sqlx::PgPool;
 use sqlx::Row as _;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 
-use self::movie_inserts::MovieInserts;
+use self::library_writes::EntryPut;
+use self::movie_inserts::MovieInsert;
+use self::write_batches::WriteBatches;
 use super::coalesce::Coalescer;
 use super::listing::Listings;
-use super::poster_cache::PosterImages;
+use super::versioned_cache::{MovieCache, PosterImages};
 use super::{Conflict, PoolUse, Store, StoreError, StoreLimits, StoreResult, UnrevokedSession};
 use crate::domain::{Movie, User};
 use crate::domain::{MovieId, Role, SessionId};
@@ -37,7 +41,9 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres")
 pub struct PgStore {
     pool: PgPool,
     /// Creates queued and inserted together, one statement and one commit per batch.
-    movie_inserts: MovieInserts,
+    movie_inserts: WriteBatches<MovieInsert>,
+    /// Library entries (ratings, watchlist) queued and written together, likewise.
+    entry_puts: WriteBatches<EntryPut>,
     /// Concurrent lookups of one movie share a query (each is a round trip to another process).
     movie_runs: Coalescer<MovieId, StoreResult<Option<Movie>>>,
     /// Concurrent checks of one session share a query; each request still applies its own
@@ -50,6 +56,8 @@ pub struct PgStore {
     listings: Listings,
     /// Hot poster images, valid while the catalogue version is unchanged.
     poster_images: PosterImages,
+    /// Movies read by id, likewise.
+    movies_by_id: MovieCache,
 }
 
 impl PgStore {
@@ -68,7 +76,9 @@ impl PgStore {
         Ok(Self {
             listings: Listings::default(),
             poster_images: PosterImages::default(),
-            movie_inserts: MovieInserts::start(pool.clone(), limits.write_queue),
+            movies_by_id: MovieCache::default(),
+            movie_inserts: WriteBatches::start(pool.clone(), limits.write_queue),
+            entry_puts: WriteBatches::start(pool.clone(), limits.write_queue),
             pool,
             movie_runs: Coalescer::default(),
             session_runs: Coalescer::default(),

@@ -179,12 +179,17 @@ impl PgStore {
 #[async_trait]
 impl MovieStore for PgStore {
     async fn insert_movie(&self, movie: &Movie) -> StoreResult<()> {
-        self.movie_inserts.insert(movie.clone()).await
+        self.movie_inserts.apply(super::movie_inserts::MovieInsert(movie.clone())).await
     }
 
+    /// From memory while the catalogue is unchanged (one version check, shared by concurrent
+    /// requests), else read, with concurrent reads of the same movie sharing the query. Clients
+    /// read many different movies: without the cache each was a round trip of its own.
     async fn movie(&self, movie_id: &MovieId) -> StoreResult<Option<Movie>> {
+        let version = self.catalogue_version().await?;
         let key = movie_id.to_owned();
-        self.movie_runs.run(&key, || self.fetch_movie(movie_id)).await
+        let fetch = self.movie_runs.run(&key, || self.fetch_movie(movie_id));
+        self.movies_by_id.get_or_fetch(version, &key, fetch, |_| true).await
     }
 
     async fn update_movie(

@@ -4,7 +4,9 @@
 
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr as _};
 
-use super::{MIGRATOR, access_tokens, import, library, limits, mail, movies, posters, seed, sessions, users};
+use super::{
+    MIGRATOR, access_tokens, import, library, library_writes, limits, mail, movies, posters, seed, sessions, users,
+};
 use crate::store::sql;
 use crate::store::statement::Sql;
 
@@ -21,6 +23,7 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
             access_tokens::STATEMENTS,
             import::STATEMENTS,
             library::STATEMENTS,
+            library_writes::STATEMENTS,
             mail::STATEMENTS,
             movies::STATEMENTS,
             posters::STATEMENTS,

@@ -15,6 +15,7 @@ macro_rules! entry_row {
         )
     };
 }
+pub(crate) use entry_row;
 
 /// `$1` user, `$2` movie.
 pub static ENTRY: Sql = Sql::new(concat!(
@@ -23,17 +24,26 @@ pub static ENTRY: Sql = Sql::new(concat!(
     " FROM library_entries e JOIN movies m ON m.id = e.movie_id WHERE e.user_id = $1 AND e.movie_id = $2"
 ));
 
+/// What a PUT does to an entry that exists: replaces it, keeping `created_at`; `updated_at`
+/// never goes back.
+macro_rules! put_upsert {
+    () => {
+        " ON CONFLICT (user_id, movie_id) DO UPDATE SET status = excluded.status, rating = excluded.rating,
+            watched_on = excluded.watched_on,
+            updated_at = CASE WHEN excluded.updated_at > library_entries.updated_at THEN excluded.updated_at
+                              ELSE library_entries.updated_at END"
+    };
+}
+pub(crate) use put_upsert;
+
 /// Creates or replaces the entry: `$1` user, `$2` movie, `$3` status, `$4` half stars or NULL,
 /// `$5` the day or NULL, `$6` now. A replaced entry keeps its `created_at`; its `updated_at`
 /// never goes back.
-pub static PUT_ENTRY: Sql = Sql::new(
+pub static PUT_ENTRY: Sql = Sql::new(concat!(
     "INSERT INTO library_entries (user_id, movie_id, status, rating, watched_on, created_at, updated_at)
-     VALUES ($1, $2, $3, $4, $5, $6, $6)
-     ON CONFLICT (user_id, movie_id) DO UPDATE SET status = excluded.status, rating = excluded.rating,
-        watched_on = excluded.watched_on,
-        updated_at = CASE WHEN excluded.updated_at > library_entries.updated_at THEN excluded.updated_at
-                          ELSE library_entries.updated_at END",
-);
+     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    put_upsert!()
+));
 
 /// `$1` user, `$2` movie.
 pub static DELETE_ENTRY: Sql = Sql::new("DELETE FROM library_entries WHERE user_id = $1 AND movie_id = $2");

@@ -28,7 +28,7 @@ use rusqlite::{Connection, Row};
 
 use self::engine::Engine;
 use super::listing::Listings;
-use super::poster_cache::PosterImages;
+use super::versioned_cache::PosterImages;
 use super::{PoolUse, Store, StoreLimits, StoreResult};
 use crate::config::DatabaseUrl;
 use crate::domain::Role;
