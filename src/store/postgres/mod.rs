@@ -10,6 +10,7 @@ mod import;
 mod library;
 mod limits;
 mod mail;
+mod mfa;
 mod movie_inserts;
 mod movies;
 mod posters;
