@@ -107,14 +107,16 @@ pub async fn enrol(
         (status = 400, description = "Wrong code (`errors.code`), or no enrolment pending", body = ErrorBody),
         (status = 403, description = "Called with a personal access token", body = ErrorBody),
         (status = 409, description = "Two-step sign-in is on already", body = ErrorBody),
+        (status = 429, description = "Rate limited, or the account's failed checks are over the limit", body = ErrorBody),
     ))]
 pub async fn confirm(
+    AuthRateLimit(client): AuthRateLimit,
     State(state): State<SharedState>,
     AuthUser(actor): AuthUser,
     Client(seen): Client,
     AppJson(body): AppJson<CodeRequest>,
 ) -> ApiResult<Json<RecoveryCodes>> {
-    Ok(Json(mfa::confirm(&state.auth(), &actor, &body.code, &seen).await?))
+    Ok(Json(mfa::confirm(&state.auth(), &actor, &body.code, client, &seen).await?))
 }
 
 /// Turn two-step sign-in off, with the password and a code (or a recovery code); the owner is

@@ -177,14 +177,23 @@ pub async fn enrol(deps: &AuthDeps<'_>, actor: &Actor, password: &str, client: I
 }
 
 /// `POST /api/auth/mfa/totp/confirm`: the pending secret's first code turns it on and hands out
-/// fresh recovery codes; the owner is told by email.
+/// fresh recovery codes; the owner is told by email. Each try counts in the account's throttle:
+/// whoever holds a stolen session could otherwise guess the owner's pending code and come away
+/// with recovery codes.
 #[tracing::instrument(skip_all, fields(user_id = %actor.user.id))]
-pub async fn confirm(deps: &AuthDeps<'_>, actor: &Actor, code: &str, client: &ClientInfo) -> MfaResult<RecoveryCodes> {
+pub async fn confirm(
+    deps: &AuthDeps<'_>,
+    actor: &Actor,
+    code: &str,
+    client: IpAddr,
+    seen: &ClientInfo,
+) -> MfaResult<RecoveryCodes> {
     require_session(actor)?;
     let credential = deps.mfa.totp_credential(&actor.user.id).await?.ok_or(MfaError::NotPending)?;
     if credential.enabled {
         return Err(MfaError::AlreadyOn);
     }
+    deps.limits.second_step_check(deps.limit_store, client, &actor.user.email).await?;
     let Some(secret) = deps.totp_key.open(actor.user.id.as_str(), &credential.secret_sealed) else {
         tracing::warn!("the pending TOTP secret cannot be opened (the signing key changed): enrol again");
         return Err(MfaError::NotPending);
@@ -199,7 +208,7 @@ pub async fn confirm(deps: &AuthDeps<'_>, actor: &Actor, code: &str, client: &Cl
         step: i64::try_from(step).unwrap_or(i64::MAX),
         at,
         recovery_code_hashes: codes.iter().filter_map(|code| recovery_code_hash(code)).collect(),
-        event: security_events::event(&actor.user.id, EventKind::MfaEnabled, client),
+        event: security_events::event(&actor.user.id, EventKind::MfaEnabled, seen),
         notice: notice(
             "Two-step sign-in is on for your movie-bag account",
             "Two-step sign-in was just turned on for your movie-bag account: from now on, signing in \

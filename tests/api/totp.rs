@@ -296,6 +296,29 @@ backend_tests! {
         read(from_afar("/api/auth/login/mfa", right).await.unwrap()).await.assert_error(429, "rate_limited");
     }
 
+    async fn wrong_confirmation_codes_count_in_the_throttle_too(backend) {
+        let app = TestApp::builder(backend)
+            .flag("--account-failed-login-limit", "3")
+            .flag("--trusted-proxies", "127.0.0.1")
+            .spawn()
+            .await;
+        let user = app.new_user().await;
+        let step = fresh_step().await;
+        let secret = enrol(&app, &user).await.body["secret"].as_str().unwrap().to_owned();
+        // A stolen session, used from elsewhere, guessing the owner's pending code.
+        let guess = |code: String| {
+            let request = app.client.post(app.url("/api/auth/mfa/totp/confirm")).header("x-forwarded-for", "203.0.113.8");
+            request.bearer_auth(&user.token).json(&json!({"code": code})).send()
+        };
+        let mut statuses = Vec::new();
+        for _ in 0..4 {
+            statuses.push(read(guess(wrong_code(&secret, step)).await.unwrap()).await.status.as_u16());
+        }
+        assert_eq!(statuses, [400, 400, 429, 429]);
+        read(guess(code_at_step(&secret, step)).await.unwrap()).await.assert_error(429, "rate_limited");
+        assert_eq!(mfa_of(&app, &user).await["totp"], false);
+    }
+
     async fn a_recovery_code_signs_in_once_and_the_count_left_drops(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;
