@@ -37,6 +37,13 @@ pub enum AuthEvent {
     Revocation,
     /// A request authenticated by a personal access token.
     AccessTokenUsed,
+    /// A sign-in completed with its second step (a code or a recovery code).
+    MfaLogin,
+    /// A second step refused: a wrong, reused or unreadable code, at sign-in or when turning
+    /// two-step sign-in off.
+    MfaFailure,
+    /// A recovery code used (sign-in or turning two-step sign-in off).
+    RecoveryCodeUsed,
 }
 
 /// What `/metrics` reads from elsewhere at each scrape.
@@ -75,6 +82,9 @@ pub struct Metrics {
     failed_logins: AtomicU64,
     revocations: AtomicU64,
     access_tokens_used: AtomicU64,
+    mfa_logins: AtomicU64,
+    mfa_failures: AtomicU64,
+    recovery_codes_used: AtomicU64,
     backups: BackupReadings,
 }
 
@@ -107,6 +117,9 @@ impl Metrics {
             AuthEvent::FailedLogin => &self.failed_logins,
             AuthEvent::Revocation => &self.revocations,
             AuthEvent::AccessTokenUsed => &self.access_tokens_used,
+            AuthEvent::MfaLogin => &self.mfa_logins,
+            AuthEvent::MfaFailure => &self.mfa_failures,
+            AuthEvent::RecoveryCodeUsed => &self.recovery_codes_used,
         };
         counter.fetch_add(1, Ordering::Relaxed);
     }
@@ -189,6 +202,13 @@ impl Metrics {
                 "Requests authenticated by a personal access token.",
                 &self.access_tokens_used,
             ),
+            ("moviebag_mfa_logins_total", "Sign-ins completed with a second step.", &self.mfa_logins),
+            (
+                "moviebag_mfa_failures_total",
+                "Second steps refused (wrong, reused or unreadable codes).",
+                &self.mfa_failures,
+            ),
+            ("moviebag_recovery_codes_used_total", "Recovery codes used.", &self.recovery_codes_used),
         ] {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
@@ -263,6 +283,7 @@ mod tests {
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::FailedLogin);
         metrics.record(AuthEvent::AccessTokenUsed);
+        metrics.record(AuthEvent::MfaFailure);
         let text = metrics.render(&Readings {
             pool: PoolUse { in_use: 1, idle: 3, max: 5, writes_waiting: 2 },
             emails: Some(MailCounts { queued: 2, sent: 7, failed: 1 }),
@@ -275,6 +296,8 @@ mod tests {
         assert!(text.contains("moviebag_failed_logins_total 2\n"));
         assert!(text.contains("moviebag_session_revocations_total 0\n"));
         assert!(text.contains("moviebag_access_tokens_used_total 1\n"));
+        assert!(text.contains("moviebag_mfa_failures_total 1\n"));
+        assert!(text.contains("moviebag_mfa_logins_total 0\n"));
         assert!(text.contains("moviebag_db_pool_connections_idle 3\n"));
         assert!(text.contains("moviebag_db_writes_waiting 2\n"));
     }

@@ -9,6 +9,7 @@ use tokio::net::TcpListener;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::signing_key;
+use crate::auth::totp::TotpKey;
 use crate::config::{DatabaseUrl, Settings};
 use crate::http::serve::ConnectionLimits;
 use crate::lifecycle::Lifecycle;
@@ -38,7 +39,10 @@ impl Application {
             TcpListener::bind((host, port)).await.with_context(|| format!("cannot listen on {host} port {port}"))?;
         // With port 0 the system picked one: emailed links (PUBLIC_URL's default) name it.
         settings.server.port = listener.local_addr()?.port();
-        let keys = TokenKeys::new(&signing_key::resolve(&settings)?, settings.tokens.access_token_ttl)?;
+        let signing_key = signing_key::resolve(&settings)?;
+        let keys = TokenKeys::new(&signing_key, settings.tokens.access_token_ttl)?;
+        // TOTP secrets are sealed under a key of their own, derived from the signing key.
+        let totp_key = TotpKey::derive(&signing_key);
         let limits = store::StoreLimits {
             write_queue: settings.limits.write_queue_limit as usize,
             database_timeout: settings.limits.database_timeout,
@@ -58,6 +62,7 @@ impl Application {
             limits: Limits::new(settings.limits.auth_rate_limit_per_minute, settings.limits.account_failed_login_limit),
             metrics: Arc::new(Metrics::default()),
             lifecycle: Lifecycle::default(),
+            totp_key,
             keys,
             store,
             settings,

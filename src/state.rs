@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::PasswordHasher;
+use crate::auth::totp::TotpKey;
 use crate::config::Settings;
 use crate::lifecycle::Lifecycle;
 use crate::mail::Mailer;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Serving, or draining before a shutdown.
     pub lifecycle: Lifecycle,
+    /// Seals TOTP secrets at rest; derived from the signing key.
+    pub totp_key: TotpKey,
 }
 
 pub type SharedState = Arc<AppState>;
@@ -50,6 +53,8 @@ impl AppState {
             limit_store: self.store.as_ref(),
             metrics: &self.metrics,
             outbox: &self.outbox,
+            mfa: self.store.as_ref(),
+            totp_key: &self.totp_key,
         }
     }
 }

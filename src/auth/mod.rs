@@ -6,3 +6,4 @@ pub mod jwt;
 pub mod password;
 pub mod secret_token;
 pub mod signing_key;
+pub mod totp;

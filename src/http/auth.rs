@@ -11,7 +11,7 @@ use super::error::{ApiError, ApiResult, ErrorBody};
 use super::extract::{AuthRateLimit, AuthUser, Client, ClientAddr};
 use super::json::AppJson;
 use crate::service::access_tokens::{self, AccessTokenView, CreatedAccessToken};
-use crate::service::auth::{self, AuthError, TokenPair};
+use crate::service::auth::{self, AuthError, LoginOutcome, TokenPair};
 use crate::service::sessions::{self, SessionView};
 use crate::state::SharedState;
 
@@ -122,10 +122,12 @@ pub async fn signup(
     Ok(Json(IdResponse { id: id.to_string() }))
 }
 
-/// Log in: starts a session and returns its access and refresh tokens.
+/// Log in: starts a session and returns its access and refresh tokens; with two-step sign-in
+/// on, returns the token of the second step instead.
 #[utoipa::path(post, path = "/api/auth/login", tag = "auth", request_body = EmailAndPassword,
     responses(
-        (status = 200, description = "Logged in", body = TokenPair),
+        (status = 200, description = "Logged in: the tokens, or, when the account has two-step sign-in on, \
+            `mfa_required` and the `mfa_token` for `POST /api/auth/login/mfa` (no tokens yet)", body = LoginOutcome),
         (status = 400, description = "Missing or mistyped fields", body = ErrorBody),
         (status = 401, description = "Invalid username or password", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody),
@@ -136,7 +138,7 @@ pub async fn login(
     State(state): State<SharedState>,
     Client(seen): Client,
     AppJson(body): AppJson<EmailAndPassword>,
-) -> ApiResult<Json<TokenPair>> {
+) -> ApiResult<Json<LoginOutcome>> {
     Ok(Json(auth::login(&state.auth(), &body.email, &body.password, client, &seen).await?))
 }
 

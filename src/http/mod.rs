@@ -9,6 +9,7 @@ pub mod error;
 mod extract;
 pub mod json;
 mod library;
+mod mfa;
 mod movies;
 mod observe;
 pub mod openapi;
@@ -49,6 +50,7 @@ pub fn router(state: SharedState) -> Router {
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store.clone()))
+        .merge(mfa::router().layer(no_store.clone()))
         .merge(security_events::router().layer(no_store.clone()))
         .merge(library::router(state.settings.server.import_max_bytes).layer(no_store))
         .merge(movies::router())

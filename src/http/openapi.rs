@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, library, movies, ops, posters, security_events, users};
+use super::{auth, entries, library, mfa, movies, ops, posters, security_events, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use super::{auth, entries, library, movies, ops, posters, security_events, users
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::forgot, auth::reset, auth::list_sessions, auth::end_session,
         auth::create_token, auth::list_tokens, auth::revoke_token,
+        mfa::enrol, mfa::confirm, mfa::disable, mfa::login_second_step, mfa::reset_by_admin,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         posters::set_poster, posters::delete_poster, posters::poster_image,
@@ -221,5 +222,37 @@ mod library_tests {
             assert!(schemas["SkippedRow"]["properties"][field].is_object(), "{field}");
         }
         assert_eq!(schemas["ExportBytes"]["format"], "binary");
+    }
+}
+
+#[cfg(test)]
+mod mfa_tests {
+    use super::document;
+
+    #[test]
+    fn the_two_step_sign_in_operations_and_both_login_answers_are_documented() {
+        let json = serde_json::to_value(document(8)).unwrap();
+        let paths = &json["paths"];
+        for (path, method, statuses) in [
+            ("/api/auth/mfa/totp", "post", &["200", "400", "401", "403", "409"][..]),
+            ("/api/auth/mfa/totp/confirm", "post", &["200", "400", "401"][..]),
+            ("/api/auth/mfa/totp", "delete", &["204", "400", "401"][..]),
+            ("/api/auth/login/mfa", "post", &["200", "401", "429"][..]),
+            ("/api/users/{id}/mfa", "delete", &["204", "401", "403", "404"][..]),
+        ] {
+            for status in statuses {
+                assert!(paths[path][method]["responses"][status].is_object(), "{method} {path} {status}");
+            }
+        }
+        let login = &paths["/api/auth/login"]["post"]["responses"]["200"]["content"]["application/json"]["schema"];
+        assert_eq!(login["$ref"], "#/components/schemas/LoginOutcome", "{login}");
+        let schemas = &json["components"]["schemas"];
+        let one_of = schemas["LoginOutcome"]["oneOf"].as_array().expect("a oneOf of the two answers");
+        let names: Vec<_> = one_of.iter().filter_map(|answer| answer["$ref"].as_str()).collect();
+        assert_eq!(names, ["#/components/schemas/TokenPair", "#/components/schemas/MfaRequired"]);
+        for field in ["mfa_required", "mfa_token", "expires_in"] {
+            assert!(schemas["MfaRequired"]["properties"][field].is_object(), "{field}");
+        }
+        assert!(schemas["Profile"]["properties"]["mfa"].is_object() || schemas["Profile"]["allOf"].is_array());
     }
 }

@@ -60,7 +60,8 @@ pub struct RoleRequest {
         (status = 200, description = "The account", body = Profile),
     ))]
 pub async fn me(State(state): State<SharedState>, AuthUser(actor): AuthUser) -> ApiResult<Json<Profile>> {
-    Ok(Json(users::profile(state.store.as_ref(), &actor).await?))
+    let store = state.store.as_ref();
+    Ok(Json(users::profile(store, store, &actor).await?))
 }
 
 /// Delete the caller's account and every movie it added; needs the password.

@@ -9,6 +9,7 @@ use utoipa::ToSchema;
 
 use super::Invalid;
 use super::limits::{LimitError, Limits, ReservedCheck, account_key};
+use super::mfa::{self, MfaRequired};
 use super::security_events::{self, EventKind};
 use super::users::{PasswordGate, UserError, confirm_password};
 use super::{Actor, Validator};
@@ -16,14 +17,15 @@ use crate::auth::bcrypt_hash::is_bcrypt_hash;
 use crate::auth::jwt::TokenKeys;
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::auth::secret_token;
+use crate::auth::totp::TotpKey;
 use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
 use crate::domain::{new_id, now};
 use crate::mail::outbox::Outbox;
 use crate::metrics::{AuthEvent, Metrics};
 use crate::store::{
-    AccessTokenStore, ClientInfo, Conflict, LimitStore, MailDraft, NewResetToken, NewSession, NewUser, PasswordChange,
-    PasswordReset, Rotation, SecurityEventStore, SessionStore, StoreError, UserStore, UserWithHash,
+    AccessTokenStore, ClientInfo, Conflict, LimitStore, MailDraft, MfaStore, NewResetToken, NewSession, NewUser,
+    PasswordChange, PasswordReset, Rotation, SecurityEventStore, SessionStore, StoreError, UserStore, UserWithHash,
 };
 
 /// Why a request about an account's credentials or sessions was refused.
@@ -103,6 +105,10 @@ pub struct AuthDeps<'a> {
     pub metrics: &'a Metrics,
     /// Woken when an email was queued.
     pub outbox: &'a Outbox,
+    /// Two-step sign-in's enrolments, recovery codes and pending sign-ins.
+    pub mfa: &'a dyn MfaStore,
+    /// Seals and opens TOTP secrets at rest.
+    pub totp_key: &'a TotpKey,
 }
 
 pub const FORGOT_ANSWER: &str = "If an account with that email exists, a password reset link has been sent to it";
@@ -120,6 +126,15 @@ pub struct TokenPair {
     /// Seconds until `token` expires.
     #[schema(example = 604800)]
     pub expires_in: u64,
+}
+
+/// What a login with the right password answers: tokens, or (two-step sign-in on) the token
+/// of the second step.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LoginOutcome {
+    Tokens(TokenPair),
+    MfaRequired(MfaRequired),
 }
 
 fn chrono_after(now: DateTime<Utc>, ttl: Duration) -> DateTime<Utc> {
@@ -160,7 +175,7 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str, client: &C
 
 /// Starts a session for the user and signs its first token pair, if the password hash is still
 /// `verified_hash`: a login that verified a password changed meanwhile gets no session.
-async fn start_session(
+pub(super) async fn start_session(
     deps: &AuthDeps<'_>,
     user_id: &UserId,
     verified_hash: String,
@@ -205,7 +220,7 @@ pub async fn login(
     password: &str,
     client: IpAddr,
     seen: &ClientInfo,
-) -> AuthResult<TokenPair> {
+) -> AuthResult<LoginOutcome> {
     let reserved = deps.limits.login(deps.limit_store, client, &account_key(email)).await?;
     let credentials = match Email::parse(email) {
         Ok(email) => deps.users.user_with_hash_by_email(&email).await?,
@@ -225,9 +240,14 @@ pub async fn login(
                 };
             }
             let user_id = &credentials.user.id;
+            // The second step's answer leaves the failed checks counted: only a completed
+            // second step clears them (a stolen password alone must not).
+            if let Some(required) = mfa::challenge_if_enrolled(deps, user_id, &current_hash).await? {
+                return Ok(LoginOutcome::MfaRequired(required));
+            }
             let pair = start_session(deps, user_id, current_hash, reserved.as_ref(), seen.clone()).await?;
             security_events::record(deps.events, user_id, EventKind::Login, seen).await;
-            Ok(pair)
+            Ok(LoginOutcome::Tokens(pair))
         }
         _ => {
             // The id of a known account, never the address typed: that may be a password.

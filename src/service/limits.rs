@@ -5,7 +5,8 @@
 //!   subscriber usually holds a whole /64 and could otherwise rotate through 2^64 addresses);
 //! - per account, whatever the number of addresses, `ACCOUNT_FAILED_LOGIN_LIMIT` consecutive
 //!   password checks that did not succeed (logins, and the password a password change or an
-//!   account deletion asks for, which a stolen token cannot skip). Each check is reserved before
+//!   account deletion asks for, which a stolen token cannot skip, and the codes of two-step
+//!   sign-in, so a stolen password gives no unlimited code guesses). Each check is reserved before
 //!   the hash is computed, so concurrent guesses cannot all slip under the limit; past it one
 //!   guess an hour is allowed, and after [`HARD_LIMIT`] none (NIST SP 800-63B 5.2.2 bounds
 //!   consecutive failures), until a success or a password reset: the count carries over hours
@@ -231,6 +232,22 @@ impl Limits {
         let Some(check) = self.check_of(&account, client, now_ms) else { return Ok(()) };
         let reservation = store.reserve_check(&check).await?;
         self.verdict(&account, client, reservation, now_ms).map(|_| ())
+    }
+
+    /// Reserves the check of a second step (a code after a right password) for the account with
+    /// that address: it counts like a password check, so wrong codes feed the same throttle and
+    /// a right password alone never clears it. `None` when the account limit is off.
+    pub async fn second_step_check(
+        &self,
+        store: &dyn LimitStore,
+        client: IpAddr,
+        email: &str,
+    ) -> Result<Option<ReservedCheck>, LimitError> {
+        let now_ms = now_ms();
+        let account = account_key(email);
+        let Some(check) = self.check_of(&account, client, now_ms) else { return Ok(None) };
+        let reservation = store.reserve_check(&check).await?;
+        self.verdict(&account, client, reservation, now_ms).map(Some)
     }
 
     /// Counts one reset email for the account; false when its hour's allowance is used up.

@@ -13,6 +13,7 @@ pub mod letterboxd;
 pub mod library;
 pub mod library_import;
 pub mod limits;
+pub mod mfa;
 pub mod movies;
 pub mod posters;
 pub mod security_events;

@@ -59,14 +59,21 @@ event_kinds! {
     TokenCreated => "token_created",
     TokenRevoked => "token_revoked",
     RoleChanged => "role_changed",
+    MfaEnabled => "mfa_enabled",
+    MfaDisabled => "mfa_disabled",
+    MfaFailed => "mfa_failed",
+    RecoveryCodeUsed => "recovery_code_used",
 }
 
-/// The bucket an event's repeats share, if its type folds: failed logins, one row per account
-/// per hour (the hour's first address and agent, and how many there were).
+/// The bucket an event's repeats share, if its type folds: failed logins and failed second
+/// steps, one row per account per hour each (the hour's first address and agent, and how many
+/// there were).
 fn fold_key(kind: EventKind, at: DateTime<Utc>) -> Option<String> {
     const HOUR_SECONDS: i64 = 3600;
     match kind {
-        EventKind::LoginFailed => Some(format!("{}:{}", kind.name(), at.timestamp().div_euclid(HOUR_SECONDS))),
+        EventKind::LoginFailed | EventKind::MfaFailed => {
+            Some(format!("{}:{}", kind.name(), at.timestamp().div_euclid(HOUR_SECONDS)))
+        }
         _ => None,
     }
 }
@@ -101,7 +108,8 @@ pub struct SecurityEvent {
     pub id: String,
     /// `signup`, `login`, `login_failed`, `logout`, `logout_all`, `session_revoked`,
     /// `password_changed`, `password_reset_requested`, `password_reset`, `token_created`,
-    /// `token_revoked` or `role_changed`.
+    /// `token_revoked`, `role_changed`, `mfa_enabled`, `mfa_disabled`, `mfa_failed` or
+    /// `recovery_code_used`.
     #[serde(rename = "type")]
     #[schema(example = "login")]
     pub kind: String,
@@ -109,7 +117,8 @@ pub struct SecurityEvent {
     pub at: DateTime<Utc>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
-    /// How many events this one stands for: more than 1 for failed logins folded into their hour.
+    /// How many events this one stands for: more than 1 for failed logins (or failed second
+    /// steps) folded into their hour.
     #[schema(example = 1)]
     pub count: i64,
 }
@@ -163,7 +172,9 @@ mod tests {
         let next_hour = DateTime::from_timestamp(7_200 + 3_600, 0).unwrap();
         assert_eq!(fold_key(EventKind::LoginFailed, at), fold_key(EventKind::LoginFailed, later));
         assert_ne!(fold_key(EventKind::LoginFailed, at), fold_key(EventKind::LoginFailed, next_hour));
-        for kind in EventKind::ALL.iter().filter(|kind| **kind != EventKind::LoginFailed) {
+        assert_ne!(fold_key(EventKind::MfaFailed, at), fold_key(EventKind::LoginFailed, at));
+        for kind in EventKind::ALL.iter().filter(|kind| !matches!(kind, EventKind::LoginFailed | EventKind::MfaFailed))
+        {
             assert_eq!(fold_key(*kind, at), None, "{kind:?}");
         }
     }

@@ -7,12 +7,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use super::limits::{LimitError, Limits};
+use super::mfa::MfaStatus;
 use super::security_events::{self, EventKind};
 use super::{Actor, Invalid};
 use crate::auth::password::{HashError, PasswordHasher, WhenClientLeaves};
 use crate::domain::User;
 use crate::domain::{Email, MovieId, Role, UserId};
-use crate::store::{ClientInfo, Conflict, LimitStore, MovieStore, SecurityEventStore, StoreError, UserStore};
+use crate::store::{ClientInfo, Conflict, LimitStore, MfaStore, MovieStore, SecurityEventStore, StoreError, UserStore};
 
 /// Why an account request was refused.
 #[derive(Debug, thiserror::Error)]
@@ -96,11 +97,14 @@ pub struct Profile {
     /// Ids of the movies this user added, newest first.
     #[schema(value_type = Vec<String>)]
     pub movies: Vec<MovieId>,
+    /// Two-step sign-in: whether TOTP is on, and how many recovery codes are unused.
+    pub mfa: MfaStatus,
 }
 
-pub async fn profile(movies: &dyn MovieStore, actor: &Actor) -> UserResult<Profile> {
+pub async fn profile(movies: &dyn MovieStore, mfa: &dyn MfaStore, actor: &Actor) -> UserResult<Profile> {
     let movies = movies.movie_ids_of(&actor.user.id).await?;
-    Ok(Profile { user: actor.user.clone(), movies })
+    let mfa = super::mfa::status(mfa, &actor.user.id).await?;
+    Ok(Profile { user: actor.user.clone(), movies, mfa })
 }
 
 /// Deleting an account takes its password, so a stolen token alone cannot do it.

@@ -593,3 +593,70 @@ pub struct TokenOwner {
     pub last_used_at: Option<DateTime<Utc>>,
     pub user: User,
 }
+
+/// A TOTP enrolment as stored (see `auth::totp` for the sealing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TotpCredential {
+    /// The secret, sealed: only `auth::totp::TotpKey` opens it.
+    pub secret_sealed: String,
+    /// Confirmed with a first code; false while pending.
+    pub enabled: bool,
+}
+
+/// A pending enrolment, replacing a pending one before it.
+#[derive(Debug, Clone)]
+pub struct NewTotpEnrolment {
+    pub user_id: UserId,
+    pub secret_sealed: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Turning a pending enrolment on, in one transaction: only while it is still the one whose
+/// secret is `secret_sealed` (a newer enrolment replaced it otherwise), with its first accepted
+/// step, fresh recovery codes replacing any old ones, its event and the owner's notice.
+#[derive(Debug, Clone)]
+pub struct TotpActivation {
+    pub user_id: UserId,
+    pub secret_sealed: String,
+    pub step: i64,
+    pub at: DateTime<Utc>,
+    pub recovery_code_hashes: Vec<TokenHash>,
+    pub event: NewSecurityEvent,
+    pub notice: MailDraft,
+}
+
+/// Turning two-step sign-in off, in one transaction: the enrolment, its recovery codes and
+/// pending sign-ins go, with its event and the owner's notice.
+#[derive(Debug, Clone)]
+pub struct MfaRemoval {
+    pub user_id: UserId,
+    pub at: DateTime<Utc>,
+    pub event: NewSecurityEvent,
+    pub notice: MailDraft,
+}
+
+/// A sign-in waiting for its second step.
+#[derive(Debug, Clone)]
+pub struct NewMfaChallenge {
+    pub token_hash: TokenHash,
+    pub user_id: UserId,
+    /// The password hash the login verified (a session starts only while it is current).
+    pub verified_hash: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A live (unused, unexpired, not yet failed out) sign-in waiting for its second step.
+#[derive(Debug, Clone)]
+pub struct MfaChallenge {
+    pub user_id: UserId,
+    pub email: String,
+    pub verified_hash: String,
+}
+
+/// What `GET /api/users/me` shows of an account's two-step sign-in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MfaState {
+    pub totp: bool,
+    pub recovery_codes_left: u32,
+}

@@ -29,6 +29,7 @@ pub trait Store:
     + LimitStore
     + SecurityEventStore
     + AccessTokenStore
+    + MfaStore
     + 'static
 {
     /// Answers when the database answers a trivial query.
@@ -304,5 +305,54 @@ pub trait AccessTokenStore: Send + Sync {
         user_id: &UserId,
         token_id: &AccessTokenId,
         event: &NewSecurityEvent,
+    ) -> StoreResult<bool>;
+}
+
+/// Two-step sign-in: TOTP enrolments, recovery codes, sign-ins waiting for their second step.
+#[async_trait]
+pub trait MfaStore: Send + Sync {
+    /// The user's enrolment, pending or on.
+    async fn totp_credential(&self, user_id: &UserId) -> StoreResult<Option<TotpCredential>>;
+    /// Stores a pending enrolment, replacing a pending one; false (nothing written) when
+    /// two-step sign-in is on already.
+    async fn begin_totp_enrolment(&self, enrolment: &NewTotpEnrolment) -> StoreResult<bool>;
+    /// Turns the pending enrolment on (see [`TotpActivation`]); false when it is no longer the
+    /// pending one (replaced, removed, or on already).
+    async fn enable_totp(&self, activation: &TotpActivation) -> StoreResult<bool>;
+    /// Records `step` as the last accepted one when it is later than the last: the
+    /// compare-and-set that makes a code work once across processes. False when it is not
+    /// later (the code was used) or two-step sign-in is not on.
+    async fn accept_totp_step(&self, user_id: &UserId, step: i64) -> StoreResult<bool>;
+    /// Uses an unused recovery code of the user, with `event` in the same transaction; false
+    /// when the user has no such unused code.
+    async fn use_recovery_code(
+        &self,
+        user_id: &UserId,
+        code_hash: &TokenHash,
+        at: DateTime<Utc>,
+        event: &NewSecurityEvent,
+    ) -> StoreResult<bool>;
+    /// Turns two-step sign-in off (see [`MfaRemoval`]); a pending enrolment goes too. False
+    /// (and no event or notice) when it was not on.
+    async fn remove_totp(&self, removal: &MfaRemoval) -> StoreResult<bool>;
+    async fn mfa_state(&self, user_id: &UserId) -> StoreResult<MfaState>;
+    /// Stores a sign-in waiting for its second step; the user's expired or used ones go.
+    async fn insert_mfa_challenge(&self, challenge: &NewMfaChallenge) -> StoreResult<()>;
+    /// The sign-in with that token hash while it is unused, unexpired at `now` and has fewer
+    /// than `max_failures` wrong codes.
+    async fn mfa_challenge(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+        max_failures: u32,
+    ) -> StoreResult<Option<MfaChallenge>>;
+    /// Counts one wrong code against the sign-in.
+    async fn count_mfa_failure(&self, token_hash: &TokenHash) -> StoreResult<()>;
+    /// Uses the sign-in, once: false when it was used, expired or failed out meanwhile.
+    async fn use_mfa_challenge(
+        &self,
+        token_hash: &TokenHash,
+        now: DateTime<Utc>,
+        max_failures: u32,
     ) -> StoreResult<bool>;
 }

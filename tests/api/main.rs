@@ -50,5 +50,6 @@ mod shared_limits;
 mod signup;
 mod sorting;
 mod tokens;
+mod totp;
 mod users;
 mod web;

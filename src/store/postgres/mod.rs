@@ -11,6 +11,7 @@ mod library;
 mod library_writes;
 mod limits;
 mod mail;
+mod mfa;
 mod movie_inserts;
 mod movies;
 mod posters;

@@ -7,6 +7,7 @@ pub mod counts;
 pub mod library;
 pub mod limits;
 pub mod mail;
+pub mod mfa;
 pub mod movies;
 pub mod posters;
 pub mod security_events;
@@ -25,6 +26,7 @@ pub fn all() -> impl Iterator<Item = &'static Sql> {
         library::ALL,
         limits::ALL,
         mail::ALL,
+        mfa::ALL,
         movies::ALL,
         posters::ALL,
         security_events::ALL,

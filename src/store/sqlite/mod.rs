@@ -12,6 +12,7 @@ mod import;
 mod library;
 mod limits;
 mod mail;
+mod mfa;
 mod migrate;
 mod movies;
 mod posters;
