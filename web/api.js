@@ -195,8 +195,23 @@ export async function request(method, path, { body, auth = false, headers = {} }
   return { status: response.status, headers: response.headers, body: data };
 }
 
+/**
+ * Signs in with email and password. Resolves to null when signed in, or, for an account with
+ * two-step sign-in on, to `{ mfaToken }`: the code from the person's app is then needed
+ * ({@link signInWithCode}).
+ */
 export async function signIn(email, password) {
   const { body } = await request("POST", "/api/auth/login", { body: { email, password } });
+  if (body && body.mfa_required) {
+    return { mfaToken: body.mfa_token };
+  }
+  keepPair(body);
+  return null;
+}
+
+/** The second step of a sign-in: a code from the authenticator app, or a recovery code. */
+export async function signInWithCode(mfaToken, code) {
+  const { body } = await request("POST", "/api/auth/login/mfa", { body: { mfa_token: mfaToken, code } });
   keepPair(body);
 }
 

@@ -394,14 +394,45 @@ async function signInPage(_params, query) {
         field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
       ],
       "Sign in",
-      async ({ email, password }) => {
-        await api.signIn(email, password);
+      async ({ email, password }, element) => {
+        const secondStep = await api.signIn(email, password);
+        if (secondStep) {
+          element.closest("section").replaceWith(codeStep(secondStep.mfaToken, next));
+          return;
+        }
         navigate(next, { replace: true, message: "You are signed in." });
       },
     ),
     h("p", {}, h("a", { href: "/forgot" }, "Forgot your password?")),
     h("p", {}, "New here? ", h("a", { href: `/signup${next !== "/" ? `?next=${encodeURIComponent(next)}` : ""}` }, "Create an account")),
   );
+}
+
+/** The second step of signing in, for an account with two-step sign-in on. */
+function codeStep(mfaToken, next) {
+  const section = h(
+    "section",
+    {},
+    h("h1", {}, "Enter your code"),
+    h("p", {}, "Open your authenticator app and enter the 6-digit code it shows for movie-bag. Lost your phone? Enter one of your recovery codes instead."),
+    form(
+      [field("Code", "code", { autocomplete: "one-time-code", required: true, inputmode: "text", spellcheck: "false" })],
+      "Sign in",
+      async ({ code }) => {
+        try {
+          await api.signInWithCode(mfaToken, code.trim());
+        } catch (error) {
+          if (error instanceof ApiError && error.status === 401) {
+            error.fieldErrors = { code: ["That code did not work. Check it and try again; after several tries, or after five minutes, sign in again from the start."] };
+          }
+          throw error;
+        }
+        navigate(next, { replace: true, message: "You are signed in." });
+      },
+    ),
+    h("p", {}, h("a", { href: location.pathname + location.search }, "Start again")),
+  );
+  return section;
 }
 
 async function signUpPage(_params, query) {

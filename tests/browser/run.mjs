@@ -4,6 +4,7 @@
 // screenshots are; exits non-zero on the first failure.
 
 import assert from "node:assert/strict";
+import crypto from "node:crypto";
 import path from "node:path";
 
 import { DESKTOP, PHONE, axeCheck, launchBrowser, screenshotDir, startServer, startSmtp, watch } from "./harness.mjs";
@@ -81,6 +82,32 @@ async function apiToken(email, password = PASSWORD) {
   });
   assert.equal(response.status, 200, `login of ${email} through the API`);
   return (await response.json()).token;
+}
+
+/** RFC 6238's code of `secret` (base32) for 30-second time step `step`, as an app computes it. */
+function totpCode(secret, step) {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+  let bits = "";
+  for (const char of secret.replace(/=+$/, "").toUpperCase()) {
+    bits += alphabet.indexOf(char).toString(2).padStart(5, "0");
+  }
+  const key = Buffer.from(bits.match(/.{8}/g).map((byte) => Number.parseInt(byte, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(step));
+  const digest = crypto.createHmac("sha1", key).update(counter).digest();
+  const offset = digest[19] & 15;
+  return String((digest.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
+}
+
+/** An API call as `token`; resolves to the parsed body. */
+async function apiCall(method, pathAndQuery, token, body) {
+  const response = await fetch(url(pathAndQuery), {
+    method,
+    headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+    body: JSON.stringify(body),
+  });
+  assert.ok(response.ok, `${method} ${pathAndQuery}: ${response.status}`);
+  return response.status === 204 ? null : response.json();
 }
 
 async function addMovie(page, { name, casts, genres }) {
@@ -261,6 +288,35 @@ scenario("forgot password: the emailed link sets a new password; the old one sto
   assert.equal(again.status, 400);
   await context.close();
 }, ["POST /api/auth/login 401"]);
+
+scenario("two-step sign-in asks for the code from the app, and says so when a code is wrong", async () => {
+  const email = "tess@example.com";
+  const signup = await fetch(url("/api/auth/signup"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  assert.equal(signup.status, 200, "signup through the API");
+  const token = await apiToken(email);
+  const { secret } = await apiCall("POST", "/api/auth/mfa/totp", token, { password: PASSWORD });
+  const step = Math.floor(Date.now() / 30_000);
+  await apiCall("POST", "/api/auth/mfa/totp/confirm", token, { code: totpCode(secret, step) });
+
+  const { context, page } = await person();
+  await page.goto(url("/signin"));
+  await signIn(page, email);
+  await heading(page, "Enter your code");
+  await check(page, "signin-code");
+  await page.getByLabel("Code").fill(totpCode(secret, step + 20));
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByText("That code did not work").waitFor();
+  // The next step's code: the one used to confirm is spent.
+  await page.getByLabel("Code").fill(totpCode(secret, step + 1));
+  await page.getByRole("button", { name: "Sign in", exact: true }).click();
+  await page.getByText("You are signed in").waitFor();
+  assert.ok(await page.evaluate(() => localStorage.getItem("movie-bag.session")), "a session is kept");
+  await context.close();
+}, ["POST /api/auth/login/mfa 401"]);
 
 scenario("sign out everywhere signs out this tab and every other device", async () => {
   const newPassword = "a brand new passphrase";
