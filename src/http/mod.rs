@@ -20,6 +20,7 @@ mod schemas;
 mod security_events;
 pub mod serve;
 mod users;
+mod verification;
 mod web;
 
 use std::any::Any;
@@ -48,6 +49,7 @@ pub fn router(state: SharedState) -> Router {
     let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
+        .merge(verification::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store.clone()))
         .merge(security_events::router().layer(no_store.clone()))
         .merge(library::router(state.settings.server.import_max_bytes).layer(no_store))

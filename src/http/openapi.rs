@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, library, movies, ops, posters, security_events, users};
+use super::{auth, entries, library, movies, ops, posters, security_events, users, verification};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -20,6 +20,7 @@ use super::{auth, entries, library, movies, ops, posters, security_events, users
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::forgot, auth::reset, auth::list_sessions, auth::end_session,
         auth::create_token, auth::list_tokens, auth::revoke_token,
+        verification::verify, verification::resend, verification::change_email,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         posters::set_poster, posters::delete_poster, posters::poster_image,
