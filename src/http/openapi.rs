@@ -14,7 +14,10 @@ use super::{auth, entries, library, movies, ops, posters, security_events, users
         description = "The movie catalogue REST API of the Flask movie-bag tutorial, rebuilt in Rust. \
             Errors are JSON: {message, status, code, errors?}. A request body is one JSON object, \
             sent unencoded: a field named twice (at any depth) is a 400 naming it, and a \
-            Content-Encoding other than identity a 415.",
+            Content-Encoding other than identity a 415. With REQUIRE_VERIFIED_EMAIL on (the default \
+            when a mail server is set), an account that has not verified its address gets 403 with \
+            code email_unverified for every write other than its own account's (movies, posters, \
+            library).",
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,

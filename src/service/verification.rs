@@ -85,7 +85,7 @@ pub fn blocks_unverified(actor: &Actor, intent: Intent, writes: bool, required: 
 fn lifetime(ttl: Duration) -> String {
     let plural = |n: u64, unit: &str| if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") };
     let seconds = ttl.as_secs();
-    if seconds >= 3600 && seconds % 3600 == 0 {
+    if seconds >= 3600 && seconds.is_multiple_of(3600) {
         plural(seconds / 3600, "hour")
     } else {
         plural(seconds.div_ceil(60).max(1), "minute")

@@ -205,7 +205,7 @@ backend_tests! {
         assert_eq!(me(&app, &user.token).await["email"], user.email.as_str());
 
         change_email(&app, &user.token, &new_email, PASSWORD).await.assert_status(202);
-        let mut mails = vec![mail(&mut smtp).await, mail(&mut smtp).await];
+        let mut mails = [mail(&mut smtp).await, mail(&mut smtp).await];
         mails.sort_by_key(|mail| mail.recipients != vec![new_email.clone()]);
         let (link, notice) = (&mails[0], &mails[1]);
         assert_eq!(link.recipients, vec![new_email.clone()]);
