@@ -260,6 +260,18 @@ pub struct TokenSettings {
     #[arg(long, env = "RESET_TOKEN_TTL", default_value = "1h", value_parser = parse_ttl, global = true)]
     pub reset_token_ttl: Duration,
 
+    /// Lifetime of the link emailed to verify an address (at signup, on request, for a change
+    /// of address).
+    #[arg(long, env = "VERIFY_TOKEN_TTL", default_value = "24h", value_parser = parse_ttl, global = true)]
+    pub verify_token_ttl: Duration,
+
+    /// Whether an account must verify its address before it writes anything but its own
+    /// account (movies, posters, library): 403 `email_unverified` until then. Unset: on when
+    /// `MAIL_SERVER` is set (the link can reach people), off otherwise.
+    #[arg(long, env = "REQUIRE_VERIFIED_EMAIL", value_parser = BoolishValueParser::new(),
+          action = clap::ArgAction::Set, global = true)]
+    pub require_verified_email: Option<bool>,
+
     /// How long security events are kept (`GET /api/users/me/security-events`); older ones are
     /// deleted by the housekeeping loop.
     #[arg(long, env = "SECURITY_EVENT_RETENTION", default_value = "90d", value_parser = parse_ttl, global = true)]
@@ -390,7 +402,23 @@ pub struct MailSettings {
     pub lease: Duration,
 }
 
+impl MailSettings {
+    /// The SMTP server, when one is set (a blank `MAIL_SERVER` is none: emails go to the log).
+    pub fn configured_server(&self) -> Option<&str> {
+        self.server.as_deref().filter(|server| !server.trim().is_empty())
+    }
+
+    pub fn server_configured(&self) -> bool {
+        self.configured_server().is_some()
+    }
+}
+
 impl Settings {
+    /// `REQUIRE_VERIFIED_EMAIL` as given, else whether emails are really sent.
+    pub fn verified_email_required(&self) -> bool {
+        self.tokens.require_verified_email.unwrap_or_else(|| self.mail.server_configured())
+    }
+
     /// Builds settings from flags on top of the defaults and the environment (tests use it); a
     /// repeated flag takes its last value.
     pub fn from_flags<I, T>(flags: I) -> Result<Self, clap::Error>
@@ -454,6 +482,19 @@ mod tests {
         assert_eq!(url.sqlite_path(), Some(PathBuf::from("data/movie-bag.db")));
         let url = DatabaseUrl::parse("sqlite:///var/lib/mb.db").unwrap();
         assert_eq!(url.sqlite_path(), Some(PathBuf::from("/var/lib/mb.db")));
+    }
+
+    #[test]
+    fn verified_email_is_required_by_default_only_when_emails_are_really_sent() {
+        let required = |flags: &[&str]| Settings::from_flags(flags.iter().copied()).unwrap().verified_email_required();
+        assert!(!required(&[]));
+        assert!(!required(&["--mail-server", " "]));
+        assert!(required(&["--mail-server", "smtp.example.com"]));
+        for (value, expected) in [("true", true), ("1", true), ("false", false), ("0", false)] {
+            assert_eq!(required(&["--require-verified-email", value]), expected, "{value}");
+            assert_eq!(required(&["--mail-server", "smtp.example.com", "--require-verified-email", value]), expected);
+        }
+        assert!(Settings::from_flags(["--require-verified-email", "maybe"]).is_err());
     }
 
     #[test]

@@ -46,6 +46,44 @@ pub enum AuthEvent {
     RecoveryCodeUsed,
 }
 
+/// Why an email with a verification link was queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationEmail {
+    Signup,
+    Resend,
+    EmailChange,
+}
+
+impl VerificationEmail {
+    const ALL: [Self; 3] = [Self::Signup, Self::Resend, Self::EmailChange];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Signup => "signup",
+            Self::Resend => "resend",
+            Self::EmailChange => "email_change",
+        }
+    }
+}
+
+/// What a used verification link did: proved the account's address, or changed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verification {
+    Address,
+    EmailChange,
+}
+
+impl Verification {
+    const ALL: [Self; 2] = [Self::Address, Self::EmailChange];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Address => "address",
+            Self::EmailChange => "email_change",
+        }
+    }
+}
+
 /// What `/metrics` reads from elsewhere at each scrape.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Readings {
@@ -85,6 +123,10 @@ pub struct Metrics {
     mfa_logins: AtomicU64,
     mfa_failures: AtomicU64,
     recovery_codes_used: AtomicU64,
+    /// By [`VerificationEmail`], in its `ALL` order.
+    verification_emails: [AtomicU64; 3],
+    /// By [`Verification`], in its `ALL` order.
+    verifications: [AtomicU64; 2],
     backups: BackupReadings,
 }
 
@@ -122,6 +164,17 @@ impl Metrics {
             AuthEvent::RecoveryCodeUsed => &self.recovery_codes_used,
         };
         counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// An email with a verification link was queued (in the outbox: it goes out once the
+    /// mail server takes it).
+    pub fn verification_email_queued(&self, kind: VerificationEmail) {
+        self.verification_emails[kind as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// A verification link was used.
+    pub fn verification_completed(&self, kind: Verification) {
+        self.verifications[kind as usize].fetch_add(1, Ordering::Relaxed);
     }
 
     /// A scheduled backup that passed its check: when, how large, how long it took.
@@ -213,6 +266,22 @@ impl Metrics {
             let _ =
                 writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}", value.load(Ordering::Relaxed));
         }
+        out.push_str(
+            "# HELP moviebag_verification_emails_total Emails with a verification link queued, by why: \
+             signup, resend, email_change.\n# TYPE moviebag_verification_emails_total counter\n",
+        );
+        for kind in VerificationEmail::ALL {
+            let value = self.verification_emails[kind as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "moviebag_verification_emails_total{{kind=\"{}\"}} {value}", kind.label());
+        }
+        out.push_str(
+            "# HELP moviebag_email_verifications_total Verification links used: an address proved \
+             (address) or changed (email_change).\n# TYPE moviebag_email_verifications_total counter\n",
+        );
+        for kind in Verification::ALL {
+            let value = self.verifications[kind as usize].load(Ordering::Relaxed);
+            let _ = writeln!(out, "moviebag_email_verifications_total{{kind=\"{}\"}} {value}", kind.label());
+        }
         for (name, help, value) in [
             ("moviebag_password_hashes_total", "Password hashes computed (signup, login, changes).", hashes_computed),
             (
@@ -300,6 +369,21 @@ mod tests {
         assert!(text.contains("moviebag_mfa_logins_total 0\n"));
         assert!(text.contains("moviebag_db_pool_connections_idle 3\n"));
         assert!(text.contains("moviebag_db_writes_waiting 2\n"));
+    }
+
+    #[test]
+    fn verification_emails_are_counted_by_kind_and_verifications_by_what_they_did() {
+        let metrics = Metrics::default();
+        metrics.verification_email_queued(VerificationEmail::Signup);
+        metrics.verification_email_queued(VerificationEmail::EmailChange);
+        metrics.verification_email_queued(VerificationEmail::EmailChange);
+        metrics.verification_completed(Verification::Address);
+        let text = metrics.render(&Readings::default());
+        assert!(text.contains("moviebag_verification_emails_total{kind=\"signup\"} 1\n"), "{text}");
+        assert!(text.contains("moviebag_verification_emails_total{kind=\"resend\"} 0\n"), "{text}");
+        assert!(text.contains("moviebag_verification_emails_total{kind=\"email_change\"} 2\n"), "{text}");
+        assert!(text.contains("moviebag_email_verifications_total{kind=\"address\"} 1\n"), "{text}");
+        assert!(text.contains("moviebag_email_verifications_total{kind=\"email_change\"} 0\n"), "{text}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ const routes = [
   ["/signup", signUpPage],
   ["/forgot", forgotPage],
   ["/reset", resetPage],
+  ["/verify", verifyPage],
   ["/account", accountPage],
   ["/admin/users", usersPage],
   ["/movies/new", newMoviePage],
@@ -522,6 +523,42 @@ async function resetPage(_params, query) {
   return section;
 }
 
+const VERIFY_TOKEN_KEY = "movie-bag.verify-token";
+
+/** The page a verification email links to. Confirming takes a click, not just opening the
+ * page, so a mail scanner that follows links does not use the link up. */
+async function verifyPage(_params, query) {
+  // As on the reset page: the token leaves the address bar (and history) at once.
+  const fromLink = query.get("token");
+  if (fromLink) {
+    sessionStorage.setItem(VERIFY_TOKEN_KEY, fromLink);
+    history.replaceState(history.state, "", "/verify");
+  }
+  const token = sessionStorage.getItem(VERIFY_TOKEN_KEY);
+  const section = h("section", {}, h("h1", {}, "Confirm your email address"));
+  if (!token) {
+    section.append(h("p", {}, "This page needs the link from your email. Signed in, you can ask for a new one on ", h("a", { href: "/account" }, "your account page"), "."));
+    return section;
+  }
+  section.append(
+    h("p", {}, "Confirm that this email address is yours."),
+    form([], "Confirm my email address", async () => {
+      let body;
+      try {
+        ({ body } = await api.request("POST", "/api/auth/verify", { body: { token } }));
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 400) {
+          error.message = "This link is invalid, already used or expired. Sign in and ask for a new one on your account page.";
+        }
+        throw error;
+      }
+      sessionStorage.removeItem(VERIFY_TOKEN_KEY);
+      navigate(api.isSignedIn() ? "/account" : "/signin", { replace: true, message: `${body.message}.` });
+    }),
+  );
+  return section;
+}
+
 // ---- Your account ----
 
 async function accountPage() {
@@ -549,6 +586,7 @@ async function accountPage() {
     {},
     h("h1", {}, "Your account"),
     h("dl", { class: "facts" }, h("dt", {}, "Email"), h("dd", {}, me.email), h("dt", {}, "Role"), h("dd", {}, me.role), h("dt", {}, "Member since"), h("dd", {}, formatDate(me.created_at))),
+    me.email_verified === false ? unverifiedNotice() : null,
     h("h2", {}, "Your movies"),
     mine.length ? h("ul", { class: "movies", "aria-label": "Your movies" }, mine.map(movieItem)) : h("p", {}, "You have not added a movie yet. ", h("a", { href: "/movies/new" }, "Add one")),
     h("h2", {}, "Change password"),
@@ -578,6 +616,19 @@ async function accountPage() {
       api.forgetSession();
       navigate("/", { message: "Your account was deleted." });
     }, { danger: true }),
+  );
+}
+
+/** Says the address is not verified yet, with a button for a new link. */
+function unverifiedNotice() {
+  return h(
+    "div",
+    {},
+    h("p", {}, "Your email address is not confirmed yet: open the link we emailed you. Until then you may not be able to add movies or keep a library."),
+    form([], "Email me a new link", async () => {
+      await api.request("POST", "/api/auth/verify/resend", { auth: true });
+      flash("A new link is on its way. Earlier links no longer work.");
+    }),
   );
 }
 

@@ -185,6 +185,10 @@ pub struct User {
     pub email: String,
     pub role: Role,
     pub created_at: DateTime<Utc>,
+    /// Whether the owner proved the address is theirs (the link emailed at signup or for a
+    /// change); with `REQUIRE_VERIFIED_EMAIL` on, an unverified account writes nothing but its
+    /// own account.
+    pub email_verified: bool,
 }
 
 #[cfg(test)]

@@ -27,7 +27,7 @@ pub struct ErrorBody {
     #[schema(example = 400)]
     pub status: u16,
     /// Stable, for programs: `validation_failed`, `bad_request`, `unauthorized`, `forbidden`,
-    /// `insufficient_scope`, `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
+    /// `insufficient_scope`, `email_unverified`, `not_found`, `method_not_allowed`, `conflict`, `precondition_failed`,
     /// `request_timeout`, `payload_too_large`,
     /// `unsupported_media_type`, `rate_limited`, `internal_error`, `unavailable`, `timeout`.
     #[schema(example = "validation_failed")]
@@ -56,6 +56,10 @@ pub enum ApiError {
     /// asked for what its scopes do not cover (RFC 6750 3.1).
     #[error("{0}")]
     InsufficientScope(String),
+    /// 403 `email_unverified`: `REQUIRE_VERIFIED_EMAIL` is on and the account has not verified
+    /// its address; it may read and manage itself, nothing else.
+    #[error("Verify your email address first: open the link emailed to you, or ask for a new one")]
+    EmailUnverified,
     /// 404.
     #[error("{0}")]
     NotFound(String),
@@ -136,7 +140,7 @@ impl ApiError {
         match self {
             Self::Validation { .. } | Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            Self::Forbidden(_) | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
+            Self::Forbidden(_) | Self::InsufficientScope(_) | Self::EmailUnverified => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Conflict(_) => StatusCode::CONFLICT,
@@ -174,6 +178,7 @@ impl ApiError {
             Self::Unauthorized(_) => "unauthorized",
             Self::Forbidden(_) => "forbidden",
             Self::InsufficientScope(_) => "insufficient_scope",
+            Self::EmailUnverified => "email_unverified",
             Self::NotFound(_) => "not_found",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Conflict(_) => "conflict",

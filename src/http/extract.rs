@@ -10,14 +10,15 @@ use axum::http::request::Parts;
 use super::error::ApiError;
 use crate::domain::Scope;
 use crate::service::limits::LimitError;
-use crate::service::{self, Actor, Intent};
+use crate::service::{self, Actor, Intent, verification};
 use crate::state::SharedState;
 use crate::store::ClientInfo;
 
 /// The caller of an endpoint that needs a user: a valid access token of a live session, or a
-/// personal access token whose reach covers the route ([`intent`], [`Actor::may`]). Every
-/// authenticated route takes this extractor (or [`AdminUser`], which takes it), so that check
-/// is made here, once, for all of them.
+/// personal access token whose reach covers the route ([`intent`], [`Actor::may`]), of an
+/// account allowed the write ([`verification::blocks_unverified`]). Every authenticated route
+/// takes this extractor (or [`AdminUser`], which takes it), so those checks are made here,
+/// once, for all of them.
 pub struct AuthUser(pub Actor);
 
 impl FromRequestParts<SharedState> for AuthUser {
@@ -37,6 +38,15 @@ impl FromRequestParts<SharedState> for AuthUser {
                 Intent::Admin => "An access token has no admin powers: sign in".into(),
                 Intent::Write(None) | Intent::Read => "This access token cannot do that: sign in".into(),
             }));
+        }
+        if verification::blocks_unverified(
+            &actor,
+            intent,
+            !parts.method.is_safe(),
+            state.settings.verified_email_required(),
+        ) {
+            tracing::info!(user_id = %actor.user.id, ?intent, "refused: the account's address is not verified");
+            return Err(ApiError::EmailUnverified);
         }
         Ok(AuthUser(actor))
     }
@@ -58,6 +68,9 @@ fn intent(parts: &Parts) -> Intent {
         Intent::Write(Some(Scope::MoviesWrite))
     } else if under("/api/users/me/library") {
         Intent::Write(Some(Scope::LibraryWrite))
+    } else if own_account {
+        // Deleting the account, and whatever else manages it under `/api/users/me`.
+        Intent::Account
     } else {
         Intent::Write(None)
     }

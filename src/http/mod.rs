@@ -21,6 +21,7 @@ mod schemas;
 mod security_events;
 pub mod serve;
 mod users;
+mod verification;
 mod web;
 
 use std::any::Any;
@@ -49,6 +50,7 @@ pub fn router(state: SharedState) -> Router {
     let no_store = SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     let api = Router::new()
         .merge(auth::router().layer(no_store.clone()))
+        .merge(verification::router().layer(no_store.clone()))
         .merge(users::router().layer(no_store.clone()))
         .merge(mfa::router().layer(no_store.clone()))
         .merge(security_events::router().layer(no_store.clone()))

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use super::{auth, entries, library, mfa, movies, ops, posters, security_events, users};
+use super::{auth, entries, library, mfa, movies, ops, posters, security_events, users, verification};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -14,13 +14,17 @@ use super::{auth, entries, library, mfa, movies, ops, posters, security_events, 
         description = "The movie catalogue REST API of the Flask movie-bag tutorial, rebuilt in Rust. \
             Errors are JSON: {message, status, code, errors?}. A request body is one JSON object, \
             sent unencoded: a field named twice (at any depth) is a 400 naming it, and a \
-            Content-Encoding other than identity a 415.",
+            Content-Encoding other than identity a 415. With REQUIRE_VERIFIED_EMAIL on (the default \
+            when a mail server is set), an account that has not verified its address gets 403 with \
+            code email_unverified for every write other than its own account's (movies, posters, \
+            library).",
     ),
     paths(
         auth::signup, auth::login, auth::refresh, auth::logout, auth::logout_all,
         auth::change_password, auth::forgot, auth::reset, auth::list_sessions, auth::end_session,
         auth::create_token, auth::list_tokens, auth::revoke_token,
         mfa::enrol, mfa::confirm, mfa::disable, mfa::login_second_step, mfa::reset_by_admin,
+        verification::verify, verification::resend, verification::change_email,
         movies::list_movies, movies::create_movie, movies::get_movie, movies::replace_movie,
         movies::patch_movie, movies::delete_movie,
         posters::set_poster, posters::delete_poster, posters::poster_image,

@@ -34,7 +34,7 @@ pub enum Mailer {
 
 impl Mailer {
     pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let Some(server) = settings.mail.server.as_deref().filter(|s| !s.trim().is_empty()) else {
+        let Some(server) = settings.mail.configured_server() else {
             tracing::warn!("MAIL_SERVER is not set: emails (with their reset tokens) are written to the log, not sent");
             return Ok(Self::Log);
         };

@@ -22,7 +22,7 @@ use crate::config::{ServerSettings, TokenSettings};
 use crate::domain::{Email, Password, Role, SessionId, UserId};
 use crate::domain::{new_id, now};
 use crate::mail::outbox::Outbox;
-use crate::metrics::{AuthEvent, Metrics};
+use crate::metrics::{AuthEvent, Metrics, VerificationEmail};
 use crate::store::{
     AccessTokenStore, ClientInfo, Conflict, LimitStore, MailDraft, MfaStore, NewResetToken, NewSession, NewUser,
     PasswordChange, PasswordReset, Rotation, SecurityEventStore, SessionStore, StoreError, UserStore, UserWithHash,
@@ -161,9 +161,21 @@ pub async fn signup(deps: &AuthDeps<'_>, email: &str, password: &str, client: &C
     }
     let hash = deps.hasher.hash(&password, WhenClientLeaves::Skip).await?;
     let id = UserId::generate();
-    let user = NewUser { id: &id, email: &email, role: Role::User, created_at: now(), password_hash: &hash };
+    // The link that proves the address is stored, and its email queued, with the account.
+    let verification = super::verification::signup_link(deps, &id, &email);
+    let user = NewUser {
+        id: &id,
+        email: &email,
+        role: Role::User,
+        created_at: now(),
+        password_hash: &hash,
+        email_verified: false,
+        verification: Some(&verification),
+    };
     match deps.users.insert_user(&user).await {
         Ok(()) => {
+            deps.outbox.wake();
+            deps.metrics.verification_email_queued(VerificationEmail::Signup);
             tracing::info!(user_id = %id, "user signed up");
             security_events::record(deps.events, &id, EventKind::Signup, client).await;
             Ok(id)

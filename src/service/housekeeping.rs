@@ -1,5 +1,5 @@
 //! Upkeep of tables that would otherwise only grow: ended sessions with their refresh tokens,
-//! spent reset tokens, the limits' counters, and security events past
+//! spent reset tokens and email verification links, the limits' counters, and security events past
 //! `SECURITY_EVENT_RETENTION`. Each run does a bounded amount of work (at
 //! most [`BATCH`] rows of each, each kind walked on its own index), so it never holds the
 //! database for long; while runs come back full, the next follows after [`CATCHING_UP`]
@@ -29,12 +29,15 @@ pub struct Pruned {
     pub reset_tokens: u64,
     pub counters: u64,
     pub security_events: u64,
+    pub email_tokens: u64,
 }
 
 impl Pruned {
     /// Whether some kind filled its batch: a backlog is left.
     fn full(&self) -> bool {
-        [self.sessions, self.reset_tokens, self.counters, self.security_events].iter().any(|n| *n >= u64::from(BATCH))
+        [self.sessions, self.reset_tokens, self.counters, self.security_events, self.email_tokens]
+            .iter()
+            .any(|n| *n >= u64::from(BATCH))
     }
 }
 
@@ -55,16 +58,22 @@ pub async fn run_once(store: &DynStore, event_retention: Duration) -> Pruned {
         tracing::warn!(%error, "pruning old security events failed");
         0
     });
-    if sessions + resets + counters + events > 0 {
+    // A day after they expired, as ended sessions go.
+    let email_tokens = store.prune_email_tokens(before, BATCH).await.unwrap_or_else(|error| {
+        tracing::warn!(%error, "pruning expired email verification links failed");
+        0
+    });
+    if sessions + resets + counters + events + email_tokens > 0 {
         tracing::info!(
             sessions,
             reset_tokens = resets,
             limit_counters = counters,
             security_events = events,
+            email_tokens,
             "pruned ended rows"
         );
     }
-    Pruned { sessions, reset_tokens: resets, counters, security_events: events }
+    Pruned { sessions, reset_tokens: resets, counters, security_events: events, email_tokens }
 }
 
 /// Runs [`run_once`] now and then every [`EVERY`] (or [`CATCHING_UP`] after a full run), for as

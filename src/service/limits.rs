@@ -12,7 +12,9 @@
 //!   consecutive failures), until a success or a password reset: the count carries over hours
 //!   and restarts. So that an attacker cannot keep the owner out by failing on purpose,
 //!   addresses the account logged in from (the last [`KNOWN_CLIENTS`]) are exempt;
-//! - per account, [`RESET_EMAILS_PER_HOUR`] reset emails, so nobody floods an inbox via forgot.
+//! - per account, [`RESET_EMAILS_PER_HOUR`] reset emails, so nobody floods an inbox via forgot;
+//! - per account, [`VERIFICATION_EMAILS_PER_HOUR`] verification links asked for (a resend or a
+//!   change of address, together), so a signed-in account cannot flood anyone's inbox.
 //!
 //! Each counter is one statement (see `store::limits`); reads never touch them, and a login
 //! counts its address and reserves its check in one round trip.
@@ -20,7 +22,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::domain::Email;
+use crate::domain::{Email, UserId};
 use crate::store::limits::{CheckReservation, CheckSucceeded, LoginReservation, PasswordCheck, WindowHit};
 use crate::store::{LimitStore, StoreError};
 
@@ -31,6 +33,8 @@ pub const FAILURE_BACKOFF: Duration = Duration::from_secs(3600);
 pub const HARD_LIMIT: u32 = 100;
 pub const RESET_EMAILS_PER_HOUR: u32 = 3;
 const RESET_WINDOW: Duration = Duration::from_secs(3600);
+pub const VERIFICATION_EMAILS_PER_HOUR: u32 = 3;
+const VERIFICATION_WINDOW: Duration = Duration::from_secs(3600);
 const KNOWN_CLIENTS: usize = 8;
 /// How long an account's counter (and its known clients) is kept untouched before pruning.
 const ACCOUNT_MEMORY: Duration = Duration::from_secs(30 * 86_400);
@@ -42,6 +46,8 @@ pub enum LimitError {
     Address { retry_after: Duration },
     #[error("too many unsuccessful password checks for the account")]
     Account { retry_after: Duration },
+    #[error("too many verification emails for the account")]
+    Emails { retry_after: Duration },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -49,7 +55,9 @@ pub enum LimitError {
 impl LimitError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Address { retry_after } | Self::Account { retry_after } => Some(*retry_after),
+            Self::Address { retry_after } | Self::Account { retry_after } | Self::Emails { retry_after } => {
+                Some(*retry_after)
+            }
             Self::Store(_) => None,
         }
     }
@@ -260,10 +268,24 @@ impl Limits {
         Ok(store.count_hit(&hit).await?.hits <= RESET_EMAILS_PER_HOUR)
     }
 
+    /// Counts one verification email (a resend, or a change of address) for the account, by
+    /// its id (its address is what changes); refused past the hour's allowance, with when the
+    /// hour ends.
+    pub async fn verification_email(&self, store: &dyn LimitStore, user_id: &UserId) -> Result<(), LimitError> {
+        let now_ms = now_ms();
+        let hit = WindowHit { key: format!("verify:{user_id}"), now_ms, window_ms: millis(VERIFICATION_WINDOW) };
+        let count = store.count_hit(&hit).await?;
+        if count.hits <= VERIFICATION_EMAILS_PER_HOUR {
+            return Ok(());
+        }
+        tracing::info!(%user_id, "verification email refused: the account's hourly allowance is used up");
+        Err(LimitError::Emails { retry_after: left_of(count.window_start_ms, VERIFICATION_WINDOW, now_ms) })
+    }
+
     /// Forgets what no limit needs any more, a bounded batch at a time; how many went.
     pub async fn prune(store: &dyn LimitStore, batch: u32) -> Result<u64, StoreError> {
         let now = now_ms();
-        let windows_before = now - millis(RESET_WINDOW.max(ADDRESS_WINDOW));
+        let windows_before = now - millis(RESET_WINDOW.max(ADDRESS_WINDOW).max(VERIFICATION_WINDOW));
         store.prune_limits(windows_before, now - millis(ACCOUNT_MEMORY), batch).await
     }
 }

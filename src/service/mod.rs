@@ -20,6 +20,7 @@ pub mod security_events;
 pub mod seed;
 pub mod sessions;
 pub mod users;
+pub mod verification;
 
 use std::collections::BTreeMap;
 

@@ -56,6 +56,9 @@ event_kinds! {
     PasswordChanged => "password_changed",
     PasswordResetRequested => "password_reset_requested",
     PasswordReset => "password_reset",
+    EmailVerified => "email_verified",
+    EmailChangeRequested => "email_change_requested",
+    EmailChanged => "email_changed",
     TokenCreated => "token_created",
     TokenRevoked => "token_revoked",
     RoleChanged => "role_changed",
@@ -107,9 +110,9 @@ pub async fn record(events: &dyn SecurityEventStore, user_id: &UserId, kind: Eve
 pub struct SecurityEvent {
     pub id: String,
     /// `signup`, `login`, `login_failed`, `logout`, `logout_all`, `session_revoked`,
-    /// `password_changed`, `password_reset_requested`, `password_reset`, `token_created`,
-    /// `token_revoked`, `role_changed`, `mfa_enabled`, `mfa_disabled`, `mfa_failed` or
-    /// `recovery_code_used`.
+    /// `password_changed`, `password_reset_requested`, `password_reset`, `email_verified`,
+    /// `email_change_requested`, `email_changed`, `token_created`, `token_revoked`,
+    /// `role_changed`, `mfa_enabled`, `mfa_disabled`, `mfa_failed` or `recovery_code_used`.
     #[serde(rename = "type")]
     #[schema(example = "login")]
     pub kind: String,

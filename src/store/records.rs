@@ -19,6 +19,10 @@ pub struct NewUser<'a> {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub password_hash: &'a str,
+    /// Whether its address counts as verified from the start (a signup's does not).
+    pub email_verified: bool,
+    /// The link that verifies the address, stored and emailed in the insert's transaction.
+    pub verification: Option<&'a NewEmailToken>,
 }
 
 /// A user together with their password hash: only the auth service sees this.
@@ -142,6 +146,64 @@ pub struct MailDraft {
     pub id: String,
     pub subject: String,
     pub body: String,
+}
+
+/// What an emailed link (an `email_tokens` row) does when it is used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EmailPurpose {
+    /// Proves the account's current address.
+    Verify,
+    /// Makes the link's address the account's new, verified address.
+    Change,
+}
+
+impl EmailPurpose {
+    /// As the database keeps it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Verify => "verify",
+            Self::Change => "change",
+        }
+    }
+
+    /// Read back from the database; `None` for a value this version never writes.
+    pub fn parse(stored: &str) -> Option<Self> {
+        [Self::Verify, Self::Change].into_iter().find(|purpose| purpose.as_str() == stored)
+    }
+}
+
+/// An emailed link to store (its hash only), with the emails that go out with it, in one
+/// transaction that first deletes the user's earlier links of the same purpose.
+#[derive(Debug, Clone)]
+pub struct NewEmailToken {
+    pub user_id: UserId,
+    pub token_hash: TokenHash,
+    pub purpose: EmailPurpose,
+    /// Where the link goes: the account's address, or the new one of a change.
+    pub address: Email,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// To `address`: carries the link.
+    pub mail: MailDraft,
+    /// To the account's current address (a change tells the old address).
+    pub notice: Option<MailDraft>,
+    /// Recorded in the same transaction.
+    pub event: Option<NewSecurityEvent>,
+}
+
+/// A live link as stored: whose it is and what it does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmailTokenRecord {
+    pub user_id: UserId,
+    pub purpose: EmailPurpose,
+}
+
+/// Using a link: its hash, now, and the event to record with what it changes.
+#[derive(Debug, Clone)]
+pub struct EmailTokenUse {
+    pub token_hash: TokenHash,
+    pub at: DateTime<Utc>,
+    pub event: NewSecurityEvent,
 }
 
 /// An email claimed from the outbox for delivery.

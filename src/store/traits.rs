@@ -30,6 +30,7 @@ pub trait Store:
     + SecurityEventStore
     + AccessTokenStore
     + MfaStore
+    + EmailTokenStore
     + 'static
 {
     /// Answers when the database answers a trivial query.
@@ -44,6 +45,8 @@ pub trait Store:
 #[async_trait]
 pub trait UserStore: Send + Sync {
     /// [`Conflict::EmailTaken`](super::Conflict::EmailTaken) when the address is taken, case-insensitively.
+    /// With [`NewUser::verification`], its link is stored and its email queued in the same
+    /// transaction (as [`EmailTokenStore::replace_email_token`] does).
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()>;
     /// Compared by [`Email::normalized`], the one folding of addresses for both databases.
     async fn user_with_hash_by_email(&self, email: &Email) -> StoreResult<Option<UserWithHash>>;
@@ -355,4 +358,25 @@ pub trait MfaStore: Send + Sync {
         now: DateTime<Utc>,
         max_failures: u32,
     ) -> StoreResult<bool>;
+}
+
+/// The links emailed to prove an address (see `service/verification.rs`), by hash.
+#[async_trait]
+pub trait EmailTokenStore: Send + Sync {
+    /// In one transaction: deletes the user's earlier links of the token's purpose, stores it,
+    /// queues its email to its address and its notice to the user's current address, and
+    /// records its event.
+    async fn replace_email_token(&self, token: &NewEmailToken) -> StoreResult<()>;
+    /// A live (unused, unexpired) link, without using it.
+    async fn email_token(&self, token_hash: &TokenHash, now: DateTime<Utc>) -> StoreResult<Option<EmailTokenRecord>>;
+    /// Uses a live link and applies it, with its event, in one transaction: a `verify` link
+    /// marks the address verified while it is still the account's; a `change` link makes its
+    /// address the account's (verified), voids the user's other links and reset tokens.
+    /// `None` for an unknown, used or expired link, or a `verify` link whose address the
+    /// account no longer has (it is used up all the same);
+    /// [`Conflict::EmailTaken`](super::Conflict::EmailTaken), and nothing changed, when another
+    /// account took the new address meanwhile.
+    async fn consume_email_token(&self, token: &EmailTokenUse) -> StoreResult<Option<UserId>>;
+    /// Deletes at most `batch` links that expired before `before`; how many went.
+    async fn prune_email_tokens(&self, before: DateTime<Utc>, batch: u32) -> StoreResult<u64>;
 }

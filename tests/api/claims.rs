@@ -11,7 +11,7 @@ use sha2::{Digest as _, Sha256};
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, TestDatabase, movie_body, read, user_on};
 use crate::process::{ProcessOptions, ServerProcess};
-use crate::smtp::SmtpServer;
+use crate::smtp::{SmtpServer, forget_signup_links};
 
 /// What `refresh_tokens` and `reset_tokens` keep of a token: the SHA-256 of its text, in
 /// lowercase hex (`src/auth/secret_token.rs`), computed here independently.
@@ -120,6 +120,7 @@ backend_tests! {
         let mut smtp = SmtpServer::start().await;
         let app = app_mailing_to(backend, &smtp, &[("--mail-use-tls", "true")]).await;
         let user = app.new_user().await;
+        forget_signup_links(&app.database).await;
         forgot(&app, &user.email).await;
         until_counted(&app.database, "SELECT count(*) FROM outbox WHERE last_error IS NOT NULL", "a failed delivery").await;
         let error: String = app.database.select_one("SELECT last_error FROM outbox", &[]).await;
@@ -142,6 +143,7 @@ backend_tests! {
         let mut smtp = SmtpServer::start().await;
         let app = app_mailing_to(backend, &smtp, &[("--mail-use-ssl", "true")]).await;
         let user = app.new_user().await;
+        forget_signup_links(&app.database).await;
         forgot(&app, &user.email).await;
         until_counted(&app.database, "SELECT count(*) FROM outbox WHERE last_error IS NOT NULL", "a failed delivery").await;
         let commands = smtp.commands();

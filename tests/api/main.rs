@@ -17,6 +17,7 @@ mod conditional;
 mod documents;
 mod drain;
 mod durability;
+mod email_verification;
 mod errors;
 mod headers;
 mod health_and_docs;

@@ -134,7 +134,7 @@ backend_tests! {
 
 /// Runs the whole account flow against a process whose log is captured, then searches the log.
 async fn full_flow_log(database: &TestDatabase, log_format: &str) -> (String, Vec<String>) {
-    let mut smtp = SmtpServer::start().await;
+    let mut smtp = SmtpServer::start().await.every_mail();
     let log = std::env::temp_dir().join(format!("movie-bag-log-{}.txt", uuid::Uuid::new_v4().simple()));
     let server = ServerProcess::start_with(
         database,
@@ -164,6 +164,10 @@ async fn full_flow_log(database: &TestDatabase, log_format: &str) -> (String, Ve
     let mut secrets: Vec<String> = vec![first.into(), second.into(), third.into(), crate::helpers::TEST_JWT_KEY.into()];
 
     assert_eq!(post("/api/auth/signup", json!({"email": email, "password": first}), None).await.unwrap().status(), 200);
+    // The signup's link verifies the address (a mail server is set: writes need it).
+    let verify_token = smtp.next_mail(Duration::from_secs(10)).await.unwrap().verify_token().unwrap();
+    assert_eq!(post("/api/auth/verify", json!({"token": verify_token}), None).await.unwrap().status(), 200);
+    secrets.push(verify_token);
     let login = read(post("/api/auth/login", json!({"email": email, "password": first}), None).await.unwrap()).await;
     let token = login.body["token"].as_str().unwrap().to_owned();
     let refresh_token = login.body["refresh_token"].as_str().unwrap().to_owned();

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::{Backend, TestApp, TestDatabase, read, user_on};
 use crate::process::{ProcessOptions, ServerProcess};
-use crate::smtp::DownSmtp;
+use crate::smtp::{DownSmtp, forget_signup_links};
 
 async fn app_mailing_to(backend: Backend, smtp_port: u16, extra: &[(&str, &str)]) -> TestApp {
     let mut builder = TestApp::builder(backend)
@@ -49,6 +49,7 @@ backend_tests! {
         let name = if matches!(backend, Backend::Sqlite) { "sqlite" } else { "postgres" };
         let app = app_mailing_to(backend, port, &[]).await;
         let user = app.new_user().await;
+        forget_signup_links(&app.database).await;
         forgot_on(&app.client, &app.address, &user.email).await;
         tokio::time::sleep(Duration::from_millis(2500)).await;
         assert_eq!(email_gauge(&app.client, &app.address, "queued").await, 1, "the email waits in the outbox");
@@ -75,6 +76,7 @@ backend_tests! {
         let server = ServerProcess::start_with(&database, options()).await;
         let client = reqwest::Client::new();
         let (_, _) = user_on(&client, &server.address, "killed@example.com").await;
+        forget_signup_links(&database).await;
         forgot_on(&client, &server.address, "killed@example.com").await;
         tokio::time::sleep(Duration::from_millis(500)).await;
         server.signal("KILL");
@@ -106,6 +108,7 @@ backend_tests! {
             user_on(&client, &first.address, &email).await;
             emails.push(email);
         }
+        forget_signup_links(&database).await;
         for (i, email) in emails.iter().enumerate() {
             let base = if i % 2 == 0 { &first.address } else { &second.address };
             forgot_on(&client, base, email).await;
@@ -165,6 +168,7 @@ backend_tests! {
         for i in 0..10 {
             let email = format!("slow-{i}@example.com");
             user_on(&client, &first.address, &email).await;
+            forget_signup_links(&database).await;
             forgot_on(&client, if i % 2 == 0 { &first.address } else { &second.address }, &email).await;
             emails.push(email);
         }
@@ -185,6 +189,7 @@ backend_tests! {
         let down = DownSmtp::start().await;
         let app = app_mailing_to(backend, down.port, &[]).await;
         let user = app.new_user().await;
+        forget_signup_links(&app.database).await;
         forgot_on(&app.client, &app.address, &user.email).await;
         let db = &app.database;
         assert_eq!(db.select_count("SELECT count(*) FROM outbox").await, 1);

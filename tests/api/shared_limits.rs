@@ -146,7 +146,8 @@ backend_tests! {
                 .await
                 .assert_status(202);
         }
-        let queued = app.database.select_count("SELECT count(*) FROM outbox WHERE recipient = 'ann@example.com'").await;
+        let resets = "SELECT count(*) FROM outbox WHERE recipient = 'ann@example.com' AND subject LIKE 'Reset%'";
+        let queued = app.database.select_count(resets).await;
         assert_eq!(queued, 3, "reset emails queued for one account across two processes");
     }
 

@@ -15,10 +15,11 @@ use crate::domain::UserId;
 use crate::store::statement::Sql;
 use crate::store::{ImportBatch, ImportOutcome, ImportSkip, ImportSkips, ImportStore, ImportedUser, StoreResult};
 
-/// Every user whose id and address are free, as a regular user.
+/// Every user whose id and address are free, as a regular user whose address counts as verified
+/// (the tutorial's accounts are moved, not signed up anew).
 static IMPORT_USERS: Sql = Sql::new(
-    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
-     SELECT t.id, t.email, t.email_lower, t.password_hash, 'user', t.created_at
+    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at, email_verified)
+     SELECT t.id, t.email, t.email_lower, t.password_hash, 'user', t.created_at, TRUE
      FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[])
           AS t(id, email, email_lower, password_hash, created_at)
      ON CONFLICT DO NOTHING

@@ -20,6 +20,7 @@ mod seed;
 mod sessions;
 mod users;
 mod write_batches;
+mod verification;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -146,6 +147,7 @@ fn user_from_row(row: &PgRow) -> StoreResult<User> {
         email: row.try_get("email")?,
         role: Role::parse(&role).map_err(|e| StoreError::other(anyhow::anyhow!("role {role:?} {e}")))?,
         created_at: row.try_get("created_at")?,
+        email_verified: row.try_get("email_verified")?,
     })
 }
 

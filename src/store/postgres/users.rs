@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
+use super::verification::store_email_token;
 use super::{PgStore, unique_as, user_from_row};
 use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
-use crate::store::sql::{limits, mail, sessions, users};
+use crate::store::sql::{limits, mail, sessions, users, verification};
 use crate::store::statement::Sql;
 use crate::store::{Conflict, MailDraft, NewUser, PasswordChange, StoreResult, UserStore, UserWithHash};
 
@@ -49,8 +50,8 @@ pub(super) async fn queue_mail(
 }
 
 /// Replaces a user's password hash, signs out every session of theirs, voids every pending
-/// reset token and clears the account's failed checks, as a password change and a reset both
-/// must; inside the caller's transaction.
+/// reset token and change of address, and clears the account's failed checks, as a password
+/// change and a reset both must; inside the caller's transaction.
 pub(super) async fn replace_password(
     tx: &mut PgConnection,
     user_id: &UserId,
@@ -59,6 +60,7 @@ pub(super) async fn replace_password(
 ) -> sqlx::Result<()> {
     sqlx::query(users::SET_PASSWORD_HASH.postgres()).bind(password_hash).bind(user_id).execute(&mut *tx).await?;
     sqlx::query(users::VOID_RESET_TOKENS.postgres()).bind(now).bind(user_id).execute(&mut *tx).await?;
+    sqlx::query(verification::VOID_EMAIL_CHANGES_OF.postgres()).bind(now).bind(user_id).execute(&mut *tx).await?;
     sqlx::query(sessions::REVOKE_SESSIONS_OF.postgres()).bind(now).bind(user_id).execute(&mut *tx).await?;
     sqlx::query(limits::FORGET_FAILURES.postgres()).bind(user_id).execute(&mut *tx).await?;
     Ok(())
@@ -67,16 +69,22 @@ pub(super) async fn replace_password(
 #[async_trait]
 impl UserStore for PgStore {
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
-        sqlx::query(users::INSERT_USER.postgres())
+        let insert = sqlx::query(users::INSERT_USER.postgres())
             .bind(user.id)
             .bind(user.email.as_str())
             .bind(user.email.normalized())
             .bind(user.password_hash)
             .bind(user.role.as_str())
             .bind(user.created_at)
-            .execute(&self.pool)
-            .await
-            .map_err(unique_as(Conflict::EmailTaken))?;
+            .bind(user.email_verified);
+        let Some(token) = user.verification else {
+            insert.execute(&self.pool).await.map_err(unique_as(Conflict::EmailTaken))?;
+            return Ok(());
+        };
+        let mut tx = self.pool.begin().await?;
+        insert.execute(&mut *tx).await.map_err(unique_as(Conflict::EmailTaken))?;
+        store_email_token(&mut tx, token).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -13,7 +13,7 @@ pub static INSERT_TOKEN: Sql = Sql::new(
 
 /// `$1` hash: the token and its user (one indexed probe and a join on the key).
 pub static TOKEN_BY_HASH: Sql = Sql::new(
-    "SELECT t.id AS token_id, t.scopes, t.expires_at, t.last_used_at, u.id, u.email, u.role, u.created_at
+    "SELECT t.id AS token_id, t.scopes, t.expires_at, t.last_used_at, u.id, u.email, u.role, u.created_at, u.email_verified
      FROM access_tokens t JOIN users u ON u.id = t.user_id
      WHERE t.token_hash = $1",
 );

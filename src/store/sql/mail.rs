@@ -9,6 +9,12 @@ pub static QUEUE_MAIL: Sql = Sql::new(
      SELECT $1, email, $2, $3, $4, $4 FROM users WHERE id = $5",
 );
 
+/// `$1` id, `$2` recipient, `$3` subject, `$4` body, `$5` now: queued to an address that is not
+/// (yet) an account's, such as the new address of an email change.
+pub static QUEUE_MAIL_TO: Sql = Sql::new(
+    "INSERT INTO outbox (id, recipient, subject, body, created_at, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $5)",
+);
+
 /// `$1` id, `$2` now, `$3` the claim's lease: delivered, and the body (a reset token) erased;
 /// only while the row is still this claim's.
 pub static MAIL_SENT: Sql =
@@ -22,4 +28,4 @@ pub static MAIL_COUNTS: Sql = Sql::new(
 
 #[cfg(test)]
 #[cfg(test)]
-pub static ALL: &[&Sql] = &[&QUEUE_MAIL, &MAIL_SENT, &MAIL_COUNTS];
+pub static ALL: &[&Sql] = &[&QUEUE_MAIL, &QUEUE_MAIL_TO, &MAIL_SENT, &MAIL_COUNTS];

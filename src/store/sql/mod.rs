@@ -13,6 +13,7 @@ pub mod posters;
 pub mod security_events;
 pub mod sessions;
 pub mod users;
+pub mod verification;
 
 #[cfg(test)]
 use super::statement::Sql;
@@ -32,6 +33,7 @@ pub fn all() -> impl Iterator<Item = &'static Sql> {
         security_events::ALL,
         sessions::ALL,
         users::ALL,
+        verification::ALL,
     ]
     .into_iter()
     .flatten()

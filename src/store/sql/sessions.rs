@@ -8,7 +8,7 @@ pub static INSERT_REFRESH_TOKEN: Sql =
 
 /// The session's owner and expiry, unless it was revoked.
 pub static UNREVOKED_SESSION: Sql = Sql::new(
-    "SELECT s.id AS session_id, s.expires_at, u.id, u.email, u.role, u.created_at
+    "SELECT s.id AS session_id, s.expires_at, u.id, u.email, u.role, u.created_at, u.email_verified
      FROM sessions s JOIN users u ON u.id = s.user_id
      WHERE s.id = $1 AND s.revoked_at IS NULL",
 );
@@ -79,7 +79,7 @@ pub static INSERT_RESET_TOKEN: Sql =
 
 /// `$1` hash, `$2` now: the user a live token belongs to.
 pub static RESET_TOKEN_OWNER: Sql = Sql::new(
-    "SELECT u.id, u.email, u.role, u.created_at
+    "SELECT u.id, u.email, u.role, u.created_at, u.email_verified
      FROM reset_tokens rt JOIN users u ON u.id = rt.user_id
      WHERE rt.token_hash = $1 AND rt.used_at IS NULL AND rt.expires_at > $2",
 );

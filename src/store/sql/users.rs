@@ -5,12 +5,14 @@ use crate::store::statement::Sql;
 /// The columns a [`User`](crate::domain::User) is read from; `user_from_row` reads them by name.
 macro_rules! user_columns {
     () => {
-        "id, email, role, created_at"
+        "id, email, role, created_at, email_verified"
     };
 }
 
+/// `$7` whether the address counts as verified already (a new signup's does not).
 pub static INSERT_USER: Sql = Sql::new(
-    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at, email_verified)
+     VALUES ($1, $2, $3, $4, $5, $6, $7)",
 );
 
 /// `$1` the address folded ([`Email::normalized`](crate::domain::Email::normalized)).

@@ -46,10 +46,11 @@ pub(super) fn import_movies_sql(rows: usize) -> String {
 /// The statement for full chunks, built once.
 static IMPORT_MOVIES: LazyLock<String> = LazyLock::new(|| import_movies_sql(MOVIES_PER_STATEMENT));
 
-/// A user whose id and address are free, as a regular user.
+/// A user whose id and address are free, as a regular user whose address counts as verified
+/// (the tutorial's accounts are moved, not signed up anew).
 static IMPORT_USER: Sql = Sql::new(
-    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
-     VALUES ($1, $2, $3, $4, 'user', $5) ON CONFLICT DO NOTHING",
+    "INSERT INTO users (id, email, email_lower, password_hash, role, created_at, email_verified)
+     VALUES ($1, $2, $3, $4, 'user', $5, TRUE) ON CONFLICT DO NOTHING",
 );
 
 #[cfg(test)]

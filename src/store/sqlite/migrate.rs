@@ -169,6 +169,21 @@ mod tests {
     }
 
     #[test]
+    fn accounts_from_before_email_verification_count_as_verified() {
+        let mut db = Connection::open_in_memory().unwrap();
+        run_to(&mut db, 10).unwrap();
+        db.execute_batch(
+            "INSERT INTO users (id, email, email_lower, password_hash, role, created_at)
+                 VALUES ('u1', 'a@b.co', 'a@b.co', 'x', 'user', 1)",
+        )
+        .unwrap();
+        run_to(&mut db, 11).unwrap();
+        let verified: bool =
+            db.query_row("SELECT email_verified FROM users WHERE id = 'u1'", [], |r| r.get(0)).unwrap();
+        assert!(verified, "an account that exists before the upgrade is not locked out of writing");
+    }
+
+    #[test]
     fn a_fresh_database_gets_every_migration_once() {
         let mut connection = Connection::open_in_memory().unwrap();
         run(&mut connection).unwrap();

@@ -21,6 +21,7 @@ mod security_events;
 mod seed;
 mod sessions;
 mod users;
+mod verification;
 
 use anyhow::Context;
 use async_trait::async_trait;
@@ -136,6 +137,7 @@ fn user_from_row(row: &Row<'_>) -> rusqlite::Result<User> {
         email: row.get("email")?,
         role: Role::parse(&role).map_err(|e| corrupt(row, "role", format!("role {role:?} {e}")))?,
         created_at: time_of(row, "created_at")?,
+        email_verified: row.get("email_verified")?,
     })
 }
 

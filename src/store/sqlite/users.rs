@@ -4,10 +4,11 @@ use async_trait::async_trait;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::engine::unique_as;
+use super::verification::store_email_token;
 use super::{SqliteStore, micros, user_from_row};
 use crate::domain::User;
 use crate::domain::{Email, Role, UserId};
-use crate::store::sql::{limits, mail, sessions, users};
+use crate::store::sql::{limits, mail, sessions, users, verification};
 use crate::store::{Conflict, MailDraft, NewUser, PasswordChange, StoreResult, UserStore, UserWithHash};
 
 impl SqliteStore {
@@ -39,8 +40,8 @@ pub(super) fn queue_mail(db: &Connection, user_id: &UserId, mail: &MailDraft, no
 }
 
 /// Replaces a user's password hash, signs out every session of theirs, voids every pending
-/// reset token and clears the account's failed checks, as a password change and a reset both
-/// must; inside the writer's transaction.
+/// reset token and change of address, and clears the account's failed checks, as a password
+/// change and a reset both must; inside the writer's transaction.
 pub(super) fn replace_password(
     db: &Connection,
     user_id: &UserId,
@@ -50,6 +51,7 @@ pub(super) fn replace_password(
     db.prepare_cached(users::SET_PASSWORD_HASH.sqlite())?.execute(params![password_hash, user_id])?;
     db.prepare_cached(sessions::REVOKE_SESSIONS_OF.sqlite())?.execute(params![now, user_id])?;
     db.prepare_cached(users::VOID_RESET_TOKENS.sqlite())?.execute(params![now, user_id])?;
+    db.prepare_cached(verification::VOID_EMAIL_CHANGES_OF.sqlite())?.execute(params![now, user_id])?;
     db.prepare_cached(limits::FORGET_FAILURES.sqlite())?.execute([user_id])?;
     Ok(())
 }
@@ -59,11 +61,15 @@ impl UserStore for SqliteStore {
     async fn insert_user(&self, user: &NewUser<'_>) -> StoreResult<()> {
         let (id, email, email_key) = (user.id.to_owned(), user.email.as_str().to_owned(), user.email.normalized());
         let (password_hash, role, created_at) = (user.password_hash.to_owned(), user.role, micros(user.created_at));
+        let (email_verified, verification) = (user.email_verified, user.verification.cloned());
         self.engine
             .write(move |db| {
                 db.prepare_cached(users::INSERT_USER.sqlite())?
-                    .execute(params![id, email, email_key, password_hash, role.as_str(), created_at])
+                    .execute(params![id, email, email_key, password_hash, role.as_str(), created_at, email_verified])
                     .map_err(unique_as(Conflict::EmailTaken))?;
+                if let Some(token) = &verification {
+                    store_email_token(db, token)?;
+                }
                 Ok(())
             })
             .await
