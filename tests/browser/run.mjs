@@ -61,6 +61,17 @@ async function signUp(page, email, password = PASSWORD) {
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Sign up" }).click();
   await page.getByText("Your account is ready").waitFor();
+  // With a mail server the address must be confirmed before the account writes anything: open
+  // the emailed link, as the person would.
+  const mail = await smtp.waitFor(email, "Confirm your movie-bag email address");
+  const link = mail.body.match(/https?:\/\/\S+\/verify\?token=\S+/)[0];
+  assert.ok(link.startsWith(server.base), link);
+  await page.goto(link);
+  await heading(page, "Confirm your email address");
+  assert.equal(new URL(page.url()).search, "", "the token leaves the address bar");
+  await check(page, "verify");
+  await page.getByRole("button", { name: "Confirm my email address" }).click();
+  await page.getByText("Your email address is verified").waitFor();
 }
 
 async function signIn(page, email, password = PASSWORD) {
