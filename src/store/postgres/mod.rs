@@ -19,8 +19,8 @@ mod security_events;
 mod seed;
 mod sessions;
 mod users;
-mod write_batches;
 mod verification;
+mod write_batches;
 
 use anyhow::Context;
 use async_trait::async_trait;
