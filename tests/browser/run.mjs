@@ -164,7 +164,7 @@ scenario("the first visit shows an empty catalogue, and loads under 150 KB", asy
 scenario("sign up, sign in, add a movie, find it by search and by genre, edit it", async () => {
   const { context, page } = await person();
   await signUp(page, ann);
-  await page.getByRole("button", { name: "Sign out" }).click();
+  await page.getByRole("navigation").getByRole("button", { name: "Sign out" }).click();
   await page.getByText("You are signed out").waitFor();
   await page.getByRole("navigation").getByRole("link", { name: "Sign in" }).click();
   await check(page, "signin");
