@@ -482,14 +482,21 @@ async function forgotPage() {
 
 const RESET_TOKEN_KEY = "movie-bag.reset-token";
 
-async function resetPage(_params, query) {
-  // The token leaves the address bar (and history) at once; this tab keeps it for a reload.
+/**
+ * The token of an emailed link (`?token=`) for the page at `path`. It leaves the address bar
+ * (and history) at once; this tab keeps it under `key` for a reload.
+ */
+function tokenFromLink(query, key, path) {
   const fromLink = query.get("token");
   if (fromLink) {
-    sessionStorage.setItem(RESET_TOKEN_KEY, fromLink);
-    history.replaceState(history.state, "", "/reset");
+    sessionStorage.setItem(key, fromLink);
+    history.replaceState(history.state, "", path);
   }
-  const token = sessionStorage.getItem(RESET_TOKEN_KEY);
+  return sessionStorage.getItem(key);
+}
+
+async function resetPage(_params, query) {
+  const token = tokenFromLink(query, RESET_TOKEN_KEY, "/reset");
   if (!token) {
     return h("section", {}, h("h1", {}, "Choose a new password"), h("p", {}, "This page needs the link from your reset email. ", h("a", { href: "/forgot" }, "Ask for a new link")));
   }
@@ -528,13 +535,7 @@ const VERIFY_TOKEN_KEY = "movie-bag.verify-token";
 /** The page a verification email links to. Confirming takes a click, not just opening the
  * page, so a mail scanner that follows links does not use the link up. */
 async function verifyPage(_params, query) {
-  // As on the reset page: the token leaves the address bar (and history) at once.
-  const fromLink = query.get("token");
-  if (fromLink) {
-    sessionStorage.setItem(VERIFY_TOKEN_KEY, fromLink);
-    history.replaceState(history.state, "", "/verify");
-  }
-  const token = sessionStorage.getItem(VERIFY_TOKEN_KEY);
+  const token = tokenFromLink(query, VERIFY_TOKEN_KEY, "/verify");
   const section = h("section", {}, h("h1", {}, "Confirm your email address"));
   if (!token) {
     section.append(h("p", {}, "This page needs the link from your email. Signed in, you can ask for a new one on ", h("a", { href: "/account" }, "your account page"), "."));

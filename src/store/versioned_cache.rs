@@ -23,9 +23,10 @@ pub(crate) trait Weight {
     fn weight(&self) -> usize;
 }
 
-impl Weight for StoredPosterImage {
+/// A poster image by key; an unknown key is never kept (see [`PosterImages::image`]).
+impl Weight for Option<StoredPosterImage> {
     fn weight(&self) -> usize {
-        self.bytes.len()
+        self.as_ref().map_or(0, |image| image.bytes.len())
     }
 }
 
@@ -43,7 +44,7 @@ impl Weight for Option<Movie> {
 }
 
 /// Hot poster images by key: 32 MiB, none larger than 1 MiB (a 1280 px rendition is some 200 KB).
-pub(crate) type PosterImages = VersionedCache<String, StoredPosterImage>;
+pub(crate) type PosterImages = VersionedCache<String, Option<StoredPosterImage>>;
 /// Movies by id (PostgreSQL, where a read is a round trip to another process): 16 MiB.
 pub(crate) type MovieCache = VersionedCache<MovieId, Option<Movie>>;
 
@@ -135,21 +136,15 @@ impl<K: Hash + Eq + Clone, V: Clone + Weight> VersionedCache<K, V> {
 }
 
 impl PosterImages {
-    /// The image `key` names (see [`VersionedCache::get_or_fetch`]); only images are kept.
+    /// The image `key` names (see [`VersionedCache::get_or_fetch`]). Only images are kept: a key
+    /// no image has is asked of the database each time.
     pub async fn image(
         &self,
         version: i64,
         key: &str,
         fetch: impl Future<Output = StoreResult<Option<StoredPosterImage>>>,
     ) -> StoreResult<Option<StoredPosterImage>> {
-        if let Some(image) = self.get(version, &key.to_owned()) {
-            return Ok(Some(image));
-        }
-        let found = fetch.await?;
-        if let Some(image) = &found {
-            self.put(version, &key.to_owned(), image);
-        }
-        Ok(found)
+        self.get_or_fetch(version, &key.to_owned(), fetch, Option::is_some).await
     }
 }
 
