@@ -45,6 +45,57 @@ backend_tests! {
         }
     }
 
+    async fn edits_of_many_movies_at_once_each_get_their_own_answer_and_only_the_accepted_ones_land(backend) {
+        // On PostgreSQL edits sent together are applied together: a taken name or a stale
+        // If-Match among them must refuse that edit alone, and the rest still land.
+        let app = TestApp::spawn(backend).await;
+        let user = app.new_user().await;
+        let stranger = app.new_user().await;
+        app.create_movie(&user.token, "Taken").await;
+        let mut ids = Vec::new();
+        for i in 0..24 {
+            ids.push(app.create_movie(&user.token, &format!("Edit {i}")).await);
+        }
+        let stale = app.get(&format!("/api/movies/{}", ids[1]), None).await.header("etag").unwrap().to_owned();
+        app.send(Method::PATCH, &format!("/api/movies/{}", ids[1]), Some(json!({"runtime": 99})), Some(&user.token))
+            .await
+            .assert_status(200);
+        let before: Vec<serde_json::Value> = futures_util::future::join_all(ids.iter().map(|id| app.movie(id))).await
+            .into_iter().map(|reply| reply.body).collect();
+        let edits = ids.iter().enumerate().map(|(i, id)| {
+            let (app, path) = (&app, format!("/api/movies/{id}"));
+            let (user, stranger, stale) = (&user.token, &stranger.token, stale.as_str());
+            async move {
+                match i {
+                    0 => app.send(Method::PATCH, &path, Some(json!({"name": "Taken"})), Some(user)).await,
+                    1 => send_with(app, Method::PATCH, &path, Some(user), ("if-match", stale), Some(json!({"genres": ["Lost"]}))).await,
+                    2 => app.send(Method::PATCH, &path, Some(json!({"genres": ["Lost"]})), Some(stranger)).await,
+                    _ => app.send(Method::PATCH, &path, Some(json!({"genres": ["Noir", format!("Batch {}", i % 3)]})), Some(user)).await,
+                }
+            }
+        });
+        let answers = futures_util::future::join_all(edits).await;
+        answers[0].assert_error(409, "conflict");
+        answers[1].assert_error(412, "precondition_failed");
+        answers[2].assert_error(403, "forbidden");
+        for (i, answer) in answers.iter().enumerate().skip(3) {
+            answer.assert_status(200);
+            assert_eq!(answer.body["genres"], json!(["Noir", format!("Batch {}", i % 3)]), "edit {i}");
+            assert_eq!(app.movie(&ids[i]).await.body["genres"], answer.body["genres"], "edit {i} did not land");
+        }
+        for i in 0..3 {
+            assert_eq!(app.movie(&ids[i]).await.body, before[i], "refused edit {i} changed the movie");
+        }
+        let counted = |genre: &'static str| {
+            let app = &app;
+            async move { app.get(&format!("/api/movies?count=true&limit=1&genre={genre}"), None).await }
+        };
+        assert_eq!(counted("noir").await.header("x-total-count"), Some("21"));
+        assert_eq!(counted("batch%200").await.header("x-total-count"), Some("7"));
+        assert_eq!(counted("drama").await.header("x-total-count"), Some("4"), "the refused three and Taken keep Drama");
+        assert_eq!(counted("lost").await.header("x-total-count"), Some("0"));
+    }
+
     async fn a_movie_carries_a_strong_etag_and_a_matching_if_none_match_answers_304_without_a_body(backend) {
         let app = TestApp::spawn(backend).await;
         let user = app.new_user().await;

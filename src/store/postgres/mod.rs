@@ -13,6 +13,7 @@ mod limits;
 mod mail;
 mod mfa;
 mod movie_inserts;
+mod movie_updates;
 mod movies;
 mod posters;
 mod security_events;
@@ -30,6 +31,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 
 use self::library_writes::EntryPut;
 use self::movie_inserts::MovieInsert;
+use self::movie_updates::MovieUpdate;
 use self::write_batches::WriteBatches;
 use super::coalesce::Coalescer;
 use super::listing::Listings;
@@ -44,6 +46,9 @@ pub struct PgStore {
     pool: PgPool,
     /// Creates queued and inserted together, one statement and one commit per batch.
     movie_inserts: WriteBatches<MovieInsert>,
+    /// Replaces and patches queued and applied together, likewise: edits of movies sharing a
+    /// genre would otherwise queue one commit at a time on that genre's kept count.
+    movie_updates: WriteBatches<MovieUpdate>,
     /// Library entries (ratings, watchlist) queued and written together, likewise.
     entry_puts: WriteBatches<EntryPut>,
     /// Concurrent lookups of one movie share a query (each is a round trip to another process).
@@ -80,6 +85,7 @@ impl PgStore {
             poster_images: PosterImages::default(),
             movies_by_id: MovieCache::default(),
             movie_inserts: WriteBatches::start(pool.clone(), limits.write_queue),
+            movie_updates: WriteBatches::start(pool.clone(), limits.write_queue),
             entry_puts: WriteBatches::start(pool.clone(), limits.write_queue),
             pool,
             movie_runs: Coalescer::default(),

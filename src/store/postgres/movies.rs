@@ -8,38 +8,18 @@ use sqlx::postgres::{PgArguments, PgRow};
 use sqlx::query::Query;
 use sqlx::{AssertSqlSafe, Postgres, Row};
 
-use super::{PgStore, unique_as};
+use super::PgStore;
+use super::movie_updates::MovieUpdate;
 use crate::domain::{Movie, Rating};
 use crate::domain::{MovieId, UserId};
 use crate::store::listing_plan::{CountPlan, ListingPlan, ListingSql, ListingValue, contains_pattern};
 use crate::store::sql::counts;
-use crate::store::sql::movies::{self, movie_columns, movie_row};
+use crate::store::sql::movies::{self, movie_columns};
 use crate::store::statement::Sql;
 use crate::store::{
-    CatalogueEntry, Conflict, EntryKind, GuardedWrite, MovieChange, MovieCursor, MovieFilters, MovieGuard, MoviePage,
-    MovieQuery, MovieStore, StoreError, StoreResult,
+    CatalogueEntry, EntryKind, GuardedWrite, MovieChange, MovieCursor, MovieFilters, MovieGuard, MoviePage, MovieQuery,
+    MovieStore, StoreError, StoreResult,
 };
-
-/// A guarded replace or patch: each changeable column takes a flag and a value, written (`NULL`
-/// too) when the flag is true; then the new `updated_at` (later than the stored one, so each
-/// change is a new version), the id, the owner the guard requires (or `NULL`) and the version it
-/// requires (or `NULL`). Both conditions sit in the statement, so nothing slips in between check
-/// and write.
-static UPDATE_MOVIE: Sql = Sql::new(concat!(
-    "UPDATE movies SET name = CASE WHEN $1 THEN $2 ELSE name END,
-        casts = CASE WHEN $3 THEN $4::text[] ELSE casts END,
-        genres = CASE WHEN $5 THEN $6::text[] ELSE genres END,
-        year = CASE WHEN $7 THEN $8::integer ELSE year END,
-        runtime = CASE WHEN $9 THEN $10::integer ELSE runtime END,
-        directors = CASE WHEN $11 THEN $12::text[] ELSE directors END,
-        overview = CASE WHEN $13 THEN $14::text ELSE overview END,
-        updated_at = GREATEST($15, updated_at + interval '1 microsecond')
-     WHERE id = $16 AND ($17::text IS NULL OR added_by = $17)
-       AND ($18::timestamptz IS NULL
-            OR (updated_at = $18 AND rating_count = $19::bigint AND rating_key = $20::bigint))
-     RETURNING ",
-    movie_row!()
-));
 
 static DELETE_MOVIE: Sql = Sql::new(
     "DELETE FROM movies WHERE id = $1 AND ($2::text IS NULL OR added_by = $2)
@@ -85,8 +65,7 @@ pub(super) static IMPORT_MOVIES: Sql = Sql::new(insert_from_arrays!(
 ));
 
 #[cfg(test)]
-pub(super) static STATEMENTS: &[&Sql] =
-    &[&UPDATE_MOVIE, &DELETE_MOVIE, &CATALOGUE_VERSION, &INSERT_MOVIES, &IMPORT_MOVIES];
+pub(super) static STATEMENTS: &[&Sql] = &[&DELETE_MOVIE, &CATALOGUE_VERSION, &INSERT_MOVIES, &IMPORT_MOVIES];
 
 /// The movie in a row that holds the `movie_row!` columns (by name: extra columns are fine).
 pub(super) fn movie_from_row(row: &PgRow) -> StoreResult<Movie> {
@@ -127,7 +106,7 @@ pub(super) struct MovieArrays {
     updated: Vec<DateTime<Utc>>,
 }
 
-fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
+pub(super) fn json_text<T: serde::Serialize + ?Sized>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(StoreError::other)
 }
 
@@ -198,31 +177,8 @@ impl MovieStore for PgStore {
         change: &MovieChange,
         guard: &MovieGuard,
     ) -> StoreResult<GuardedWrite<Movie>> {
-        let updated = sqlx::query(UPDATE_MOVIE.postgres())
-            .bind(change.name.is_some())
-            .bind(change.name.as_deref())
-            .bind(change.casts.is_some())
-            .bind(change.casts.as_deref())
-            .bind(change.genres.is_some())
-            .bind(change.genres.as_deref())
-            .bind(change.year.is_some())
-            .bind(change.year.flatten())
-            .bind(change.runtime.is_some())
-            .bind(change.runtime.flatten())
-            .bind(change.directors.is_some())
-            .bind(change.directors.as_deref())
-            .bind(change.overview.is_some())
-            .bind(change.overview.as_ref().and_then(Option::as_deref))
-            .bind(change.at)
-            .bind(movie_id)
-            .bind(&guard.owner)
-            .bind(guard.unchanged_since.map(|v| v.updated_at))
-            .bind(guard.unchanged_since.map(|v| v.rating_count))
-            .bind(guard.unchanged_since.map(|v| v.rating_tenths))
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(unique_as(Conflict::MovieNameTaken))?;
-        match updated.as_ref().map(movie_from_row).transpose()? {
+        let update = MovieUpdate { movie_id: movie_id.clone(), change: change.clone(), guard: guard.clone() };
+        match self.movie_updates.apply(update).await? {
             Some(movie) => Ok(GuardedWrite::Done(movie)),
             None => Ok(GuardedWrite::Refused { current: self.fetch_movie(movie_id).await?.map(Box::new) }),
         }

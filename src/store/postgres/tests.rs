@@ -5,7 +5,8 @@
 use sqlx::{Connection, Executor, PgConnection, SqlSafeStr as _};
 
 use super::{
-    MIGRATOR, access_tokens, import, library, library_writes, limits, mail, movies, posters, seed, sessions, users,
+    MIGRATOR, access_tokens, import, library, library_writes, limits, mail, movie_updates, movies, posters, seed,
+    sessions, users,
 };
 use crate::store::sql;
 use crate::store::statement::Sql;
@@ -24,6 +25,7 @@ async fn prepare_all_in_a_fresh_database(url: &str) {
             import::STATEMENTS,
             library::STATEMENTS,
             library_writes::STATEMENTS,
+            movie_updates::STATEMENTS,
             mail::STATEMENTS,
             movies::STATEMENTS,
             posters::STATEMENTS,
