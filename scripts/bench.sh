@@ -7,6 +7,7 @@
 #
 #   scripts/bench.sh                       # 10 s per scenario, 32 connections
 #   BENCH_DURATION=30s scripts/bench.sh
+#   BENCH_BIN=/path/to/movie-bag scripts/bench.sh   # another build (say, before a change), not built here
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,8 +22,12 @@ fi
 # wait as request latency; run it above the server when allowed, so the figures are the server's.
 WRK=(wrk)
 if nice -n -10 true 2> /dev/null; then WRK=(nice -n -10 wrk); fi
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/movie-bag
+if [ -n "${BENCH_BIN:-}" ]; then
+  BIN=$BENCH_BIN
+else
+  cargo build --release --quiet
+  BIN=${CARGO_TARGET_DIR:-$PWD/target}/release/movie-bag
+fi
 work=$(mktemp -d)
 pid=""
 cleanup() { [ -n "$pid" ] && kill "$pid" 2> /dev/null; rm -rf "$work"; }
