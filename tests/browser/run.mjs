@@ -185,8 +185,8 @@ scenario("sign up, sign in, add a movie, find it by search and by genre, edit it
   await page.getByText("No movies match").waitFor();
   await check(page, "catalogue-no-match");
   await page.goto(url("/"));
-  await page.getByRole("textbox", { name: "Genre", exact: true }).fill("crime");
-  await page.getByRole("textbox", { name: "Cast", exact: true }).fill("al pacino");
+  await page.getByRole("combobox", { name: "Genre", exact: true }).fill("crime");
+  await page.getByRole("combobox", { name: "Cast", exact: true }).fill("al pacino");
   await page.getByRole("button", { name: "Search", exact: true }).click();
   await page.getByRole("link", { name: "Heat" }).click();
   await heading(page, "Heat");
@@ -285,7 +285,7 @@ scenario("forgot password: the emailed link sets a new password; the old one sto
   await heading(page, "Sign in");
   await page.getByText("Sign in with your new password").waitFor();
   await signIn(page, ann, PASSWORD);
-  await page.getByText("Invalid username or password").waitFor();
+  await page.getByText("Incorrect email or password").waitFor();
   await page.getByLabel("Password").fill(newPassword);
   await page.getByRole("button", { name: "Sign in", exact: true }).click();
   await page.getByText("You are signed in").waitFor();
