@@ -384,7 +384,7 @@ export async function genresPage() {
       "ul",
       { class: "genres", "aria-label": "Genres" },
       genres.map((genre) =>
-        h("li", {}, h("a", { href: listingAddress({ genre: genre.name }, "newest") }, h("span", {}, genre.name), h("span", { class: "muted" }, countOf(genre.count, "movie", "movies")))),
+        h("li", {}, h("a", { href: listingAddress({ genre: genre.name }, "newest") }, h("span", {}, genre.name), " ", h("span", { class: "muted" }, countOf(genre.count, "movie", "movies")))),
       ),
     ),
   );
