@@ -34,8 +34,10 @@ export async function usersPage(_params, query) {
   section.append(
     h("p", { class: "count" }, search ? `${countOf(found.length, "user", "users")} of ${users.length} match` : countOf(users.length, "user", "users")),
     usersTable(shown, me),
-    pager(search, pageNumber, pages),
   );
+  if (pages > 1) {
+    section.append(pager(search, pageNumber, pages));
+  }
   return section;
 }
 
@@ -113,9 +115,6 @@ function deleteButton(user) {
 
 /** "Page 2 of 4" with the pages before and after. */
 function pager(search, pageNumber, pages) {
-  if (pages === 1) {
-    return null;
-  }
   const address = (number) => {
     const params = new URLSearchParams();
     if (search) {

@@ -261,6 +261,14 @@ export function forgetSession() {
 }
 
 let profileCache = null;
+// The email of the last profile read in this tab: kept after the session ends, to offer it
+// when the person is asked to sign in again.
+let knownEmail = null;
+
+/** The email of the account last signed in in this tab, if known. */
+export function lastEmail() {
+  return knownEmail;
+}
 
 /** The signed-in user's profile (`GET /api/users/me`), or null when signed out. */
 export async function profile() {
@@ -269,7 +277,10 @@ export async function profile() {
   }
   if (!profileCache) {
     profileCache = request("GET", "/api/users/me", { auth: true })
-      .then((response) => response.body)
+      .then((response) => {
+        knownEmail = response.body.email;
+        return response.body;
+      })
       .catch((error) => {
         profileCache = null;
         if (error instanceof SignInNeeded) {

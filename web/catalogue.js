@@ -28,7 +28,15 @@ const TEXT_FILTERS = [
   { name: "director", label: "Director", source: "/api/directors", placeholder: "e.g. Agnès Varda" },
 ];
 
-const CHIP_LABELS = { q: "Name contains", genre: "Genre", cast: "Cast", director: "Director", year_from: "From", year_to: "To" };
+/** What an active filter's chip says. */
+const CHIP_TEXT = {
+  q: (value) => `Name contains “${value}”`,
+  genre: (value) => `Genre: ${value}`,
+  cast: (value) => `Cast: ${value}`,
+  director: (value) => `Director: ${value}`,
+  year_from: (value) => `From ${value}`,
+  year_to: (value) => `Until ${value}`,
+};
 
 // ---- Reading the address ----
 
@@ -157,7 +165,7 @@ function listingHead(total, filtering, filters, sort) {
 /** The active filters, each with a button that takes it away. */
 function chips(filters, sort) {
   const items = Object.entries(filters).map(([name, value]) => {
-    const label = `${CHIP_LABELS[name]}: ${value}`;
+    const label = CHIP_TEXT[name](value);
     const remove = h("button", { type: "button", "aria-label": `Remove the filter ${label}` }, "×");
     remove.addEventListener("click", () => {
       const rest = { ...filters };
@@ -231,13 +239,12 @@ function searchForm(filters, sort) {
     yearField("year_from", "from", filters.year_from),
     yearField("year_to", "to", filters.year_to),
   );
-  const filtering = Object.keys(filters).length > 0;
   const search = h(
     "form",
     { class: "search", role: "search", "aria-label": "Movies" },
     fields,
     years,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Search"), filtering ? h("a", { href: listingAddress({}, sort) }, "Clear") : null),
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Search")),
   );
   search.addEventListener("submit", (event) => {
     event.preventDefault();

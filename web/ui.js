@@ -1,7 +1,7 @@
 // Building pages: elements from data (always as text, never as markup), forms whose fields show
 // the API's per-field errors, confirmations, and the status line.
 
-import { ApiError, NetworkError, SignInNeeded, signIn, signInWithCode } from "./api.js";
+import { ApiError, NetworkError, SignInNeeded, lastEmail, signIn, signInWithCode } from "./api.js";
 
 /**
  * An element: `h("a", {href: "/"}, "Home")`. Strings become text nodes, so whatever a user typed
@@ -60,17 +60,17 @@ export function field(label, name, attributes = {}, hint = null, control = "inpu
  * A form that calls `submit(values)` with its fields' values, shows what the API refused next
  * to the field it names (`errors.password`), and anything else above the button. `submit` may
  * return nothing; while it runs the button says it is busy and a second submit is ignored.
- * `danger`: the button says the action destroys something.
+ * `danger`: the button says the action destroys something; `actions`: more buttons beside it.
  *
  * Whatever goes wrong, what was typed stays in the fields: a request that got no answer (offline,
  * server down) says so with a "Try again" button, and a session that ended meanwhile (signed out
  * everywhere from another device) asks for the password in a dialog and then sends the form.
  */
-export function form(children, submitLabel, submit, { danger = false } = {}) {
+export function form(children, submitLabel, submit, { danger = false, actions = [] } = {}) {
   const general = h("p", { class: "error", role: "alert" });
   const button = h("button", { type: "submit", class: danger ? "danger" : null }, submitLabel);
   const retry = h("button", { type: "button", class: "secondary", hidden: true }, "Try again");
-  const element = h("form", { class: "stack", novalidate: true }, children, general, h("div", { class: "actions" }, button, retry));
+  const element = h("form", { class: "stack", novalidate: true }, children, general, h("div", { class: "actions" }, button, retry, actions));
   retry.addEventListener("click", () => element.requestSubmit(button));
   let busy = false;
   element.addEventListener("submit", async (event) => {
@@ -140,11 +140,14 @@ export function signInAgain() {
       signedIn = true;
       dialog.close();
     };
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    cancel.addEventListener("click", () => dialog.close());
+    const email = lastEmail();
     const passwordStep = form(
       [
         h("p", {}, "Your session ended (perhaps you signed out everywhere from another device). Sign in to carry on; the page stays as it is."),
-        field("Email", "email", { type: "email", autocomplete: "username", required: true }),
-        field("Password", "password", { type: "password", autocomplete: "current-password", required: true }),
+        field("Email", "email", { type: "email", autocomplete: "username", required: true, value: email, autofocus: !email }),
+        field("Password", "password", { type: "password", autocomplete: "current-password", required: true, autofocus: Boolean(email) }),
       ],
       "Sign in and continue",
       async ({ email, password }) => {
@@ -157,13 +160,12 @@ export function signInAgain() {
           form([field("Code from your authenticator app, or a recovery code", "code", { autocomplete: "one-time-code", required: true })], "Sign in and continue", async ({ code }) => {
             await signInWithCode(secondStep.mfaToken, code.trim());
             finish();
-          }),
+          }, { actions: [cancel] }),
         );
       },
+      { actions: [cancel] },
     );
-    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
-    cancel.addEventListener("click", () => dialog.close());
-    dialog.append(passwordStep, h("div", { class: "actions" }, cancel));
+    dialog.append(passwordStep);
     dialog.addEventListener("close", () => {
       dialog.remove();
       resolve(signedIn);
