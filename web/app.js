@@ -38,7 +38,14 @@ function pathPattern(path) {
 }
 
 // Back and forward put the page where it was: this app scrolls, once the page is drawn again.
+// Where each page is scrolled to is kept in its history entry as the person scrolls, however
+// they then leave it (a link, Back, Forward).
 history.scrollRestoration = "manual";
+let scrollSaver = null;
+window.addEventListener("scroll", () => {
+  clearTimeout(scrollSaver);
+  scrollSaver = setTimeout(() => rememberInHistory({ scrollY: window.scrollY }), 150);
+}, { passive: true });
 
 /** Goes to `url` in this tab, as a link would; `message` shows in the status line there. */
 export function navigate(url, { replace = false, message = null } = {}) {
@@ -72,6 +79,8 @@ function startProgress() {
 
 async function render() {
   const ticket = ++rendering;
+  // A scroll of the page being left must not be kept as this entry's.
+  clearTimeout(scrollSaver);
   const stopProgress = startProgress();
   const url = new URL(location.href);
   const scrollY = (history.state && history.state.scrollY) || 0;
