@@ -228,8 +228,16 @@ function withoutCount(link) {
 
 // ---- The search form ----
 
+/** Filters (not the name search) that are set: the panel holding them starts open. */
+const PANEL_FILTERS = ["genre", "cast", "director", "year_from", "year_to"];
+
+/**
+ * The name search with its button, then the other filters in a panel: open on a wide screen or
+ * when one of them is set, closed on a phone otherwise, so the movies are not pushed below the
+ * fold by five fields.
+ */
 function searchForm(filters, sort) {
-  const fields = TEXT_FILTERS.map(({ name, label, source, placeholder }) =>
+  const [nameSearch, ...panelFields] = TEXT_FILTERS.map(({ name, label, source, placeholder }) =>
     source ? suggestingField(name, label, source, filters[name] || "", placeholder) : plainSearchField(name, label, filters[name] || "", placeholder),
   );
   const years = h(
@@ -239,12 +247,19 @@ function searchForm(filters, sort) {
     yearField("year_from", "from", filters.year_from),
     yearField("year_to", "to", filters.year_to),
   );
+  const set = PANEL_FILTERS.filter((name) => filters[name]).length;
+  const wide = window.matchMedia("(min-width: 40rem)").matches;
+  const panel = h(
+    "details",
+    { class: "filters", open: wide || set > 0 },
+    h("summary", {}, set ? `Filters (${set} set)` : "Filters"),
+    h("div", { class: "filter-fields" }, panelFields, years),
+  );
   const search = h(
     "form",
     { class: "search", role: "search", "aria-label": "Movies" },
-    fields,
-    years,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Search")),
+    h("div", { class: "name-search" }, nameSearch, h("button", { type: "submit" }, "Search")),
+    panel,
   );
   search.addEventListener("submit", (event) => {
     event.preventDefault();
