@@ -719,6 +719,15 @@ scenario("a form whose request cannot reach the server says so, keeps what was t
   await page.getByRole("button", { name: "Try again" }).click();
   await heading(page, "Miami Vice");
   await page.getByText("“Miami Vice” was added").waitFor();
+  // A page that cannot load says why, and comes back with "Try again".
+  await context.setOffline(true);
+  await page.getByRole("navigation").getByRole("link", { name: "Genres" }).click();
+  await heading(page, "Cannot reach movie-bag");
+  await page.getByText("You may be offline, or the server may be down.").waitFor();
+  await check(page, "page-offline");
+  await context.setOffline(false);
+  await page.getByRole("link", { name: "Try again" }).click();
+  await heading(page, "Genres");
   await context.close();
 }, [], { networkFailures: true });
 
@@ -799,13 +808,24 @@ scenario("nothing scrolls sideways at 320 px whatever people typed: long words, 
   await page.goto(url("/admin/users"));
   await heading(page, "Users");
   await check(page, "admin-users-long-emails");
-  // An email wraps only after "@" or a dot, never inside a word.
-  const lines = await page.locator("table.users .email").first().evaluate((element) => {
-    const range = document.createRange();
-    range.selectNodeContents(element);
-    return [...range.getClientRects()].length;
+  // At 320 px the long email wraps, and only after its "@" or a dot, never inside a word.
+  await page.setViewportSize(NARROW);
+  const breaks = await page.locator("table.users tr.you .email").evaluate((element) => {
+    const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+    const characters = [];
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (let at = 0; at < node.length; at++) {
+        const range = document.createRange();
+        range.setStart(node, at);
+        range.setEnd(node, at + 1);
+        characters.push({ character: node.data[at], top: Math.round(range.getBoundingClientRect().top) });
+      }
+    }
+    return characters.flatMap((here, at) => (at > 0 && here.top > characters[at - 1].top ? [characters[at - 1].character] : []));
   });
-  assert.ok(lines >= 1);
+  assert.ok(breaks.length > 0, "the email wraps at 320 px");
+  assert.ok(breaks.every((character) => character === "@" || character === "."), `the email breaks after: ${breaks.join(" ")}`);
+  await page.setViewportSize(DESKTOP);
   await context.close();
 });
 
