@@ -2,7 +2,7 @@
 // delete an account. Your own row is marked and offers neither (your account page does that).
 
 import * as api from "./api.js";
-import { breakableEmail, confirmDialog, countOf, explain, flash, formatDate, h } from "./ui.js";
+import { breakableEmail, confirmDialog, countOf, explain, flash, formatDate, h, showBusy } from "./ui.js";
 import { navigate, signInFirst } from "./app.js";
 
 const USERS_PER_PAGE = 25;
@@ -86,12 +86,15 @@ function roleButton(user) {
   const label = toRole === "admin" ? "Make admin" : "Make user";
   const button = h("button", { type: "button", class: "secondary", "aria-label": `${label}: ${user.email}` }, label);
   button.addEventListener("click", async () => {
+    const done = showBusy(button.parentElement, button);
     try {
       await api.request("PATCH", `/api/users/${encodeURIComponent(user.id)}`, { auth: true, body: { role: toRole } });
       api.profileChanged();
       reloadWith(`${user.email} is now ${toRole === "admin" ? "an admin" : "a user"}.`);
     } catch (error) {
       flash(explain(error), true);
+    } finally {
+      done();
     }
   });
   return button;
@@ -103,11 +106,14 @@ function deleteButton(user) {
     if (!(await confirmDialog(`Delete ${user.email} and all their movies?`, "Delete user"))) {
       return;
     }
+    const done = showBusy(button.parentElement, button);
     try {
       await api.request("DELETE", `/api/users/${encodeURIComponent(user.id)}`, { auth: true });
       reloadWith(`${user.email} was deleted.`);
     } catch (error) {
       flash(explain(error), true);
+    } finally {
+      done();
     }
   });
   return button;

@@ -545,6 +545,9 @@ async function timeFromNextClickTo(page, selector) {
   return async () => Math.round(await page.evaluate(() => window.timeToWanted));
 }
 
+/** Waits until the page the address names is drawn (the address changes before). */
+const drawn = (page) => page.locator("main:not([aria-busy])").waitFor();
+
 /** How far the page is scrolled sideways at its widest: 0 when nothing sticks out. */
 const sideways = (page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
 
@@ -571,6 +574,7 @@ scenario("a catalogue of Cleo's movies: counts, sort, chips and a year range", a
   await page.getByText(`${total} movies`, { exact: true }).waitFor();
   await page.getByLabel("Sort").selectOption("title");
   await page.waitForURL(/sort=title/);
+  await drawn(page);
   const titles = await page.locator("ul.movies > li h2").allTextContents();
   const cleos = titles.filter((title) => films.some((film) => film.name === title));
   assert.deepEqual(cleos, ["Ali", "Collateral", "Manhunter", "The Insider", "Thief"], "the titles come A to Z");
@@ -588,6 +592,7 @@ scenario("a catalogue of Cleo's movies: counts, sort, chips and a year range", a
   await check(page, "catalogue-filtered");
   await page.getByRole("button", { name: "Remove the filter Genre: Crime" }).click();
   await page.waitForURL((address) => !address.search.includes("genre"));
+  await drawn(page);
   assert.match(new URL(page.url()).search, /year_from=1980/, "the other filters stay");
   await chips.getByText("From 1980").waitFor();
   assert.equal(await chips.getByText("Genre: Crime").count(), 0, "the chip is gone");
@@ -804,6 +809,7 @@ scenario("nothing scrolls sideways at 320 px whatever people typed: long words, 
   const shown = page.getByText(long, { exact: true }).first();
   const box = await shown.boundingBox();
   assert.ok(box.x + box.width <= NARROW.width, "the email is not cut off");
+  assert.ok(box.height < 30, `the email fits on one line at 320 px (${box.height}px high)`);
   await check(page, "account-long-email");
   await page.goto(url("/admin/users"));
   await heading(page, "Users");
