@@ -31,6 +31,16 @@ export class ApiError extends Error {
 /** Thrown when a page needs a signed-in user and there is none (or the session ended). */
 export class SignInNeeded extends Error {}
 
+/**
+ * Thrown when a request got no answer at all: the browser is offline, the server is down or the
+ * connection broke. Nothing is known about whether the server acted on it.
+ */
+export class NetworkError extends Error {
+  constructor(cause) {
+    super("movie-bag could not be reached", { cause });
+  }
+}
+
 const listeners = new Set();
 
 /** Calls `listener()` whenever the session changes, in this tab or another. */
@@ -136,13 +146,18 @@ function scheduleRefresh() {
 }
 scheduleRefresh();
 
-function send(method, path, body, headers = {}) {
+/** `fetch`, with a failure to reach the server as a NetworkError (fetch's own is a TypeError). */
+async function send(method, path, body, headers = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
   if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  return fetch(path, init);
+  try {
+    return await fetch(path, init);
+  } catch (error) {
+    throw new NetworkError(error);
+  }
 }
 
 async function errorFrom(response) {
@@ -191,8 +206,17 @@ export async function request(method, path, { body, auth = false, headers = {} }
     throw await errorFrom(response);
   }
   const type = response.headers.get("Content-Type") || "";
-  const data = response.status !== 204 && response.status !== 304 && type.includes("json") ? await response.json() : null;
+  const data = response.status !== 204 && response.status !== 304 && type.includes("json") ? await bodyOf(response) : null;
   return { status: response.status, headers: response.headers, body: data };
+}
+
+/** The JSON of a response whose body may be cut off by a broken connection. */
+async function bodyOf(response) {
+  try {
+    return await response.json();
+  } catch (error) {
+    throw error instanceof TypeError ? new NetworkError(error) : error;
+  }
 }
 
 /**
@@ -237,6 +261,14 @@ export function forgetSession() {
 }
 
 let profileCache = null;
+// The email of the last profile read in this tab: kept after the session ends, to offer it
+// when the person is asked to sign in again.
+let knownEmail = null;
+
+/** The email of the account last signed in in this tab, if known. */
+export function lastEmail() {
+  return knownEmail;
+}
 
 /** The signed-in user's profile (`GET /api/users/me`), or null when signed out. */
 export async function profile() {
@@ -245,7 +277,10 @@ export async function profile() {
   }
   if (!profileCache) {
     profileCache = request("GET", "/api/users/me", { auth: true })
-      .then((response) => response.body)
+      .then((response) => {
+        knownEmail = response.body.email;
+        return response.body;
+      })
       .catch((error) => {
         profileCache = null;
         if (error instanceof SignInNeeded) {

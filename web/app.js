@@ -2,8 +2,11 @@
 // share it, go back to it); links change the page without reloading.
 
 import * as api from "./api.js";
-import { ApiError, SignInNeeded } from "./api.js";
+import { ApiError, NetworkError, SignInNeeded } from "./api.js";
 import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
+// The catalogue, genre and admin pages (web-core's part).
+import { catalogue, genresPage } from "./catalogue.js";
+import { usersPage } from "./admin.js";
 
 const main = document.getElementById("main");
 
@@ -25,6 +28,7 @@ const routes = [
   ["/movies/new", newMoviePage],
   ["/movies/{id}/edit", editMoviePage],
   ["/movies/{id}", moviePage],
+  ["/genres", genresPage],
 ].map(([path, page]) => [pathPattern(path), page]);
 
 /** `/movies/{id}` as `^/movies/([^/]+)$`: each `{name}` captures one path segment. */
@@ -33,18 +37,53 @@ function pathPattern(path) {
   return new RegExp(`^${path.split(/\{[^/{}]+\}/).map(literal).join("([^/]+)")}$`);
 }
 
+// Back and forward put the page where it was: this app scrolls, once the page is drawn again.
+// Where each page is scrolled to is kept in its history entry as the person scrolls, however
+// they then leave it (a link, Back, Forward).
+history.scrollRestoration = "manual";
+let scrollSaver = null;
+window.addEventListener("scroll", () => {
+  clearTimeout(scrollSaver);
+  scrollSaver = setTimeout(() => rememberInHistory({ scrollY: window.scrollY }), 150);
+}, { passive: true });
+
 /** Goes to `url` in this tab, as a link would; `message` shows in the status line there. */
 export function navigate(url, { replace = false, message = null } = {}) {
+  if (!replace) {
+    // Where this page was scrolled to, for coming back to it.
+    rememberInHistory({ scrollY: window.scrollY });
+  }
   const method = replace ? "replaceState" : "pushState";
   history[method]({ message }, "", url);
   render();
 }
 
+/** Keeps `values` in this page's history entry (restored by Back, forward and reload). */
+export function rememberInHistory(values) {
+  history.replaceState({ ...history.state, ...values }, "");
+}
+
 let rendering = 0;
+let firstRender = true;
+
+/** Shows the progress bar (and marks the page busy) until the function it returns is called. */
+function startProgress() {
+  const bar = document.getElementById("progress");
+  bar.hidden = false;
+  main.setAttribute("aria-busy", "true");
+  return () => {
+    bar.hidden = true;
+    main.removeAttribute("aria-busy");
+  };
+}
 
 async function render() {
   const ticket = ++rendering;
+  // A scroll of the page being left must not be kept as this entry's.
+  clearTimeout(scrollSaver);
+  const stopProgress = startProgress();
   const url = new URL(location.href);
+  const scrollY = (history.state && history.state.scrollY) || 0;
   const message = history.state && history.state.message;
   flash(message);
   if (message) {
@@ -63,11 +102,17 @@ async function render() {
   if (ticket !== rendering || content === undefined) {
     return; // another navigation started meanwhile, or the page went elsewhere
   }
+  stopProgress();
   main.replaceChildren(content);
   const heading = main.querySelector("h1");
   document.title = heading ? `${heading.textContent} · movie-bag` : "movie-bag";
-  main.focus({ preventScroll: true });
-  window.scrollTo(0, 0);
+  // After a page load the first Tab reaches the skip link; after a change of page within the
+  // app, the focus moves to the new content (as a screen reader expects).
+  if (!firstRender) {
+    main.focus({ preventScroll: true });
+  }
+  firstRender = false;
+  window.scrollTo(0, scrollY);
 }
 
 document.addEventListener("click", (event) => {
@@ -101,7 +146,7 @@ window.addEventListener("popstate", render);
 api.onSessionChange(renderNav);
 
 /** Sends the person to sign in, and back here afterwards. */
-function signInFirst(message = "Please sign in to continue.") {
+export function signInFirst(message = "Please sign in to continue.") {
   const here = location.pathname + location.search;
   navigate(`/signin?next=${encodeURIComponent(here)}`, { replace: true, message });
 }
@@ -118,10 +163,14 @@ function failurePage(error) {
   if (error instanceof ApiError && error.status === 403) {
     return h("section", {}, h("h1", {}, "Not allowed"), h("p", {}, "Your account may not see this page."));
   }
+  const retry = h("p", {}, h("a", { href: location.pathname + location.search }, "Try again"));
+  if (error instanceof NetworkError) {
+    return h("section", {}, h("h1", {}, "Cannot reach movie-bag"), h("p", {}, "You may be offline, or the server may be down."), retry);
+  }
   if (!(error instanceof ApiError)) {
     console.warn(error);
   }
-  return h("section", {}, h("h1", {}, "Something went wrong"), h("p", {}, explain(error)), h("p", {}, h("a", { href: location.pathname + location.search }, "Try again")));
+  return h("section", {}, h("h1", {}, "Something went wrong"), h("p", {}, explain(error)), retry);
 }
 
 function notFoundPage() {
@@ -135,7 +184,7 @@ let navTicket = 0;
 async function renderNav() {
   const ticket = ++navTicket;
   const nav = document.getElementById("nav");
-  const items = [h("a", { href: "/" }, "Catalogue")];
+  const items = [h("a", { href: "/" }, "Catalogue"), h("a", { href: "/genres" }, "Genres")];
   if (api.isSignedIn()) {
     let me = null;
     try {
@@ -167,71 +216,7 @@ async function signOutHere() {
 }
 
 // ---- The catalogue ----
-
-async function catalogue(_params, query) {
-  const filters = { q: query.get("q") || "", genre: query.get("genre") || "", cast: query.get("cast") || "" };
-  const filtering = Object.values(filters).some(Boolean);
-  const search = h(
-    "form",
-    { class: "search", role: "search", "aria-label": "Movies" },
-    h("label", {}, "Search", h("input", { type: "search", name: "q", value: filters.q, placeholder: "Part of a name" })),
-    h("label", {}, "Genre", h("input", { name: "genre", value: filters.genre, placeholder: "e.g. Drama" })),
-    h("label", {}, "Cast", h("input", { name: "cast", value: filters.cast, placeholder: "e.g. Al Pacino" })),
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Search"), filtering ? h("a", { href: "/" }, "Clear") : null),
-  );
-  search.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const params = new URLSearchParams();
-    for (const [name, value] of new FormData(search).entries()) {
-      if (String(value).trim()) {
-        params.set(name, String(value).trim());
-      }
-    }
-    const queryString = params.toString();
-    navigate(queryString ? `/?${queryString}` : "/");
-  });
-
-  const apiQuery = new URLSearchParams({ limit: "20" });
-  for (const [name, value] of Object.entries(filters)) {
-    if (value) {
-      apiQuery.set(name, value);
-    }
-  }
-  const { body: movies, headers } = await api.request("GET", `/api/movies?${apiQuery}`);
-  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map(movieItem));
-  const page = h("section", {}, h("h1", {}, filtering ? "Search results" : "Catalogue"), search);
-  if (movies.length === 0) {
-    page.append(
-      filtering
-        ? h("p", {}, "No movies match. ", h("a", { href: "/" }, "Show all movies"))
-        : h("p", {}, "No movies yet. ", api.isSignedIn() ? h("a", { href: "/movies/new" }, "Add the first one") : h("span", {}, h("a", { href: "/signin" }, "Sign in"), " to add the first one.")),
-    );
-    return page;
-  }
-  page.append(list);
-  let next = api.nextLink(headers);
-  const more = h("button", { type: "button", class: "secondary" }, "More movies");
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    try {
-      const response = await api.request("GET", next);
-      const firstNew = response.body.length ? movieItem(response.body[0]) : null;
-      if (firstNew) {
-        list.append(firstNew, ...response.body.slice(1).map(movieItem));
-        firstNew.querySelector("a").focus();
-      }
-      next = api.nextLink(response.headers);
-      more.hidden = !next;
-    } catch (error) {
-      flash(explain(error), true);
-    } finally {
-      more.disabled = false;
-    }
-  });
-  more.hidden = !next;
-  page.append(h("div", { class: "actions" }, more));
-  return page;
-}
+// The listing, its filters and the genre pages are in catalogue.js; a movie's card is here.
 
 function movieItem(movie) {
   return h(
@@ -337,10 +322,6 @@ async function newMoviePage() {
         api.profileChanged();
         navigate(`/movies/${encodeURIComponent(body.id)}`, { message: `“${movie.name}” was added.` });
       } catch (error) {
-        if (error instanceof SignInNeeded) {
-          signInFirst();
-          return;
-        }
         throw nameTakenAsFieldError(error);
       }
     }),
@@ -353,7 +334,15 @@ async function editMoviePage([id]) {
     return undefined;
   }
   const path = `/api/movies/${encodeURIComponent(id)}`;
-  const { body: movie, headers } = await api.request("GET", path);
+  const [{ body: movie, headers }, me] = await Promise.all([api.request("GET", path), api.profile()]);
+  if (!me) {
+    signInFirst("Sign in to edit a movie.");
+    return undefined;
+  }
+  if (me.role !== "admin" && me.id !== movie.added_by) {
+    // Said before anything is typed, not after the save is refused.
+    return notYoursToEdit(movie);
+  }
   const version = headers.get("ETag");
   const editor = movieForm(movie, "Save changes", async (changes) => {
     try {
@@ -361,10 +350,6 @@ async function editMoviePage([id]) {
       await api.request("PUT", path, { auth: true, body: changes, headers: version ? { "If-Match": version } : {} });
       navigate(`/movies/${encodeURIComponent(id)}`, { message: "Your changes were saved." });
     } catch (error) {
-      if (error instanceof SignInNeeded) {
-        signInFirst();
-        return;
-      }
       if (error instanceof ApiError && error.status === 412) {
         error.message = "Someone changed this movie after you opened it. Reload the page to edit the current version.";
       }
@@ -375,6 +360,18 @@ async function editMoviePage([id]) {
   return h("section", {}, h("h1", {}, `Edit “${movie.name}”`), editor, h("p", {}, h("a", { href: `/movies/${encodeURIComponent(id)}` }, "Cancel")));
 }
 
+/** The edit page of a movie someone else added. */
+function notYoursToEdit(movie) {
+  const moviePath = `/movies/${encodeURIComponent(movie.id)}`;
+  return h(
+    "section",
+    {},
+    h("h1", {}, `You cannot edit “${movie.name}”`),
+    h("p", {}, "Only the person who added a movie, or an admin, can change it."),
+    h("p", {}, h("a", { href: moviePath }, "Back to the movie")),
+  );
+}
+
 // ---- Signing up, in and out ----
 
 /** Where to go after signing in: the page that asked, if it is one of ours. */
@@ -383,8 +380,35 @@ function nextPage(query) {
   return next.startsWith("/") && !next.startsWith("//") ? next : "/";
 }
 
+/**
+ * The sign-in and sign-up pages for someone signed in already: who they are, where to go on,
+ * and how to switch accounts. Null when nobody is signed in (or the session has ended).
+ */
+async function alreadySignedIn(next) {
+  const me = await api.profile().catch(() => null);
+  if (!me) {
+    return null;
+  }
+  const signOut = h("button", { type: "button", class: "secondary" }, "Sign out to use another account");
+  signOut.addEventListener("click", async () => {
+    await api.signOut();
+    render();
+  });
+  return h(
+    "section",
+    {},
+    h("h1", {}, "You are signed in"),
+    h("p", {}, "You are signed in as ", h("strong", {}, me.email), "."),
+    h("div", { class: "actions" }, h("a", { class: "button", href: next }, next === "/" ? "Go to the catalogue" : "Continue"), signOut),
+  );
+}
+
 async function signInPage(_params, query) {
   const next = nextPage(query);
+  const signedIn = await alreadySignedIn(next);
+  if (signedIn) {
+    return signedIn;
+  }
   return h(
     "section",
     {},
@@ -438,6 +462,10 @@ function codeStep(mfaToken, next) {
 
 async function signUpPage(_params, query) {
   const next = nextPage(query);
+  const signedIn = await alreadySignedIn(next);
+  if (signedIn) {
+    return signedIn;
+  }
   return h(
     "section",
     {},
@@ -633,51 +661,9 @@ function unverifiedNotice() {
   );
 }
 
-// ---- Users (admins) ----
+// ---- Users (admins): admin.js ----
 
-async function usersPage() {
-  if (!api.isSignedIn()) {
-    signInFirst();
-    return undefined;
-  }
-  const me = await api.profile();
-  if (!me || me.role !== "admin") {
-    return h("section", {}, h("h1", {}, "Users"), h("p", {}, "Only admins can manage users."));
-  }
-  const { body: users } = await api.request("GET", "/api/users", { auth: true });
-  const rows = users.map((user) => {
-    const toRole = user.role === "admin" ? "user" : "admin";
-    const roleButton = h("button", { type: "button", class: "secondary" }, toRole === "admin" ? "Make admin" : "Make user");
-    roleButton.setAttribute("aria-label", `${toRole === "admin" ? "Make admin" : "Make user"}: ${user.email}`);
-    roleButton.addEventListener("click", async () => {
-      try {
-        await api.request("PATCH", `/api/users/${encodeURIComponent(user.id)}`, { auth: true, body: { role: toRole } });
-        api.profileChanged();
-        navigate("/admin/users", { replace: true, message: `${user.email} is now ${toRole === "admin" ? "an admin" : "a user"}.` });
-      } catch (error) {
-        flash(explain(error), true);
-      }
-    });
-    const remove = h("button", { type: "button", class: "danger", "aria-label": `Delete ${user.email}` }, "Delete");
-    remove.addEventListener("click", async () => {
-      if (!(await confirmDialog(`Delete ${user.email} and all their movies?`, "Delete user"))) {
-        return;
-      }
-      try {
-        await api.request("DELETE", `/api/users/${encodeURIComponent(user.id)}`, { auth: true });
-        navigate("/admin/users", { replace: true, message: `${user.email} was deleted.` });
-      } catch (error) {
-        flash(explain(error), true);
-      }
-    });
-    return h("tr", {}, h("td", {}, user.email), h("td", {}, user.role), h("td", {}, formatDate(user.created_at)), h("td", {}, h("div", { class: "actions" }, roleButton, remove)));
-  });
-  return h(
-    "section",
-    {},
-    h("h1", {}, "Users"),
-    h("table", {}, h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Email"), h("th", { scope: "col" }, "Role"), h("th", { scope: "col" }, "Joined"), h("th", { scope: "col" }, "Actions"))), h("tbody", {}, rows)),
-  );
-}
+// For the page modules (catalogue.js).
+export { movieItem };
 
 render();

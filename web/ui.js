@@ -1,7 +1,7 @@
 // Building pages: elements from data (always as text, never as markup), forms whose fields show
 // the API's per-field errors, confirmations, and the status line.
 
-import { ApiError } from "./api.js";
+import { ApiError, NetworkError, SignInNeeded, lastEmail, signIn, signInWithCode } from "./api.js";
 
 /**
  * An element: `h("a", {href: "/"}, "Home")`. Strings become text nodes, so whatever a user typed
@@ -59,27 +59,120 @@ export function field(label, name, attributes = {}, hint = null, control = "inpu
 /**
  * A form that calls `submit(values)` with its fields' values, shows what the API refused next
  * to the field it names (`errors.password`), and anything else above the button. `submit` may
- * return nothing; while it runs the button is disabled. `danger`: the button says the action
- * destroys something.
+ * return nothing; while it runs the button says it is busy and a second submit is ignored.
+ * `danger`: the button says the action destroys something; `actions`: more buttons beside it.
+ *
+ * Whatever goes wrong, what was typed stays in the fields: a request that got no answer (offline,
+ * server down) says so with a "Try again" button, and a session that ended meanwhile (signed out
+ * everywhere from another device) asks for the password in a dialog and then sends the form.
  */
-export function form(children, submitLabel, submit, { danger = false } = {}) {
+export function form(children, submitLabel, submit, { danger = false, actions = [] } = {}) {
   const general = h("p", { class: "error", role: "alert" });
   const button = h("button", { type: "submit", class: danger ? "danger" : null }, submitLabel);
-  const element = h("form", { class: "stack", novalidate: true }, children, general, h("div", { class: "actions" }, button));
+  const retry = h("button", { type: "button", class: "secondary", hidden: true }, "Try again");
+  const element = h("form", { class: "stack", novalidate: true }, children, general, h("div", { class: "actions" }, button, retry, actions));
+  retry.addEventListener("click", () => element.requestSubmit(button));
+  let busy = false;
   element.addEventListener("submit", async (event) => {
     event.preventDefault();
+    if (busy) {
+      return;
+    }
     clearErrors(element, general);
+    retry.hidden = true;
     const values = Object.fromEntries(new FormData(element).entries());
-    button.disabled = true;
+    busy = true;
+    const done = showBusy(element, button);
+    let sessionEnded = false;
     try {
       await submit(values, element);
     } catch (error) {
-      showError(element, general, error);
+      sessionEnded = error instanceof SignInNeeded;
+      if (!sessionEnded) {
+        showError(element, general, error);
+        if (error instanceof NetworkError) {
+          general.textContent += " What you typed is kept: try again once you are back online.";
+          retry.hidden = false;
+        }
+      }
     } finally {
-      button.disabled = false;
+      done();
+      busy = false;
+    }
+    if (sessionEnded) {
+      general.textContent = "Your session has ended. Sign in again to send this form; what you typed is kept.";
+      if (await signInAgain()) {
+        general.textContent = "";
+        element.requestSubmit(button);
+      }
     }
   });
   return element;
+}
+
+/**
+ * Marks `button` (and its form) busy: a spinner and aria-busy at once, so even a slow answer
+ * shows the click was taken. The button stays focusable (a disabled one would drop the focus to
+ * the page). Returns the function that ends it.
+ */
+export function showBusy(container, button) {
+  container.setAttribute("aria-busy", "true");
+  button.classList.add("busy");
+  button.setAttribute("aria-disabled", "true");
+  return () => {
+    container.removeAttribute("aria-busy");
+    button.classList.remove("busy");
+    button.removeAttribute("aria-disabled");
+  };
+}
+
+/**
+ * Asks for the email and password again in a dialog, for a session that ended under an open
+ * page. Resolves to true once signed in (with the second step's code if the account has one),
+ * false when the person closes the dialog.
+ */
+export function signInAgain() {
+  return new Promise((resolve) => {
+    let signedIn = false;
+    const title = h("h2", { id: "sign-in-again-title" }, "Sign in again");
+    const dialog = h("dialog", { "aria-labelledby": "sign-in-again-title", class: "sign-in-again" }, title);
+    const finish = () => {
+      signedIn = true;
+      dialog.close();
+    };
+    const cancel = h("button", { type: "button", class: "secondary" }, "Cancel");
+    cancel.addEventListener("click", () => dialog.close());
+    const email = lastEmail();
+    const passwordStep = form(
+      [
+        h("p", {}, "Your session ended (perhaps you signed out everywhere from another device). Sign in to carry on; the page stays as it is."),
+        field("Email", "email", { type: "email", autocomplete: "username", required: true, value: email, autofocus: !email }),
+        field("Password", "password", { type: "password", autocomplete: "current-password", required: true, autofocus: Boolean(email) }),
+      ],
+      "Sign in and continue",
+      async ({ email, password }) => {
+        const secondStep = await signIn(email, password);
+        if (!secondStep) {
+          finish();
+          return;
+        }
+        passwordStep.replaceWith(
+          form([field("Code from your authenticator app, or a recovery code", "code", { autocomplete: "one-time-code", required: true })], "Sign in and continue", async ({ code }) => {
+            await signInWithCode(secondStep.mfaToken, code.trim());
+            finish();
+          }, { actions: [cancel] }),
+        );
+      },
+      { actions: [cancel] },
+    );
+    dialog.append(passwordStep);
+    dialog.addEventListener("close", () => {
+      dialog.remove();
+      resolve(signedIn);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
 }
 
 function clearErrors(formElement, general) {
@@ -100,13 +193,17 @@ export function showError(formElement, general, error) {
       placeFieldErrors(formElement, general, error.fieldErrors);
       return;
     }
-    throw error;
+    if (!(error instanceof NetworkError)) {
+      console.warn(error);
+    }
+    general.textContent = explain(error);
+    return;
   }
   const unplaced = placeFieldErrors(formElement, general, error.fieldErrors);
   if (error.status === 429) {
     general.textContent = `Too many attempts. Try again in ${describeWait(error.retryAfter)}.`;
   } else if (unplaced || Object.keys(error.fieldErrors).length === 0) {
-    general.textContent = explain(error);
+    general.textContent = `${explain(error)} ${general.textContent}`.trim();
   }
 }
 
@@ -114,6 +211,7 @@ export function showError(formElement, general, error) {
 function placeFieldErrors(formElement, general, fieldErrors) {
   let unplaced = false;
   let first = null;
+  const elsewhere = [];
   for (const [name, reasons] of Object.entries(fieldErrors)) {
     const slot = formElement.querySelector(`[data-error-for="${CSS.escape(name)}"]`);
     const input = formElement.querySelector(`[name="${CSS.escape(name)}"]`);
@@ -123,17 +221,41 @@ function placeFieldErrors(formElement, general, fieldErrors) {
       first = first || input;
     } else {
       unplaced = true;
-      general.textContent = `${general.textContent} ${name}: ${reasons.join(", ")}.`.trim();
+      elsewhere.push(`${capitalize(fieldName(name))} ${reasons.join(", ")}.`);
     }
   }
+  general.textContent = elsewhere.join(" ");
   if (first) {
     first.focus();
   }
   return unplaced;
 }
 
-/** A sentence for an API error a person can act on. */
+/** A field of the API as people call it: `year_from` is "the first year". */
+export function fieldName(name) {
+  const names = {
+    q: "the search text",
+    year_from: "the first year",
+    year_to: "the last year",
+    after: "the page",
+    limit: "the page size",
+    current_password: "the current password",
+    new_password: "the new password",
+  };
+  return names[name] || `the ${name.replaceAll("_", " ")}`;
+}
+
+/** What people should read for an API's message that was written for programs. */
+const PLAIN_WORDS = new Map([
+  ["Invalid username or password", "Incorrect email or password."],
+  ["Request has invalid fields", "Some of what was sent is not valid:"],
+]);
+
+/** A sentence for an error a person can act on. */
 export function explain(error) {
+  if (error instanceof NetworkError) {
+    return "movie-bag could not be reached: you may be offline, or the server may be down.";
+  }
   if (!(error instanceof ApiError)) {
     return "Something went wrong. Check your connection and try again.";
   }
@@ -142,6 +264,20 @@ export function explain(error) {
   }
   if (error.status === 503) {
     return `The server is busy. Try again in ${describeWait(error.retryAfter)}.`;
+  }
+  if (error.code === "email_unverified") {
+    return "Confirm your email address first: open the link we emailed you, or ask for a new one on your account page.";
+  }
+  if (error.status >= 500) {
+    return "Something went wrong on our side. Try again in a moment.";
+  }
+  const plain = PLAIN_WORDS.get(error.message);
+  if (plain) {
+    return plain;
+  }
+  // A message that names an endpoint is for programs: say it in people's words instead.
+  if (/\b(GET|POST|PUT|PATCH|DELETE) \/api\//.test(error.message)) {
+    return error.status === 403 ? "You are not allowed to do that here." : "That did not work. Reload the page and try again.";
   }
   return error.message;
 }
@@ -188,6 +324,27 @@ export function flash(message, problem = false) {
   const line = document.getElementById("flash");
   line.textContent = message || "";
   line.classList.toggle("problem", Boolean(problem));
+}
+
+const numbers = new Intl.NumberFormat();
+
+/** A number as the browser's locale writes it (1,234 or 1.234 or 1 234). */
+export function formatNumber(value) {
+  return numbers.format(value);
+}
+
+/** "1 movie", "1,234 movies": a count with its noun, in the browser's locale. */
+export function countOf(value, one, many) {
+  return `${formatNumber(value)} ${value === 1 ? one : many}`;
+}
+
+/**
+ * An email address that may wrap after its "@" and dots, never inside a word: text with <wbr>
+ * where a line may break.
+ */
+export function breakableEmail(email) {
+  const parts = String(email).split(/(?<=[@.])/);
+  return h("span", { class: "email" }, parts.flatMap((part, at) => (at === 0 ? [part] : [h("wbr"), part])));
 }
 
 export function formatDate(iso) {

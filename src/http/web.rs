@@ -65,6 +65,9 @@ static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
         ("ui.js", Asset::new(include_bytes!("../../web/ui.js"), "text/javascript; charset=utf-8")),
         ("app.css", Asset::new(include_bytes!("../../web/app.css"), "text/css; charset=utf-8")),
         ("icon.svg", Asset::new(include_bytes!("../../web/icon.svg"), "image/svg+xml")),
+        // The catalogue, genre and users pages (web-core).
+        ("catalogue.js", Asset::new(include_bytes!("../../web/catalogue.js"), "text/javascript; charset=utf-8")),
+        ("admin.js", Asset::new(include_bytes!("../../web/admin.js"), "text/javascript; charset=utf-8")),
     ]
 });
 

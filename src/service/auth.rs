@@ -424,8 +424,8 @@ async fn request_reset(deps: &AuthDeps<'_>, email: &Email, client: &ClientInfo) 
         subject: "Reset your movie-bag password".into(),
         body: format!(
             "Someone asked to reset the password of your movie-bag account.\n\n\
-             To choose a new password, open:\n{link}\n\n\
-             or send this reset token to POST /api/auth/reset:\n{token}\n\n\
+             To choose a new password, open this link:\n{link}\n\n\
+             If an app you use with movie-bag asks for a reset code instead, give it this one:\n{token}\n\n\
              It works once, for {minutes} minutes. If you did not ask for it, ignore this email.\n"
         ),
     };

@@ -28,7 +28,8 @@ backend_tests! {
     async fn assets_carry_an_etag_answer_304_when_unchanged_and_are_compressed(backend) {
         let app = TestApp::spawn(backend).await;
         for (asset, kind) in [("app.js", "text/javascript"), ("api.js", "text/javascript"), ("ui.js", "text/javascript"),
-                              ("app.css", "text/css"), ("icon.svg", "image/svg+xml")] {
+                              ("app.css", "text/css"), ("icon.svg", "image/svg+xml"),
+                              ("catalogue.js", "text/javascript"), ("admin.js", "text/javascript")] {
             let first = app.client.get(app.url(&format!("/assets/{asset}"))).send().await.unwrap();
             assert_eq!(first.status(), 200, "{asset}");
             assert!(first.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{asset}");

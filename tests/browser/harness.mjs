@@ -19,6 +19,8 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 375, height: 740 };
+/** The narrowest phone the app is laid out for. */
+export const NARROW = { width: 320, height: 640 };
 
 /** A real SMTP listener: accepts every message and keeps its decoded text. */
 export async function startSmtp() {
@@ -221,6 +223,11 @@ export function watch(page, problems) {
       return;
     }
     const text = message.text();
+    // A request the scenario cut off (offline, aborted route): the browser logs its failure.
+    if (problems.networkFailuresExpected && /^Failed to load resource: net::ERR_/.test(text)) {
+      problems.networkFailuresSeen += 1;
+      return;
+    }
     const refusal = text.match(/^Failed to load resource: the server responded with a status of (4\d\d)/);
     if (refusal) {
       // The message for a response seen above: declared ones were counted there, others reported.
