@@ -4,6 +4,10 @@
 import * as api from "./api.js";
 import { ApiError, SignInNeeded } from "./api.js";
 import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
+// Posters, cards, the library (web-lib).
+import { formatRuntime, movieCard, posterImage, ratingBadge, tagLinks } from "./cards.js";
+import { libraryPanel, libraryPage } from "./library.js";
+import { posterPicker, savePoster } from "./posters.js";
 
 const main = document.getElementById("main");
 
@@ -25,6 +29,7 @@ const routes = [
   ["/movies/new", newMoviePage],
   ["/movies/{id}/edit", editMoviePage],
   ["/movies/{id}", moviePage],
+  ["/library", libraryPage],
 ].map(([path, page]) => [pathPattern(path), page]);
 
 /** `/movies/{id}` as `^/movies/([^/]+)$`: each `{name}` captures one path segment. */
@@ -101,7 +106,7 @@ window.addEventListener("popstate", render);
 api.onSessionChange(renderNav);
 
 /** Sends the person to sign in, and back here afterwards. */
-function signInFirst(message = "Please sign in to continue.") {
+export function signInFirst(message = "Please sign in to continue.") {
   const here = location.pathname + location.search;
   navigate(`/signin?next=${encodeURIComponent(here)}`, { replace: true, message });
 }
@@ -146,7 +151,7 @@ async function renderNav() {
     if (ticket !== navTicket) {
       return;
     }
-    items.push(h("a", { href: "/movies/new" }, "Add a movie"), h("a", { href: "/account" }, "Account"));
+    items.push(h("a", { href: "/movies/new" }, "Add a movie"), h("a", { href: "/library" }, "Library"), h("a", { href: "/account" }, "Account"));
     if (me && me.role === "admin") {
       items.push(h("a", { href: "/admin/users" }, "Users"));
     }
@@ -233,46 +238,57 @@ async function catalogue(_params, query) {
   return page;
 }
 
+/** A movie of the catalogue: the compact card with its thumbnail (web/cards.js). */
 function movieItem(movie) {
-  return h(
-    "li",
-    {},
-    h("h2", {}, h("a", { href: `/movies/${encodeURIComponent(movie.id)}` }, movie.name)),
-    tagLinks("Genres", "genre", movie.genres),
-    h("p", { class: "muted" }, movie.casts.join(", ")),
-  );
-}
-
-function tagLinks(label, filter, values) {
-  return h(
-    "ul",
-    { class: "tags", "aria-label": label },
-    values.map((value) => h("li", {}, h("a", { href: `/?${filter}=${encodeURIComponent(value)}` }, value))),
-  );
+  return movieCard(movie);
 }
 
 // ---- One movie ----
 
+/** How wide the movie page draws its poster: a third of a phone, 16rem on wider screens. */
+const PAGE_POSTER_WIDTH = 256;
+const PAGE_POSTER_SIZES = "(max-width: 30rem) 40vw, 16rem";
+
+/** Year, runtime, directors, genres, cast and dates of a movie page, as a definition list. */
+function movieFacts(movie, me) {
+  const facts = [
+    ["Year", movie.year ? String(movie.year) : null],
+    ["Runtime", movie.runtime ? formatRuntime(movie.runtime) : null],
+    [movie.directors && movie.directors.length === 1 ? "Director" : "Directors", movie.directors && movie.directors.length ? tagLinks("Directors", "director", movie.directors) : null],
+    ["Genres", movie.genres.length ? tagLinks("Genres", "genre", movie.genres) : null],
+    ["Cast", movie.casts.length ? tagLinks("Cast", "cast", movie.casts) : null],
+    ["Rating", ratingBadge(movie.rating, { long: true })],
+    ["Added", [formatDate(movie.created_at), me && me.id === movie.added_by ? " by you" : ""]],
+    ["Last changed", formatDate(movie.updated_at)],
+  ];
+  return h(
+    "dl",
+    { class: "facts" },
+    facts.filter(([, value]) => value !== null).map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+  );
+}
+
 async function moviePage([id]) {
   const [{ body: movie }, me] = await Promise.all([api.request("GET", `/api/movies/${encodeURIComponent(id)}`), api.profile().catch(() => null)]);
   const mayChange = me && (me.role === "admin" || me.id === movie.added_by);
+  const details = h(
+    "div",
+    { class: "movie-details" },
+    h("h1", {}, movie.name),
+    movie.overview ? h("p", { class: "overview" }, movie.overview) : null,
+    movieFacts(movie, me),
+  );
   const page = h(
     "article",
-    {},
-    h("h1", {}, movie.name),
-    h(
-      "dl",
-      { class: "facts" },
-      h("dt", {}, "Genres"),
-      h("dd", {}, tagLinks("Genres", "genre", movie.genres)),
-      h("dt", {}, "Cast"),
-      h("dd", {}, tagLinks("Cast", "cast", movie.casts)),
-      h("dt", {}, "Added"),
-      h("dd", {}, formatDate(movie.created_at), me && me.id === movie.added_by ? " by you" : ""),
-      h("dt", {}, "Last changed"),
-      h("dd", {}, formatDate(movie.updated_at)),
-    ),
+    { class: "movie" },
+    h("div", { class: "movie-poster" }, posterImage(movie, { width: PAGE_POSTER_WIDTH, sizes: PAGE_POSTER_SIZES, eager: true, alt: `Poster of ${movie.name}` })),
+    details,
   );
+  if (me) {
+    details.append(await libraryPanel(movie));
+  } else {
+    details.append(h("p", {}, h("a", { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, "Sign in"), " to rate it and keep it in your library."));
+  }
   if (mayChange) {
     const remove = h("button", { type: "button", class: "danger" }, "Delete");
     remove.addEventListener("click", async () => {
@@ -291,27 +307,72 @@ async function moviePage([id]) {
         }
       }
     });
-    page.append(h("div", { class: "actions" }, h("a", { class: "button", href: `/movies/${encodeURIComponent(movie.id)}/edit` }, "Edit"), remove));
+    details.append(h("div", { class: "actions" }, h("a", { class: "button", href: `/movies/${encodeURIComponent(movie.id)}/edit` }, "Edit"), remove));
   }
-  page.append(h("p", {}, h("a", { href: "/" }, "Back to the catalogue")));
+  details.append(h("p", {}, h("a", { href: "/" }, "Back to the catalogue")));
   return page;
 }
 
+/** The whole numbers of `values` named by `names` (null when blank), or a field error. */
+function wholeNumbers(values, names) {
+  const numbers = {};
+  const fieldErrors = {};
+  for (const [name, example] of names) {
+    const text = String(values[name] || "").trim();
+    if (text !== "" && !/^\d+$/.test(text)) {
+      fieldErrors[name] = [`write it as a whole number, such as ${example}`];
+    }
+    numbers[name] = text === "" ? null : Number(text);
+  }
+  if (Object.keys(fieldErrors).length) {
+    throw { fieldErrors };
+  }
+  return numbers;
+}
+
+/**
+ * The add and edit form: the record's fields and the poster (chosen, previewed, replaced or
+ * removed here; sent by `save(movie, posterChange)` after the movie itself).
+ */
 function movieForm(movie, submitLabel, save) {
-  return form(
+  const poster = posterPicker(movie);
+  const element = form(
     [
       field("Name", "name", { required: true, maxlength: 200, value: movie ? movie.name : "", autocomplete: "off" }),
+      h(
+        "div",
+        { class: "field-row" },
+        field("Year", "year", { inputmode: "numeric", maxlength: 4, value: movie && movie.year ? movie.year : "", autocomplete: "off" }, "Optional"),
+        field("Runtime in minutes", "runtime", { inputmode: "numeric", maxlength: 4, value: movie && movie.runtime ? movie.runtime : "", autocomplete: "off" }, "Optional"),
+      ),
+      field("Directors", "directors", { rows: 2 }, "One name per line; optional", "textarea"),
       field("Cast", "casts", { required: true, rows: 4 }, "One name per line", "textarea"),
       field("Genres", "genres", { required: true, rows: 3 }, "One genre per line", "textarea"),
+      field("Overview", "overview", { rows: 4, maxlength: 2000 }, "What it is about; optional", "textarea"),
+      poster.element,
     ],
     submitLabel,
-    (values) => save({ name: values.name.trim(), casts: lines(values.casts), genres: lines(values.genres) }),
+    (values) =>
+      save(
+        {
+          name: values.name.trim(),
+          ...wholeNumbers(values, [["year", 1995], ["runtime", 170]]),
+          directors: lines(values.directors),
+          casts: lines(values.casts),
+          genres: lines(values.genres),
+          overview: values.overview.trim() || null,
+        },
+        poster,
+      ),
   );
+  return element;
 }
 
 function fillLists(formElement, movie) {
   formElement.querySelector('[name="casts"]').value = movie.casts.join("\n");
   formElement.querySelector('[name="genres"]').value = movie.genres.join("\n");
+  formElement.querySelector('[name="directors"]').value = (movie.directors || []).join("\n");
+  formElement.querySelector('[name="overview"]').value = movie.overview || "";
 }
 
 /** The API's 409 on a name is about the name field. */
@@ -320,6 +381,22 @@ function nameTakenAsFieldError(error) {
     error.fieldErrors = { name: [error.message] };
   }
   return error;
+}
+
+/**
+ * Sends the poster change of a saved movie. The movie is saved either way: when the poster is
+ * refused, the person lands on the edit page with the reason, the rest of their work kept.
+ */
+async function savePosterOf(id, poster) {
+  try {
+    await savePoster(id, poster.pending());
+    return null;
+  } catch (error) {
+    if (error instanceof SignInNeeded) {
+      throw error;
+    }
+    return explain(error);
+  }
 }
 
 async function newMoviePage() {
@@ -331,11 +408,17 @@ async function newMoviePage() {
     "section",
     {},
     h("h1", {}, "Add a movie"),
-    movieForm(null, "Add movie", async (movie) => {
+    movieForm(null, "Add movie", async (movie, poster) => {
       try {
         const { body } = await api.request("POST", "/api/movies", { auth: true, body: movie });
         api.profileChanged();
-        navigate(`/movies/${encodeURIComponent(body.id)}`, { message: `“${movie.name}” was added.` });
+        const posterProblem = await savePosterOf(body.id, poster);
+        const where = `/movies/${encodeURIComponent(body.id)}`;
+        if (posterProblem) {
+          navigate(`${where}/edit`, { message: `“${movie.name}” was added, but its poster was not: ${posterProblem}` });
+          return;
+        }
+        navigate(where, { message: `“${movie.name}” was added.` });
       } catch (error) {
         if (error instanceof SignInNeeded) {
           signInFirst();
@@ -355,10 +438,15 @@ async function editMoviePage([id]) {
   const path = `/api/movies/${encodeURIComponent(id)}`;
   const { body: movie, headers } = await api.request("GET", path);
   const version = headers.get("ETag");
-  const editor = movieForm(movie, "Save changes", async (changes) => {
+  const editor = movieForm(movie, "Save changes", async (changes, poster) => {
     try {
       // If-Match: someone else's change since this page opened is not overwritten.
       await api.request("PUT", path, { auth: true, body: changes, headers: version ? { "If-Match": version } : {} });
+      const posterProblem = await savePosterOf(id, poster);
+      if (posterProblem) {
+        poster.showError(`Your changes were saved, but not the poster: ${posterProblem}`);
+        return;
+      }
       navigate(`/movies/${encodeURIComponent(id)}`, { message: "Your changes were saved." });
     } catch (error) {
       if (error instanceof SignInNeeded) {
