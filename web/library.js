@@ -129,7 +129,7 @@ export async function libraryPanel(movie) {
     watchlist.hidden = watched;
     watchedLine.textContent = watched ? (entry.watched_on ? `Watched on ${formatDate(entry.watched_on)}` : "Watched") : "Not watched yet";
     day.value = (entry && entry.watched_on) || today();
-    markWatched.textContent = watched ? "Change the day" : "Mark as watched";
+    markWatched.textContent = watched && entry.watched_on ? "Change the day" : "Mark as watched";
     stars.set(entry ? entry.rating : null);
     clearRating.hidden = !(entry && entry.rating);
     remove.hidden = !entry;
@@ -218,7 +218,7 @@ export async function libraryPage(_params, query) {
   const more = h("button", { type: "button", class: "secondary" }, "More");
   const moreError = h("p", { class: "error", role: "alert" });
   // The ratings order puts unrated entries last: the list ends at the first of them.
-  const keep = view === "ratings" ? (entry) => entry.rating !== null : () => true;
+  const keep = view === "ratings" ? (entry) => Boolean(entry.rating) : () => true;
   let next = `/api/users/me/library?${apiQuery}&limit=${PAGE_SIZE}`;
   async function load() {
     const { body, headers } = await api.request("GET", next, { auth: true });

@@ -8,6 +8,7 @@ import crypto from "node:crypto";
 import path from "node:path";
 
 import { DESKTOP, PHONE, axeCheck, launchBrowser, screenshotDir, startServer, startSmtp, watch } from "./harness.mjs";
+import { registerLibraryScenarios } from "./library-scenarios.mjs";
 
 const PASSWORD = "correct horse battery";
 // `declared`: the refusals (4xx) the running scenario asks for; `refusalsSeen`: which of them
@@ -481,6 +482,9 @@ scenario("every control is reachable by keyboard with a visible focus", async ()
   await context.close();
 });
 
+// Posters, cards, ratings and the library, on a server of their own with seeded posters.
+const stopLibraryServer = registerLibraryScenarios({ scenario, person, heading, check, startServer: (settings) => startServer(smtp, settings), password: PASSWORD });
+
 // `MOVIEBAG_SCENARIOS=word,other` runs only the scenarios whose names contain one of the words
 // (while working on a page; some scenarios build on an earlier one's account or movie).
 const only = (process.env.MOVIEBAG_SCENARIOS || "").split(",").filter(Boolean);
@@ -505,6 +509,7 @@ for (const { name, run, refusals } of chosen) {
 
 await browser.close();
 await server.stop();
+await stopLibraryServer();
 smtp.close();
 
 const serious = axeFindings.filter((f) => f.impact === "serious" || f.impact === "critical");
