@@ -8,6 +8,7 @@ import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from
 import { formatRuntime, movieCard, posterImage, ratingBadge, tagLinks } from "./cards.js";
 import { libraryPanel, libraryPage } from "./library.js";
 import { posterPicker, savePoster } from "./posters.js";
+import { accountMoviesPage, accountPage, checkRepeatedPassword, newPasswordFields, securityPage } from "./account.js";
 
 const main = document.getElementById("main");
 
@@ -25,6 +26,8 @@ const routes = [
   ["/reset", resetPage],
   ["/verify", verifyPage],
   ["/account", accountPage],
+  ["/account/movies", accountMoviesPage],
+  ["/account/security", securityPage],
   ["/admin/users", usersPage],
   ["/movies/new", newMoviePage],
   ["/movies/{id}/edit", editMoviePage],
@@ -533,10 +536,11 @@ async function signUpPage(_params, query) {
     form(
       [
         field("Email", "email", { type: "email", autocomplete: "email", required: true }),
-        field("Password", "password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
+        ...newPasswordFields(),
       ],
       "Sign up",
-      async ({ email, password }) => {
+      async ({ email, password, repeat }) => {
+        checkRepeatedPassword({ password, repeat });
         try {
           await api.request("POST", "/api/auth/signup", { body: { email, password } });
         } catch (error) {
@@ -642,6 +646,7 @@ async function verifyPage(_params, query) {
         throw error;
       }
       sessionStorage.removeItem(VERIFY_TOKEN_KEY);
+      api.profileChanged(); // verified, or a new address
       navigate(api.isSignedIn() ? "/account" : "/signin", { replace: true, message: `${body.message}.` });
     }),
   );
@@ -649,77 +654,7 @@ async function verifyPage(_params, query) {
 }
 
 // ---- Your account ----
-
-async function accountPage() {
-  if (!api.isSignedIn()) {
-    signInFirst();
-    return undefined;
-  }
-  const me = await api.profile();
-  if (!me) {
-    signInFirst();
-    return undefined;
-  }
-  const { body: mine } = await api.request("GET", `/api/movies?added_by=${encodeURIComponent(me.id)}&limit=100`);
-  const everywhere = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
-  everywhere.addEventListener("click", async () => {
-    try {
-      await api.signOutEverywhere();
-      navigate("/signin", { message: "You are signed out on every device, this one included." });
-    } catch (error) {
-      flash(explain(error), true);
-    }
-  });
-  return h(
-    "section",
-    {},
-    h("h1", {}, "Your account"),
-    h("dl", { class: "facts" }, h("dt", {}, "Email"), h("dd", {}, me.email), h("dt", {}, "Role"), h("dd", {}, me.role), h("dt", {}, "Member since"), h("dd", {}, formatDate(me.created_at))),
-    me.email_verified === false ? unverifiedNotice() : null,
-    h("h2", {}, "Your movies"),
-    mine.length ? h("ul", { class: "movies", "aria-label": "Your movies" }, mine.map(movieItem)) : h("p", {}, "You have not added a movie yet. ", h("a", { href: "/movies/new" }, "Add one")),
-    h("h2", {}, "Change password"),
-    form(
-      [
-        field("Current password", "current_password", { type: "password", autocomplete: "current-password", required: true }),
-        field("New password", "new_password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
-      ],
-      "Change password",
-      async (values) => {
-        await api.request("PUT", "/api/auth/password", { auth: true, body: values });
-        // The server ended every session, this one included.
-        api.forgetSession();
-        navigate("/signin", { message: "Your password was changed. Sign in with the new one." });
-      },
-    ),
-    h("h2", {}, "Sessions"),
-    h("p", {}, "Signed in on a computer you no longer use? Sign out on every device at once."),
-    h("div", { class: "actions" }, everywhere),
-    h("h2", {}, "Delete account"),
-    h("p", {}, "Deletes your account and every movie you added. This cannot be undone."),
-    form([field("Password", "password", { type: "password", autocomplete: "current-password", required: true })], "Delete my account", async ({ password }) => {
-      if (!(await confirmDialog("Delete your account and all your movies?", "Delete account"))) {
-        return;
-      }
-      await api.request("DELETE", "/api/users/me", { auth: true, body: { password } });
-      api.forgetSession();
-      navigate("/", { message: "Your account was deleted." });
-    }, { danger: true }),
-  );
-}
-
-/** Says the address is not verified yet, with a button for a new link. */
-function unverifiedNotice() {
-  return h(
-    "div",
-    {},
-    h("p", {}, "Your email address is not confirmed yet: open the link we emailed you. Until then you may not be able to add movies or keep a library."),
-    form([], "Email me a new link", async () => {
-      await api.request("POST", "/api/auth/verify/resend", { auth: true });
-      flash("A new link is on its way. Earlier links no longer work.");
-    }),
-  );
-}
+// The account's pages are in web/account.js.
 
 // ---- Users (admins) ----
 

@@ -69,6 +69,7 @@ static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
         ("cards.js", Asset::new(include_bytes!("../../web/cards.js"), "text/javascript; charset=utf-8")),
         ("posters.js", Asset::new(include_bytes!("../../web/posters.js"), "text/javascript; charset=utf-8")),
         ("library.js", Asset::new(include_bytes!("../../web/library.js"), "text/javascript; charset=utf-8")),
+        ("account.js", Asset::new(include_bytes!("../../web/account.js"), "text/javascript; charset=utf-8")),
     ]
 });
 

@@ -9,8 +9,8 @@ import { pngPoster, zipOf } from "./files.mjs";
 
 /**
  * Adds the scenarios through `scenario`, with run.mjs's helpers: `person()`, `heading(page, name)`,
- * `check(page, kind)`, `startServer(settings)`, and the test password. Returns `stop()`, for after
- * the run.
+ * `check(page, kind)`, `startServer(settings)`, and the test password. Returns the server's
+ * `base()` address, `api()`, `signedIn(email)` for other scenarios on it, and `stop()`.
  */
 export function registerLibraryScenarios({ scenario, person, heading, check, startServer, password }) {
   let server = null;
@@ -259,9 +259,14 @@ export function registerLibraryScenarios({ scenario, person, heading, check, sta
     await context.close();
   });
 
-  return async () => {
-    if (server) {
-      await server.stop();
-    }
+  return {
+    base,
+    api,
+    signedIn,
+    async stop() {
+      if (server) {
+        await server.stop();
+      }
+    },
   };
 }
