@@ -263,9 +263,10 @@ scenario("signed out, a page that needs an account sends you to sign in and then
   await heading(page, "Your account");
   await check(page, "account");
   // The movies you added are a page of their own, counted (defect 5).
-  await page.getByRole("link", { name: "Movies you added (1)" }).click();
+  // Ann added Heat and the hostile name.
+  await page.getByRole("link", { name: "Movies you added (2)" }).click();
   await heading(page, "Movies you added");
-  await page.getByText("1 movie", { exact: true }).waitFor();
+  await page.getByText("2 movies", { exact: true }).waitFor();
   await page.getByRole("link", { name: "Heat (1995)" }).waitFor();
   await context.close();
 });
