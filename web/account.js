@@ -441,7 +441,11 @@ const EXPIRIES = [
 
 async function tokensSection() {
   const { body: tokens } = await api.request("GET", "/api/auth/tokens", { auth: true });
+  const none = h("p", { class: "muted" }, "You have no tokens.");
   const list = h("ul", { class: "tokens", "aria-label": "Your access tokens" }, tokens.map(tokenItem));
+  // Said while the list is empty: after the last revoke too.
+  new MutationObserver(() => (none.hidden = list.children.length > 0)).observe(list, { childList: true });
+  none.hidden = tokens.length > 0;
   const created = h("div", { "aria-live": "polite" });
   const scopeBoxes = SCOPES.map(([scope, label]) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "scopes", value: scope }), label));
   const element = form(
@@ -469,7 +473,7 @@ async function tokensSection() {
     { "aria-labelledby": "tokens-heading" },
     h("h2", { id: "tokens-heading" }, "Personal access tokens"),
     h("p", {}, "For scripts and apps that use the API as you. A token never changes your password, email, sessions or tokens."),
-    tokens.length ? null : h("p", { class: "muted" }, "You have no tokens."),
+    none,
     list,
     created,
     h("h3", {}, "Create a token"),

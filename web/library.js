@@ -324,7 +324,7 @@ function importReport({ matched, created, skipped, entries }) {
       ),
     );
   }
-  parts.push(h("p", {}, h("a", { href: "/library?view=diary" }, "See your diary")));
+  parts.push(h("p", { class: "actions" }, Object.entries(VIEWS).map(([key, { title }]) => h("a", { href: `/library?view=${key}` }, `See your ${title.toLowerCase()}`))));
   return h("div", { class: "card import-report" }, parts);
 }
 

@@ -119,7 +119,7 @@ backend_tests! {
         let qr = &reply.body["otpauth_qr"];
         let size = qr["size"].as_u64().unwrap() as usize;
         let rows: Vec<&str> = qr["rows"].as_array().unwrap().iter().map(|row| row.as_str().unwrap()).collect();
-        assert!(size >= 21 && (size - 17) % 4 == 0, "{size}");
+        assert!(size >= 21 && (size - 17).is_multiple_of(4), "{size}");
         assert_eq!(rows.len(), size);
         assert!(rows.iter().all(|row| row.len() == size && row.chars().all(|c| c == '0' || c == '1')), "{rows:?}");
         assert!(rows[0].starts_with("1111111") && rows[6].starts_with("1111111"), "{rows:?}");
