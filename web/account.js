@@ -49,7 +49,6 @@ export async function accountPage() {
     {},
     h("h1", {}, "Your account"),
     h("dl", { class: "facts" }, h("dt", {}, "Email"), h("dd", { class: "email" }, me.email), h("dt", {}, "Role"), h("dd", {}, me.role), h("dt", {}, "Member since"), h("dd", {}, formatDate(me.created_at))),
-    me.email_verified === false ? unverifiedNotice() : null,
     h(
       "ul",
       { class: "account-links", "aria-label": "More of your account" },
@@ -89,17 +88,40 @@ function settingHeading(id) {
   return h("h2", { id, tabindex: "-1" }, title);
 }
 
-/** Says the address is not verified yet, with a button for a new link. */
-function unverifiedNotice() {
-  return h(
-    "div",
-    { class: "card notice" },
-    h("p", {}, "Your email address is not confirmed yet: open the link we emailed you. Until then you may not be able to add movies or keep a library."),
-    form([], "Email me a new link", async () => {
+/**
+ * The banner under the navigation on every page while the signed-in person's address is not
+ * confirmed (`me.email_verified === false`), with a button for a new link; gone once it is.
+ */
+export function showVerifyBanner(me) {
+  const shown = document.getElementById("verify-banner");
+  const wanted = Boolean(me && me.email_verified === false && location.pathname !== "/verify");
+  if (!wanted || (shown && shown.dataset.email !== me.email)) {
+    shown?.remove();
+  }
+  if (!wanted || document.getElementById("verify-banner")) {
+    return;
+  }
+  const said = h("p", { role: "status", class: "hint" });
+  const resend = h("button", { type: "button", class: "secondary" }, "Email me a new link");
+  resend.addEventListener("click", async () => {
+    resend.disabled = true;
+    try {
       await api.request("POST", "/api/auth/verify/resend", { auth: true });
-      flash("A new link is on its way. Earlier links no longer work.");
-    }),
+      said.textContent = "A new link is on its way. Earlier links no longer work.";
+    } catch (error) {
+      said.textContent = explain(error);
+    } finally {
+      resend.disabled = false;
+    }
+  });
+  const banner = h(
+    "div",
+    { id: "verify-banner", class: "verify-banner", role: "region", "aria-label": "Confirm your email address", "data-email": me.email },
+    h("p", {}, "Confirm your email address: open the link we sent to ", h("strong", {}, me.email), ". Until then you may not be able to add movies or keep a library."),
+    resend,
+    said,
   );
+  document.getElementById("flash").before(banner);
 }
 
 function changeEmailForm(me) {

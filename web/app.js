@@ -8,7 +8,7 @@ import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from
 import { formatRuntime, movieCard, posterImage, ratingBadge, tagLinks } from "./cards.js";
 import { libraryPanel, libraryPage } from "./library.js";
 import { posterPicker, savePoster } from "./posters.js";
-import { accountMoviesPage, accountPage, checkRepeatedPassword, newPasswordFields, securityPage } from "./account.js";
+import { accountMoviesPage, accountPage, checkRepeatedPassword, newPasswordFields, securityPage, showVerifyBanner } from "./account.js";
 
 const main = document.getElementById("main");
 
@@ -166,6 +166,7 @@ async function renderNav() {
   }
   if (ticket === navTicket) {
     nav.replaceChildren(...items);
+    showVerifyBanner(api.isSignedIn() ? await api.profile().catch(() => null) : null);
   }
 }
 

@@ -41,6 +41,34 @@ export function registerAccountScenarios({ scenario, heading, check, lib, smtp, 
     await context.close();
   });
 
+  scenario("an unconfirmed address is said on every page, with a button that emails a new link, until it is confirmed", async () => {
+    const email = "unconfirmed@example.com";
+    const address = await lib.base();
+    const { context, page } = await lib.signedIn(email);
+    const banner = page.getByRole("region", { name: "Confirm your email address" });
+    await banner.getByText(email).waitFor();
+    await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Library" }).click();
+    await heading(page, "Your library");
+    await banner.waitFor();
+    await check(page, "verify-banner");
+    const links = () => smtp.messages.filter((m) => m.to.includes(email) && m.subject.includes("Confirm your movie-bag email address"));
+    const before = links().length;
+    await banner.getByRole("button", { name: "Email me a new link" }).click();
+    await banner.getByText("A new link is on its way").waitFor();
+    for (let i = 0; i < 80 && links().length === before; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+    assert.equal(links().length, before + 1, "a new link was emailed");
+    const link = links().at(-1).body.match(/https?:\/\/\S+\/verify\?token=\S+/)[0];
+    assert.ok(link.startsWith(address), link);
+    await page.goto(link);
+    await page.getByRole("button", { name: "Confirm my email address" }).click();
+    await heading(page, "Your account");
+    await page.getByText("Your email address is verified").waitFor();
+    assert.equal(await banner.count(), 0, "no banner once the address is confirmed");
+    await context.close();
+  });
+
   scenario("password forms ask twice, refuse the current password as the new one, and carry a hidden username for password managers", async () => {
     const address = await lib.base();
     const { context, page } = await lib.signedIn("twice@example.com");
