@@ -66,7 +66,7 @@ export async function accountPage() {
     settingHeading("change-password"),
     changePasswordForm(me),
     settingHeading("sessions-here"),
-    h("p", {}, "Signed in on a computer you no longer use? Sign out on every device at once, or one by one on the ", h("a", { href: "/account/security#sessions" }, "security page"), "."),
+    h("p", {}, "Signed in on a computer you no longer use? Sign out on every device at once, or one by one on the ", h("a", { href: "/account/security" }, "security page"), "."),
     h("div", { class: "actions" }, everywhere),
     settingHeading("delete-account"),
     h("p", {}, "Deletes your account and every movie you added. This cannot be undone."),

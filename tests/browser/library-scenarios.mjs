@@ -133,6 +133,9 @@ export function registerLibraryScenarios({ scenario, person, heading, check, sta
     await page.getByLabel("Cast").fill("Lucyna Winnicka\nLeon Niemczyk");
     await page.getByLabel("Genres").fill("Thriller");
     await page.getByLabel("Overview").fill("Strangers share a sleeper compartment on the way to the coast.");
+    // A file that only claims to be an image is refused before anything is sent.
+    await page.locator("#poster-file").setInputFiles({ name: "not-really.png", mimeType: "image/png", buffer: Buffer.from("not an image at all") });
+    await page.getByText("This file could not be read as an image").waitFor();
     await page.locator("#poster-file").setInputFiles({ name: "night-train.png", mimeType: "image/png", buffer: pngPoster(400, 600, [20, 40, 90], [200, 120, 40]) });
     await page.getByRole("img", { name: "Preview of night-train.png" }).waitFor();
     await page.getByText("night-train.png will be the poster when you save").waitFor();
