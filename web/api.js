@@ -149,7 +149,11 @@ scheduleRefresh();
 /** `fetch`, with a failure to reach the server as a NetworkError (fetch's own is a TypeError). */
 async function send(method, path, body, headers = {}) {
   const init = { method, headers: { Accept: "application/json", ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Blob) {
+    // A file as it is (a poster, a Letterboxd export), labelled with its own type.
+    init.headers["Content-Type"] = body.type || "application/octet-stream";
+    init.body = body;
+  } else if (body !== undefined) {
     init.headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }

@@ -4,9 +4,14 @@
 import * as api from "./api.js";
 import { ApiError, NetworkError, SignInNeeded } from "./api.js";
 import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
-// The catalogue, genre and admin pages (web-core's part).
+// The catalogue, genre and admin pages.
 import { catalogue, genresPage } from "./catalogue.js";
 import { usersPage } from "./admin.js";
+// Posters, cards, the library and the account pages.
+import { formatRuntime, posterImage, ratingBadge, tagLinks } from "./cards.js";
+import { libraryPanel, libraryPage } from "./library.js";
+import { posterPicker, savePoster } from "./posters.js";
+import { accountMoviesPage, accountPage, checkRepeatedPassword, newPasswordFields, securityPage, showVerifyBanner } from "./account.js";
 
 const main = document.getElementById("main");
 
@@ -24,11 +29,14 @@ const routes = [
   ["/reset", resetPage],
   ["/verify", verifyPage],
   ["/account", accountPage],
+  ["/account/movies", accountMoviesPage],
+  ["/account/security", securityPage],
   ["/admin/users", usersPage],
   ["/movies/new", newMoviePage],
   ["/movies/{id}/edit", editMoviePage],
   ["/movies/{id}", moviePage],
   ["/genres", genresPage],
+  ["/library", libraryPage],
 ].map(([path, page]) => [pathPattern(path), page]);
 
 /** `/movies/{id}` as `^/movies/([^/]+)$`: each `{name}` captures one path segment. */
@@ -195,7 +203,7 @@ async function renderNav() {
     if (ticket !== navTicket) {
       return;
     }
-    items.push(h("a", { href: "/movies/new" }, "Add a movie"), h("a", { href: "/account" }, "Account"));
+    items.push(h("a", { href: "/movies/new" }, "Add a movie"), h("a", { href: "/library" }, "Library"), h("a", { href: "/account" }, "Account"));
     if (me && me.role === "admin") {
       items.push(h("a", { href: "/admin/users" }, "Users"));
     }
@@ -207,6 +215,7 @@ async function renderNav() {
   }
   if (ticket === navTicket) {
     nav.replaceChildren(...items);
+    showVerifyBanner(api.isSignedIn() ? await api.profile().catch(() => null) : null);
   }
 }
 
@@ -215,49 +224,52 @@ async function signOutHere() {
   navigate("/", { message: "You are signed out." });
 }
 
-// ---- The catalogue ----
-// The listing, its filters and the genre pages are in catalogue.js; a movie's card is here.
-
-function movieItem(movie) {
-  return h(
-    "li",
-    {},
-    h("h2", {}, h("a", { href: `/movies/${encodeURIComponent(movie.id)}` }, movie.name)),
-    tagLinks("Genres", "genre", movie.genres),
-    h("p", { class: "muted" }, movie.casts.join(", ")),
-  );
-}
-
-function tagLinks(label, filter, values) {
-  return h(
-    "ul",
-    { class: "tags", "aria-label": label },
-    values.map((value) => h("li", {}, h("a", { href: `/?${filter}=${encodeURIComponent(value)}` }, value))),
-  );
-}
-
 // ---- One movie ----
+
+/** How wide the movie page draws its poster: a third of a phone, 16rem on wider screens. */
+const PAGE_POSTER_WIDTH = 256;
+const PAGE_POSTER_SIZES = "(max-width: 30rem) 40vw, 16rem";
+
+/** Year, runtime, directors, genres, cast and dates of a movie page, as a definition list. */
+function movieFacts(movie, me) {
+  const facts = [
+    ["Year", movie.year ? String(movie.year) : null],
+    ["Runtime", movie.runtime ? formatRuntime(movie.runtime) : null],
+    [movie.directors && movie.directors.length === 1 ? "Director" : "Directors", movie.directors && movie.directors.length ? tagLinks("Directors", "director", movie.directors) : null],
+    ["Genres", movie.genres.length ? tagLinks("Genres", "genre", movie.genres) : null],
+    ["Cast", movie.casts.length ? tagLinks("Cast", "cast", movie.casts) : null],
+    ["Rating", ratingBadge(movie.rating, { long: true })],
+    ["Added", [formatDate(movie.created_at), me && me.id === movie.added_by ? " by you" : ""]],
+    ["Last changed", formatDate(movie.updated_at)],
+  ];
+  return h(
+    "dl",
+    { class: "facts" },
+    facts.filter(([, value]) => value !== null).map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)]),
+  );
+}
 
 async function moviePage([id]) {
   const [{ body: movie }, me] = await Promise.all([api.request("GET", `/api/movies/${encodeURIComponent(id)}`), api.profile().catch(() => null)]);
   const mayChange = me && (me.role === "admin" || me.id === movie.added_by);
+  const details = h(
+    "div",
+    { class: "movie-details" },
+    h("h1", {}, movie.name),
+    movie.overview ? h("p", { class: "overview" }, movie.overview) : null,
+    movieFacts(movie, me),
+  );
   const page = h(
     "article",
-    {},
-    h("h1", {}, movie.name),
-    h(
-      "dl",
-      { class: "facts" },
-      h("dt", {}, "Genres"),
-      h("dd", {}, tagLinks("Genres", "genre", movie.genres)),
-      h("dt", {}, "Cast"),
-      h("dd", {}, tagLinks("Cast", "cast", movie.casts)),
-      h("dt", {}, "Added"),
-      h("dd", {}, formatDate(movie.created_at), me && me.id === movie.added_by ? " by you" : ""),
-      h("dt", {}, "Last changed"),
-      h("dd", {}, formatDate(movie.updated_at)),
-    ),
+    { class: "movie" },
+    h("div", { class: "movie-poster" }, posterImage(movie, { width: PAGE_POSTER_WIDTH, sizes: PAGE_POSTER_SIZES, eager: true, alt: `Poster of ${movie.name}` })),
+    details,
   );
+  if (me) {
+    details.append(await libraryPanel(movie));
+  } else {
+    details.append(h("p", {}, h("a", { href: `/signin?next=${encodeURIComponent(location.pathname)}` }, "Sign in"), " to rate it and keep it in your library."));
+  }
   if (mayChange) {
     const remove = h("button", { type: "button", class: "danger" }, "Delete");
     remove.addEventListener("click", async () => {
@@ -276,27 +288,72 @@ async function moviePage([id]) {
         }
       }
     });
-    page.append(h("div", { class: "actions" }, h("a", { class: "button", href: `/movies/${encodeURIComponent(movie.id)}/edit` }, "Edit"), remove));
+    details.append(h("div", { class: "actions" }, h("a", { class: "button", href: `/movies/${encodeURIComponent(movie.id)}/edit` }, "Edit"), remove));
   }
-  page.append(h("p", {}, h("a", { href: "/" }, "Back to the catalogue")));
+  details.append(h("p", {}, h("a", { href: "/" }, "Back to the catalogue")));
   return page;
 }
 
+/** The whole numbers of `values` named by `names` (null when blank), or a field error. */
+function wholeNumbers(values, names) {
+  const numbers = {};
+  const fieldErrors = {};
+  for (const [name, example] of names) {
+    const text = String(values[name] || "").trim();
+    if (text !== "" && !/^\d+$/.test(text)) {
+      fieldErrors[name] = [`write it as a whole number, such as ${example}`];
+    }
+    numbers[name] = text === "" ? null : Number(text);
+  }
+  if (Object.keys(fieldErrors).length) {
+    throw { fieldErrors };
+  }
+  return numbers;
+}
+
+/**
+ * The add and edit form: the record's fields and the poster (chosen, previewed, replaced or
+ * removed here; sent by `save(movie, posterChange)` after the movie itself).
+ */
 function movieForm(movie, submitLabel, save) {
-  return form(
+  const poster = posterPicker(movie);
+  const element = form(
     [
       field("Name", "name", { required: true, maxlength: 200, value: movie ? movie.name : "", autocomplete: "off" }),
+      h(
+        "div",
+        { class: "field-row" },
+        field("Year", "year", { inputmode: "numeric", maxlength: 4, value: movie && movie.year ? movie.year : "", autocomplete: "off" }, "Optional"),
+        field("Runtime in minutes", "runtime", { inputmode: "numeric", maxlength: 4, value: movie && movie.runtime ? movie.runtime : "", autocomplete: "off" }, "Optional"),
+      ),
+      field("Directors", "directors", { rows: 2 }, "One name per line; optional", "textarea"),
       field("Cast", "casts", { required: true, rows: 4 }, "One name per line", "textarea"),
       field("Genres", "genres", { required: true, rows: 3 }, "One genre per line", "textarea"),
+      field("Overview", "overview", { rows: 4, maxlength: 2000 }, "What it is about; optional", "textarea"),
+      poster.element,
     ],
     submitLabel,
-    (values) => save({ name: values.name.trim(), casts: lines(values.casts), genres: lines(values.genres) }),
+    (values) =>
+      save(
+        {
+          name: values.name.trim(),
+          ...wholeNumbers(values, [["year", 1995], ["runtime", 170]]),
+          directors: lines(values.directors),
+          casts: lines(values.casts),
+          genres: lines(values.genres),
+          overview: values.overview.trim() || null,
+        },
+        poster,
+      ),
   );
+  return element;
 }
 
 function fillLists(formElement, movie) {
   formElement.querySelector('[name="casts"]').value = movie.casts.join("\n");
   formElement.querySelector('[name="genres"]').value = movie.genres.join("\n");
+  formElement.querySelector('[name="directors"]').value = (movie.directors || []).join("\n");
+  formElement.querySelector('[name="overview"]').value = movie.overview || "";
 }
 
 /** The API's 409 on a name is about the name field. */
@@ -305,6 +362,22 @@ function nameTakenAsFieldError(error) {
     error.fieldErrors = { name: [error.message] };
   }
   return error;
+}
+
+/**
+ * Sends the poster change of a saved movie. The movie is saved either way: when the poster is
+ * refused, the person lands on the edit page with the reason, the rest of their work kept.
+ */
+async function savePosterOf(id, poster) {
+  try {
+    await savePoster(id, poster.pending());
+    return null;
+  } catch (error) {
+    if (error instanceof SignInNeeded) {
+      throw error;
+    }
+    return explain(error);
+  }
 }
 
 async function newMoviePage() {
@@ -316,11 +389,17 @@ async function newMoviePage() {
     "section",
     {},
     h("h1", {}, "Add a movie"),
-    movieForm(null, "Add movie", async (movie) => {
+    movieForm(null, "Add movie", async (movie, poster) => {
       try {
         const { body } = await api.request("POST", "/api/movies", { auth: true, body: movie });
         api.profileChanged();
-        navigate(`/movies/${encodeURIComponent(body.id)}`, { message: `“${movie.name}” was added.` });
+        const posterProblem = await savePosterOf(body.id, poster);
+        const where = `/movies/${encodeURIComponent(body.id)}`;
+        if (posterProblem) {
+          navigate(`${where}/edit`, { message: `“${movie.name}” was added, but its poster was not: ${posterProblem}` });
+          return;
+        }
+        navigate(where, { message: `“${movie.name}” was added.` });
       } catch (error) {
         throw nameTakenAsFieldError(error);
       }
@@ -344,10 +423,15 @@ async function editMoviePage([id]) {
     return notYoursToEdit(movie);
   }
   const version = headers.get("ETag");
-  const editor = movieForm(movie, "Save changes", async (changes) => {
+  const editor = movieForm(movie, "Save changes", async (changes, poster) => {
     try {
       // If-Match: someone else's change since this page opened is not overwritten.
       await api.request("PUT", path, { auth: true, body: changes, headers: version ? { "If-Match": version } : {} });
+      const posterProblem = await savePosterOf(id, poster);
+      if (posterProblem) {
+        poster.showError(`Your changes were saved, but not the poster: ${posterProblem}`);
+        return;
+      }
       navigate(`/movies/${encodeURIComponent(id)}`, { message: "Your changes were saved." });
     } catch (error) {
       if (error instanceof ApiError && error.status === 412) {
@@ -473,10 +557,11 @@ async function signUpPage(_params, query) {
     form(
       [
         field("Email", "email", { type: "email", autocomplete: "email", required: true }),
-        field("Password", "password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
+        ...newPasswordFields(),
       ],
       "Sign up",
-      async ({ email, password }) => {
+      async ({ email, password, repeat }) => {
+        checkRepeatedPassword({ password, repeat });
         try {
           await api.request("POST", "/api/auth/signup", { body: { email, password } });
         } catch (error) {
@@ -582,6 +667,7 @@ async function verifyPage(_params, query) {
         throw error;
       }
       sessionStorage.removeItem(VERIFY_TOKEN_KEY);
+      api.profileChanged(); // verified, or a new address
       navigate(api.isSignedIn() ? "/account" : "/signin", { replace: true, message: `${body.message}.` });
     }),
   );
@@ -589,81 +675,8 @@ async function verifyPage(_params, query) {
 }
 
 // ---- Your account ----
-
-async function accountPage() {
-  if (!api.isSignedIn()) {
-    signInFirst();
-    return undefined;
-  }
-  const me = await api.profile();
-  if (!me) {
-    signInFirst();
-    return undefined;
-  }
-  const { body: mine } = await api.request("GET", `/api/movies?added_by=${encodeURIComponent(me.id)}&limit=100`);
-  const everywhere = h("button", { type: "button", class: "secondary" }, "Sign out everywhere");
-  everywhere.addEventListener("click", async () => {
-    try {
-      await api.signOutEverywhere();
-      navigate("/signin", { message: "You are signed out on every device, this one included." });
-    } catch (error) {
-      flash(explain(error), true);
-    }
-  });
-  return h(
-    "section",
-    {},
-    h("h1", {}, "Your account"),
-    h("dl", { class: "facts" }, h("dt", {}, "Email"), h("dd", {}, me.email), h("dt", {}, "Role"), h("dd", {}, me.role), h("dt", {}, "Member since"), h("dd", {}, formatDate(me.created_at))),
-    me.email_verified === false ? unverifiedNotice() : null,
-    h("h2", {}, "Your movies"),
-    mine.length ? h("ul", { class: "movies", "aria-label": "Your movies" }, mine.map(movieItem)) : h("p", {}, "You have not added a movie yet. ", h("a", { href: "/movies/new" }, "Add one")),
-    h("h2", {}, "Change password"),
-    form(
-      [
-        field("Current password", "current_password", { type: "password", autocomplete: "current-password", required: true }),
-        field("New password", "new_password", { type: "password", autocomplete: "new-password", required: true }, "At least 8 characters"),
-      ],
-      "Change password",
-      async (values) => {
-        await api.request("PUT", "/api/auth/password", { auth: true, body: values });
-        // The server ended every session, this one included.
-        api.forgetSession();
-        navigate("/signin", { message: "Your password was changed. Sign in with the new one." });
-      },
-    ),
-    h("h2", {}, "Sessions"),
-    h("p", {}, "Signed in on a computer you no longer use? Sign out on every device at once."),
-    h("div", { class: "actions" }, everywhere),
-    h("h2", {}, "Delete account"),
-    h("p", {}, "Deletes your account and every movie you added. This cannot be undone."),
-    form([field("Password", "password", { type: "password", autocomplete: "current-password", required: true })], "Delete my account", async ({ password }) => {
-      if (!(await confirmDialog("Delete your account and all your movies?", "Delete account"))) {
-        return;
-      }
-      await api.request("DELETE", "/api/users/me", { auth: true, body: { password } });
-      api.forgetSession();
-      navigate("/", { message: "Your account was deleted." });
-    }, { danger: true }),
-  );
-}
-
-/** Says the address is not verified yet, with a button for a new link. */
-function unverifiedNotice() {
-  return h(
-    "div",
-    {},
-    h("p", {}, "Your email address is not confirmed yet: open the link we emailed you. Until then you may not be able to add movies or keep a library."),
-    form([], "Email me a new link", async () => {
-      await api.request("POST", "/api/auth/verify/resend", { auth: true });
-      flash("A new link is on its way. Earlier links no longer work.");
-    }),
-  );
-}
+// The account's pages are in web/account.js.
 
 // ---- Users (admins): admin.js ----
-
-// For the page modules (catalogue.js).
-export { movieItem };
 
 render();

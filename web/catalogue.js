@@ -1,11 +1,12 @@
 // The catalogue: search and filters (with suggestions from the catalogue's own entries), sort,
 // counts, the active filters as removable chips, "More movies" that Back remembers; and the
-// genre pages. A movie's card is app.js's movieItem.
+// genre pages. A movie's card is cards.js's movieCard.
 
 import * as api from "./api.js";
 import { ApiError } from "./api.js";
 import { countOf, explain, fieldName, h, showBusy } from "./ui.js";
-import { movieItem, navigate, rememberInHistory } from "./app.js";
+import { navigate, rememberInHistory } from "./app.js";
+import { movieCard } from "./cards.js";
 
 const PAGE_SIZE = 20;
 // The API's largest page: coming back to a list longer than this restores its first 1,000.
@@ -131,7 +132,7 @@ export async function catalogue(_params, query) {
     );
     return page;
   }
-  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map(movieItem));
+  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map(movieCard));
   page.append(listingHead(Number.isFinite(total) ? total : null, filtering, filters, sort), list);
   page.append(moreMovies(list, api.nextLink(response.headers), movies.length));
   return page;
@@ -201,7 +202,7 @@ function moreMovies(list, firstNext, firstCount) {
     const done = showBusy(box, more);
     try {
       const response = await api.request("GET", withoutCount(next));
-      const items = response.body.map(movieItem);
+      const items = response.body.map(movieCard);
       list.append(...items);
       loaded += items.length;
       rememberInHistory({ loaded });

@@ -68,6 +68,11 @@ static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
         // The catalogue, genre and users pages (web-core).
         ("catalogue.js", Asset::new(include_bytes!("../../web/catalogue.js"), "text/javascript; charset=utf-8")),
         ("admin.js", Asset::new(include_bytes!("../../web/admin.js"), "text/javascript; charset=utf-8")),
+        // Posters, cards and the library.
+        ("cards.js", Asset::new(include_bytes!("../../web/cards.js"), "text/javascript; charset=utf-8")),
+        ("posters.js", Asset::new(include_bytes!("../../web/posters.js"), "text/javascript; charset=utf-8")),
+        ("library.js", Asset::new(include_bytes!("../../web/library.js"), "text/javascript; charset=utf-8")),
+        ("account.js", Asset::new(include_bytes!("../../web/account.js"), "text/javascript; charset=utf-8")),
     ]
 });
 

@@ -94,6 +94,34 @@ pub struct TotpEnrolment {
         example = "otpauth://totp/movie-bag:ann%40example.com?secret=JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP&issuer=movie-bag"
     )]
     pub otpauth_uri: String,
+    /// The same URI as a QR code, for a page to draw (the web app draws it with SVG elements,
+    /// so no image of the secret is made or fetched).
+    pub otpauth_qr: QrMatrix,
+}
+
+/// A QR code's modules: `size` rows of `size` modules, top to bottom, each row a string of `1`
+/// (dark) and `0` (light). Whoever draws it adds the quiet zone (4 light modules each side).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QrMatrix {
+    #[schema(example = 33)]
+    pub size: usize,
+    #[schema(example = json!(["111111100...", "100000101..."]))]
+    pub rows: Vec<String>,
+}
+
+impl QrMatrix {
+    /// `text` as a QR code with error correction level M (15% of the modules may be lost, what
+    /// authenticator apps expect of a screen); `None` when it is too long for any QR version.
+    pub fn encode(text: &str) -> Option<Self> {
+        let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M).ok()?;
+        let size = code.width();
+        let colors = code.to_colors();
+        let rows = colors
+            .chunks(size)
+            .map(|row| row.iter().map(|color| if *color == qrcode::Color::Dark { '1' } else { '0' }).collect())
+            .collect();
+        Some(Self { size, rows })
+    }
 }
 
 /// Recovery codes, shown once: each signs in (or turns two-step sign-in off) once, in place of
@@ -173,7 +201,10 @@ pub async fn enrol(deps: &AuthDeps<'_>, actor: &Actor, password: &str, client: I
         return Err(MfaError::AlreadyOn);
     }
     tracing::info!("TOTP enrolment started");
-    Ok(TotpEnrolment { secret: secret.base32(), otpauth_uri: secret.otpauth_uri(&actor.user.email) })
+    let otpauth_uri = secret.otpauth_uri(&actor.user.email);
+    // An email is at most 254 characters: the URI always fits a QR code (up to 2,331 bytes at M).
+    let otpauth_qr = QrMatrix::encode(&otpauth_uri).expect("an otpauth URI fits a QR code");
+    Ok(TotpEnrolment { secret: secret.base32(), otpauth_uri, otpauth_qr })
 }
 
 /// `POST /api/auth/mfa/totp/confirm`: the pending secret's first code turns it on and hands out

@@ -114,6 +114,15 @@ backend_tests! {
         let email = user.email.replace('@', "%40");
         assert!(uri.starts_with(&format!("otpauth://totp/movie-bag:{email}?")), "{uri}");
         assert!(uri.contains(&format!("secret={secret}")) && uri.contains("issuer=movie-bag"), "{uri}");
+        // The URI as a QR code's modules, for a page to draw: square, version 1 (21) or larger,
+        // only 0 and 1, and a finder pattern's dark top row in the top-left corner.
+        let qr = &reply.body["otpauth_qr"];
+        let size = qr["size"].as_u64().unwrap() as usize;
+        let rows: Vec<&str> = qr["rows"].as_array().unwrap().iter().map(|row| row.as_str().unwrap()).collect();
+        assert!(size >= 21 && (size - 17).is_multiple_of(4), "{size}");
+        assert_eq!(rows.len(), size);
+        assert!(rows.iter().all(|row| row.len() == size && row.chars().all(|c| c == '0' || c == '1')), "{rows:?}");
+        assert!(rows[0].starts_with("1111111") && rows[6].starts_with("1111111"), "{rows:?}");
         // Pending: nothing is on, and a login still answers tokens.
         assert_eq!(mfa_of(&app, &user).await, json!({"totp": false, "recovery_codes_left": 0}));
         let login = app.login(&user.email, &user.password).await;

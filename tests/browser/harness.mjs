@@ -197,6 +197,12 @@ export function launchBrowser() {
 }
 
 /**
+ * 4xx answers that are part of ordinary use, not refusals: a movie page asks for your library
+ * entry of that movie, and the API answers 404 when the movie is not in your library.
+ */
+const ORDINARY_ANSWERS = [/^GET \/api\/users\/me\/library\/[^/]+ 404$/];
+
+/**
  * Watches a page: console errors and uncaught exceptions are collected. An API refusal (a 4xx
  * response) is expected only when the running scenario declared it, by method, path and status
  * (`problems.declared`, e.g. "POST /api/auth/login 401"); any other is a problem. The browser's
@@ -210,6 +216,10 @@ export function watch(page, problems) {
       return;
     }
     const seen = key(response.request().method(), response.url(), status);
+    if (ORDINARY_ANSWERS.some((pattern) => pattern.test(seen))) {
+      problems.unannounced.push(seen); // its console message is expected too
+      return;
+    }
     if (problems.declared.includes(seen)) {
       problems.expectedRefusals.push(`${page.url()}: ${seen}`);
       problems.refusalsSeen.add(seen);
