@@ -132,7 +132,7 @@ export async function catalogue(_params, query) {
     );
     return page;
   }
-  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map(movieCard));
+  const list = h("ul", { class: "movies", "aria-label": "Movies" }, movies.map((movie) => movieCard(movie)));
   page.append(listingHead(Number.isFinite(total) ? total : null, filtering, filters, sort), list);
   page.append(moreMovies(list, api.nextLink(response.headers), movies.length));
   return page;
@@ -202,7 +202,7 @@ function moreMovies(list, firstNext, firstCount) {
     const done = showBusy(box, more);
     try {
       const response = await api.request("GET", withoutCount(next));
-      const items = response.body.map(movieCard);
+      const items = response.body.map((movie) => movieCard(movie));
       list.append(...items);
       loaded += items.length;
       rememberInHistory({ loaded });
@@ -233,9 +233,9 @@ function withoutCount(link) {
 const PANEL_FILTERS = ["genre", "cast", "director", "year_from", "year_to"];
 
 /**
- * The name search with its button, then the other filters in a panel: open on a wide screen or
- * when one of them is set, closed on a phone otherwise, so the movies are not pushed below the
- * fold by five fields.
+ * The name search with its button, then the other filters in a panel: open when one of them is
+ * set, closed otherwise, so five fields do not push the movies below the fold (on a phone, and
+ * on a desktop screen, where the cards start a row higher).
  */
 function searchForm(filters, sort) {
   const [nameSearch, ...panelFields] = TEXT_FILTERS.map(({ name, label, source, placeholder }) =>
@@ -249,10 +249,9 @@ function searchForm(filters, sort) {
     yearField("year_to", "to", filters.year_to),
   );
   const set = PANEL_FILTERS.filter((name) => filters[name]).length;
-  const wide = window.matchMedia("(min-width: 40rem)").matches;
   const panel = h(
     "details",
-    { class: "filters", open: wide || set > 0 },
+    { class: "filters", open: set > 0 },
     h("summary", {}, set ? `Filters (${set} set)` : "Filters"),
     h("div", { class: "filter-fields" }, panelFields, years),
   );
