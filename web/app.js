@@ -3,7 +3,7 @@
 
 import * as api from "./api.js";
 import { ApiError, NetworkError, SignInNeeded } from "./api.js";
-import { confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
+import { codeRefused, confirmDialog, explain, field, flash, form, formatDate, h, lines } from "./ui.js";
 // The catalogue, genre and admin pages.
 import { catalogue, genresPage } from "./catalogue.js";
 import { usersPage } from "./admin.js";
@@ -523,14 +523,9 @@ function codeStep(mfaToken, next) {
       [field("Code", "code", { autocomplete: "one-time-code", required: true, inputmode: "text", spellcheck: "false" })],
       "Sign in",
       async ({ code }) => {
-        try {
-          await api.signInWithCode(mfaToken, code.trim());
-        } catch (error) {
-          if (error instanceof ApiError && error.status === 401) {
-            error.fieldErrors = { code: ["That code did not work. Check it and try again; after several tries, or after five minutes, sign in again from the start."] };
-          }
-          throw error;
-        }
+        await api.signInWithCode(mfaToken, code.trim()).catch((error) => {
+          throw codeRefused(error);
+        });
         navigate(next, { replace: true, message: "You are signed in." });
       },
     ),
