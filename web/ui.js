@@ -127,6 +127,17 @@ export function showBusy(container, button) {
 }
 
 /**
+ * The second step of a sign-in refused the code (401): says so next to the code field, in the
+ * same words on the sign-in page and in the "Sign in again" dialog. Returns the error to rethrow.
+ */
+export function codeRefused(error) {
+  if (error instanceof ApiError && error.status === 401) {
+    error.fieldErrors = { code: ["That code did not work. Check it and try again; after several tries, or after five minutes, sign in again from the start."] };
+  }
+  return error;
+}
+
+/**
  * Asks for the email and password again in a dialog, for a session that ended under an open
  * page. Resolves to true once signed in (with the second step's code if the account has one),
  * false when the person closes the dialog.
@@ -157,10 +168,20 @@ export function signInAgain() {
           return;
         }
         passwordStep.replaceWith(
-          form([field("Code from your authenticator app, or a recovery code", "code", { autocomplete: "one-time-code", required: true })], "Sign in and continue", async ({ code }) => {
-            await signInWithCode(secondStep.mfaToken, code.trim());
-            finish();
-          }, { actions: [cancel] }),
+          form(
+            [
+              h("p", {}, "Your account has two-step sign-in: enter the code your authenticator app shows for movie-bag, or one of your recovery codes."),
+              field("Code from your authenticator app, or a recovery code", "code", { autocomplete: "one-time-code", required: true }),
+            ],
+            "Sign in and continue",
+            async ({ code }) => {
+              await signInWithCode(secondStep.mfaToken, code.trim()).catch((error) => {
+                throw codeRefused(error);
+              });
+              finish();
+            },
+            { actions: [cancel] },
+          ),
         );
       },
       { actions: [cancel] },

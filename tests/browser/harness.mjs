@@ -197,8 +197,9 @@ export function launchBrowser() {
 }
 
 /**
- * 4xx answers that are part of ordinary use, not refusals: a movie page asks for your library
- * entry of that movie, and the API answers 404 when the movie is not in your library.
+ * 4xx answers that are part of ordinary use, not refusals: a movie page of someone whose library
+ * is larger than one listing page asks for their entry of that movie, and the API answers 404 when
+ * the movie is not in the library (smaller libraries are read from the listing: no 404).
  */
 const ORDINARY_ANSWERS = [/^GET \/api\/users\/me\/library\/[^/]+ 404$/];
 

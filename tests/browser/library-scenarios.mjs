@@ -226,6 +226,58 @@ export function registerLibraryScenarios({ scenario, person, heading, check, sta
     await context.close();
   });
 
+  scenario("a movie page not in your library says “Not watched yet” and asks nothing that answers 404; one in it shows your rating", async () => {
+    const address = await base();
+    const { context, page, token } = await signedIn("browser@example.com");
+    const [kept, other] = (await (await fetch(`${address}/api/movies?limit=5`)).json()).slice(3);
+    await api("PUT", `/api/users/me/library/${kept.id}`, { token, body: { status: "watched", rating: 4 } });
+    const refused = [];
+    page.on("response", (response) => {
+      if (response.status() >= 400) {
+        refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
+      }
+    });
+    await page.goto(`${address}/movies/${other.id}`);
+    await heading(page, other.name);
+    await page.getByText("Not watched yet").waitFor();
+    assert.equal(await page.getByRole("button", { name: "Want to watch" }).getAttribute("aria-pressed"), "false");
+    assert.equal(await page.getByRole("radio", { checked: true }).count(), 0, "no rating is shown");
+    await page.goto(`${address}/movies/${kept.id}`);
+    await heading(page, kept.name);
+    await page.getByText("Watched", { exact: true }).waitFor();
+    assert.ok(await page.getByRole("radio", { name: "4 stars" }).isChecked(), "your rating is shown");
+    assert.deepEqual(refused, [], "no request was answered with an error");
+    await context.close();
+  });
+
+  scenario("on a phone the signed-in navigation is drawn before the profile answers, so the page does not jump when it does", async () => {
+    const address = await base();
+    const { context, page } = await signedIn("jumper@example.com");
+    await page.setViewportSize({ width: 375, height: 800 });
+    let release;
+    const held = new Promise((resolve) => {
+      release = resolve;
+    });
+    let asked = false;
+    await page.route(/\/api\/users\/me$/, async (route) => {
+      asked = true;
+      await held;
+      await route.continue();
+    });
+    await page.goto(`${address}/library`);
+    const nav = page.getByRole("navigation", { name: "Main" });
+    await nav.getByRole("link", { name: "Library" }).waitFor();
+    await nav.getByRole("button", { name: "Sign out" }).waitFor();
+    assert.ok(asked, "the profile was asked for and is still unanswered");
+    const barBefore = await page.locator("header.bar").boundingBox();
+    release();
+    await heading(page, "Your library");
+    await page.waitForLoadState("networkidle");
+    const barAfter = await page.locator("header.bar").boundingBox();
+    assert.equal(barAfter.height, barBefore.height, "the bar kept its height when the profile came");
+    await context.close();
+  });
+
   scenario("import a Letterboxd export zip, read the report of matched, created and skipped rows, and download my data", async () => {
     const address = await base();
     const { context, page } = await signedIn("letterboxd@example.com");
