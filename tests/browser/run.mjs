@@ -860,7 +860,7 @@ scenario("nothing scrolls sideways at 320 px whatever people typed: long words, 
   await context.close();
 });
 
-scenario("the users page marks your own row without a Delete, finds users by email and pages through them", async () => {
+scenario("the users page marks your own row without a Delete, counts each user's movies, finds users by email and pages through them", async () => {
   for (let i = 1; i <= 26; i++) {
     const response = await fetch(url("/api/auth/signup"), {
       method: "POST",
@@ -881,6 +881,14 @@ scenario("the users page marks your own row without a Delete, finds users by ema
   const row = page.locator("tr", { hasText: "member01@example.org" });
   const [make, remove] = [await row.getByRole("button", { name: /Make/ }).boundingBox(), await row.getByRole("button", { name: /Delete/ }).boundingBox()];
   assert.ok(Math.abs(make.y - remove.y) < 2 && remove.x > make.x, "Make admin and Delete are on one line");
+  // Each row says how many movies the user added: a new member none, you what the catalogue counts.
+  const moviesOf = (locator) => locator.locator('td[data-label="Movies"]');
+  await page.waitForFunction(() => [...document.querySelectorAll('td[data-label="Movies"]')].every((cell) => cell.textContent !== "…"));
+  assert.equal(await moviesOf(row).textContent(), "0");
+  const myId = await page.evaluate(async () => (await (await import("/assets/api.js")).profile()).id);
+  const counted = await fetch(url(`/api/movies?added_by=${myId}&count=true&limit=1`));
+  const mine = counted.headers.get("x-total-count");
+  assert.equal(await moviesOf(own).textContent(), mine, "your own row counts your movies");
   await page.getByText("Page 1 of 2").waitFor();
   await page.getByRole("link", { name: "Next page" }).click();
   await page.getByText("Page 2 of 2").waitFor();
