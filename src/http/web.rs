@@ -65,10 +65,10 @@ static ASSETS: LazyLock<Vec<(&str, Asset)>> = LazyLock::new(|| {
         ("ui.js", Asset::new(include_bytes!("../../web/ui.js"), "text/javascript; charset=utf-8")),
         ("app.css", Asset::new(include_bytes!("../../web/app.css"), "text/css; charset=utf-8")),
         ("icon.svg", Asset::new(include_bytes!("../../web/icon.svg"), "image/svg+xml")),
-        // The catalogue, genre and users pages (web-core).
+        // The catalogue, genre and users pages.
         ("catalogue.js", Asset::new(include_bytes!("../../web/catalogue.js"), "text/javascript; charset=utf-8")),
         ("admin.js", Asset::new(include_bytes!("../../web/admin.js"), "text/javascript; charset=utf-8")),
-        // Posters, cards and the library.
+        // Cards and posters, the library and the account pages.
         ("cards.js", Asset::new(include_bytes!("../../web/cards.js"), "text/javascript; charset=utf-8")),
         ("posters.js", Asset::new(include_bytes!("../../web/posters.js"), "text/javascript; charset=utf-8")),
         ("library.js", Asset::new(include_bytes!("../../web/library.js"), "text/javascript; charset=utf-8")),

@@ -29,7 +29,9 @@ backend_tests! {
         let app = TestApp::spawn(backend).await;
         for (asset, kind) in [("app.js", "text/javascript"), ("api.js", "text/javascript"), ("ui.js", "text/javascript"),
                               ("app.css", "text/css"), ("icon.svg", "image/svg+xml"),
-                              ("catalogue.js", "text/javascript"), ("admin.js", "text/javascript")] {
+                              ("catalogue.js", "text/javascript"), ("admin.js", "text/javascript"),
+                              ("cards.js", "text/javascript"), ("posters.js", "text/javascript"),
+                              ("library.js", "text/javascript"), ("account.js", "text/javascript")] {
             let first = app.client.get(app.url(&format!("/assets/{asset}"))).send().await.unwrap();
             assert_eq!(first.status(), 200, "{asset}");
             assert!(first.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with(kind), "{asset}");
