@@ -6,7 +6,7 @@ import * as api from "./api.js";
 import { ApiError, SignInNeeded } from "./api.js";
 import { navigate, signInFirst } from "./app.js";
 import { movieCard } from "./cards.js";
-import { confirmDialog, explain, field, flash, form, formatDate, h } from "./ui.js";
+import { confirmDialog, countOf, explain, field, flash, form, formatDate, h, pagedList } from "./ui.js";
 
 /** The signed-in person's profile, or undefined after sending them to sign in. */
 async function signedInProfile() {
@@ -21,10 +21,6 @@ async function signedInProfile() {
 /** The hidden username field password managers need beside a password on a form. */
 function usernameForManagers(email) {
   return h("input", { type: "email", autocomplete: "username", value: email, hidden: true, tabindex: "-1", "aria-hidden": "true" });
-}
-
-function countOf(count, one, many) {
-  return `${count.toLocaleString()} ${count === 1 ? one : many}`;
 }
 
 // ---- The settings page ----
@@ -218,41 +214,12 @@ export function checkRepeatedPassword({ password, repeat }) {
 
 const MOVIES_PAGE = 20;
 
-/** A list that grows by the API's `Link` pages: `{ list, more, load }` (load throws). */
-function pagedList(label, firstUrl, item, { auth = false } = {}) {
-  const list = h("ul", { class: "movies", "aria-label": label });
-  const more = h("button", { type: "button", class: "secondary" }, "More");
-  const problem = h("p", { class: "error", role: "alert" });
-  let next = firstUrl;
-  async function load() {
-    const response = await api.request("GET", next, { auth });
-    list.append(...response.body.map(item));
-    next = api.nextLink(response.headers);
-    more.hidden = !next;
-    return response;
-  }
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    problem.textContent = "";
-    const firstNew = list.children.length;
-    try {
-      await load();
-      list.children[firstNew]?.querySelector("a, button")?.focus();
-    } catch (error) {
-      problem.textContent = explain(error);
-    } finally {
-      more.disabled = false;
-    }
-  });
-  return { list, load, controls: h("div", { class: "actions" }, more, problem) };
-}
-
 export async function accountMoviesPage() {
   const me = await signedInProfile();
   if (!me) {
     return undefined;
   }
-  const paged = pagedList("Movies you added", `/api/movies?added_by=${encodeURIComponent(me.id)}&limit=${MOVIES_PAGE}&count=true`, (movie) => movieCard(movie));
+  const paged = pagedList("Movies you added", `/api/movies?added_by=${encodeURIComponent(me.id)}&limit=${MOVIES_PAGE}&count=true`, (movie) => movieCard(movie), { auth: false });
   const { headers } = await paged.load();
   const total = Number.parseInt(headers.get("X-Total-Count") || "0", 10);
   return h(

@@ -6,7 +6,7 @@ import * as api from "./api.js";
 import { ApiError, SignInNeeded } from "./api.js";
 import { signInFirst } from "./app.js";
 import { movieCard } from "./cards.js";
-import { explain, flash, formatDate, h } from "./ui.js";
+import { explain, flash, formatDate, h, pagedList } from "./ui.js";
 
 const entryPath = (movieId) => `/api/users/me/library/${encodeURIComponent(movieId)}`;
 
@@ -238,42 +238,18 @@ export async function libraryPage(_params, query) {
     { class: "tabs", "aria-label": "Library" },
     Object.entries(VIEWS).map(([key, { title: label }]) => h("a", { href: `/library?view=${key}`, "aria-current": key === view ? "page" : null }, label)),
   );
-  const list = h("ul", { class: "movies", "aria-label": title });
-  const more = h("button", { type: "button", class: "secondary" }, "More");
-  const moreError = h("p", { class: "error", role: "alert" });
   // The ratings order puts unrated entries last: the list ends at the first of them.
   const keep = view === "ratings" ? (entry) => Boolean(entry.rating) : () => true;
-  let next = `/api/users/me/library?${apiQuery}&limit=${PAGE_SIZE}`;
-  async function load() {
-    const { body, headers } = await api.request("GET", next, { auth: true });
-    const kept = body.filter(keep);
-    list.append(...kept.map((entry) => movieCard(entry.movie, entryNote(entry))));
-    next = kept.length === body.length ? api.nextLink(headers) : null;
-    more.hidden = !next;
-    return kept;
-  }
-  const first = await load();
-  more.addEventListener("click", async () => {
-    more.disabled = true;
-    moreError.textContent = "";
-    const focusAfter = list.children.length;
-    try {
-      await load();
-      list.children[focusAfter]?.querySelector("a")?.focus();
-    } catch (error) {
-      moreError.textContent = explain(error);
-    } finally {
-      more.disabled = false;
-    }
-  });
+  const paged = pagedList(title, `/api/users/me/library?${apiQuery}&limit=${PAGE_SIZE}`, (entry) => movieCard(entry.movie, entryNote(entry)), { auth: true, keep });
+  const { kept } = await paged.load();
   return h(
     "section",
     {},
     h("h1", {}, "Your library"),
     tabs,
     h("h2", {}, title),
-    first.length ? list : h("p", {}, empty, " ", h("a", { href: "/" }, "Browse the catalogue")),
-    h("div", { class: "actions" }, more, moreError),
+    kept.length ? paged.list : h("p", {}, empty, " ", h("a", { href: "/" }, "Browse the catalogue")),
+    paged.controls,
     importSection(),
     exportSection(),
   );

@@ -1,7 +1,7 @@
 // Building pages: elements from data (always as text, never as markup), forms whose fields show
 // the API's per-field errors, confirmations, and the status line.
 
-import { ApiError, NetworkError, SignInNeeded, lastEmail, signIn, signInWithCode } from "./api.js";
+import { ApiError, NetworkError, SignInNeeded, lastEmail, nextLink, request, signIn, signInWithCode } from "./api.js";
 
 /**
  * An element: `h("a", {href: "/"}, "Home")`. Strings become text nodes, so whatever a user typed
@@ -379,4 +379,40 @@ export function lines(text) {
     .split("\n")
     .map((line) => line.trim())
     .filter((line) => line.length > 0);
+}
+
+/**
+ * A list of movies that grows by the API's `Link` pages: `{ list, load, controls }`. `load`
+ * appends the next page and throws when it fails (the page shows that error); "More" in
+ * `controls` shows its own failure beside itself. `keep` drops items the list should not show;
+ * since a listing's order puts those last (unrated entries in the ratings order), the list ends
+ * at the first page that drops one.
+ */
+export function pagedList(label, firstUrl, item, { auth, keep = () => true }) {
+  const list = h("ul", { class: "movies", "aria-label": label });
+  const more = h("button", { type: "button", class: "secondary" }, "More");
+  const problem = h("p", { class: "error", role: "alert" });
+  let next = firstUrl;
+  async function load() {
+    const response = await request("GET", next, { auth });
+    const kept = response.body.filter(keep);
+    list.append(...kept.map((value) => item(value)));
+    next = kept.length === response.body.length ? nextLink(response.headers) : null;
+    more.hidden = !next;
+    return { headers: response.headers, kept };
+  }
+  more.addEventListener("click", async () => {
+    more.disabled = true;
+    problem.textContent = "";
+    const firstNew = list.children.length;
+    try {
+      await load();
+      list.children[firstNew]?.querySelector("a, button")?.focus();
+    } catch (error) {
+      problem.textContent = explain(error);
+    } finally {
+      more.disabled = false;
+    }
+  });
+  return { list, load, controls: h("div", { class: "actions" }, more, problem) };
 }
